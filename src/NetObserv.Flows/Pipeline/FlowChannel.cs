@@ -1,0 +1,138 @@
+using System.Threading.Channels;
+
+namespace NetObserv.Flows.Pipeline;
+
+/// <summary>
+/// The bounded hand-off between every ingest transport (gRPC, IPFIX/NetFlow UDP, Loki push) and the
+/// batch writer. Transports that can push back on their sender (gRPC, HTTP) use
+/// <see cref="TryWriteBatch"/> and answer "busy" when it fails; UDP cannot wait, so it drops and counts.
+/// Nothing accepted here is lost: the writer drains it on shutdown.
+/// </summary>
+public sealed class FlowChannel
+{
+    /// <summary>Default capacity in records.</summary>
+    public const int DefaultCapacity = 200_000;
+
+    private readonly Channel<FlowRecord> _channel;
+    private readonly int _capacity;
+    private long _accepted;
+    private long _rejected;
+    private int _count;
+
+    public FlowChannel(int capacity = DefaultCapacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        _capacity = capacity;
+
+        // Capacity is enforced by _count so a whole batch is accepted or refused at once; the
+        // underlying channel is unbounded and never refuses a write.
+        _channel = Channel.CreateUnbounded<FlowRecord>(new UnboundedChannelOptions
+        {
+            SingleReader = false,
+            SingleWriter = false,
+        });
+    }
+
+    /// <summary>The capacity in records.</summary>
+    public int Capacity => _capacity;
+
+    /// <summary>Records waiting for the writer.</summary>
+    public int Count => Volatile.Read(ref _count);
+
+    /// <summary>Records accepted since start.</summary>
+    public long Accepted => Interlocked.Read(ref _accepted);
+
+    /// <summary>Records refused because the channel was full.</summary>
+    public long Rejected => Interlocked.Read(ref _rejected);
+
+    /// <summary>The reading side, for the batch writer.</summary>
+    public ChannelReader<FlowRecord> Reader => _channel.Reader;
+
+    /// <summary>
+    /// Accepts every record of the batch, or none when they do not all fit (the caller then tells
+    /// its sender to back off). Returns false when refused.
+    /// </summary>
+    public bool TryWriteBatch(IReadOnlyList<FlowRecord> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        var n = records.Count;
+        if (n == 0)
+        {
+            return true;
+        }
+
+        while (true)
+        {
+            var current = Volatile.Read(ref _count);
+            if (current + n > _capacity && current > 0)
+            {
+                Interlocked.Add(ref _rejected, n);
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref _count, current + n, current) == current)
+            {
+                break;
+            }
+        }
+
+        for (var i = 0; i < n; i++)
+        {
+            if (!_channel.Writer.TryWrite(records[i]))
+            {
+                // Only after Complete(): the process is stopping.
+                Interlocked.Add(ref _count, -(n - i));
+                Interlocked.Add(ref _rejected, n - i);
+                Interlocked.Add(ref _accepted, i);
+                return false;
+            }
+        }
+
+        Interlocked.Add(ref _accepted, n);
+        return true;
+    }
+
+    /// <summary>Accepts one record if there is room (UDP collectors: drop and count otherwise).</summary>
+    public bool TryWrite(FlowRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        if (Interlocked.Increment(ref _count) > _capacity || !_channel.Writer.TryWrite(record))
+        {
+            Interlocked.Decrement(ref _count);
+            Interlocked.Increment(ref _rejected);
+            return false;
+        }
+
+        Interlocked.Increment(ref _accepted);
+        return true;
+    }
+
+    /// <summary>
+    /// Takes up to <paramref name="max"/> records that are already waiting into <paramref name="into"/>.
+    /// Returns how many were taken.
+    /// </summary>
+    public int Drain(List<FlowRecord> into, int max)
+    {
+        ArgumentNullException.ThrowIfNull(into);
+        var taken = 0;
+        while (taken < max && _channel.Reader.TryRead(out var record))
+        {
+            into.Add(record);
+            taken++;
+        }
+
+        if (taken > 0)
+        {
+            Interlocked.Add(ref _count, -taken);
+        }
+
+        return taken;
+    }
+
+    /// <summary>Waits until a record is available; false once the channel is completed and empty.</summary>
+    public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken) =>
+        _channel.Reader.WaitToReadAsync(cancellationToken);
+
+    /// <summary>No more records will be accepted; the writer drains what is left.</summary>
+    public void Complete() => _channel.Writer.TryComplete();
+}

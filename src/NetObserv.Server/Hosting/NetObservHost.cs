@@ -1,0 +1,73 @@
+using System.Net;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using NetObserv.Server.Commands;
+using NetObserv.Server.Metrics;
+using NetObserv.Storage;
+
+namespace NetObserv.Server.Hosting;
+
+/// <summary>
+/// Builds the server: opens the database (the managed local PostgreSQL when none is configured),
+/// then registers each project's services and endpoints. Reads like the architecture.
+/// </summary>
+internal static class NetObservHost
+{
+    public static async Task<WebApplication> BuildAsync(ParsedCommandLine commandLine,
+        Action<WebApplicationBuilder>? configure, CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        NetObservConfiguration.Apply(builder.Configuration, commandLine);
+        configure?.Invoke(builder);
+
+        var serverOptions = builder.Configuration.GetSection(ServerOptions.Section).Get<ServerOptions>()
+            ?? new ServerOptions();
+        var storageOptions = builder.Configuration.GetSection(StorageOptions.Section).Get<StorageOptions>()
+            ?? new StorageOptions();
+
+        using (var startupLogging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true)))
+        {
+            var database = await FlowDatabase.OpenAsync(storageOptions, startupLogging, cancellationToken)
+                .ConfigureAwait(false);
+            builder.Services.AddSingleton(_ => database);
+        }
+
+        builder.Services.AddNetObservMetrics();
+        builder.Services.AddFlowStorage(builder.Configuration);
+        ConfigureEndpoints(builder, serverOptions);
+
+        var app = builder.Build();
+
+        // Listen to meters from the start, not from the first scrape.
+        app.Services.GetRequiredService<PrometheusExporter>();
+        app.MapOperationalEndpoints();
+        return app;
+    }
+
+    private static void ConfigureEndpoints(WebApplicationBuilder builder, ServerOptions options)
+    {
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            Listen(kestrel, options.ListenAddress, options.HttpPort, HttpProtocols.Http1AndHttp2);
+        });
+    }
+
+    internal static void Listen(KestrelServerOptions kestrel, string address, int port, HttpProtocols protocols)
+    {
+        if (address is "*" or "" or "any")
+        {
+            kestrel.ListenAnyIP(port, o => o.Protocols = protocols);
+        }
+        else if (address is "localhost")
+        {
+            kestrel.ListenLocalhost(port, o => o.Protocols = protocols);
+        }
+        else
+        {
+            kestrel.Listen(IPAddress.Parse(address), port, o => o.Protocols = protocols);
+        }
+    }
+}

@@ -1,0 +1,3 @@
+using NetObserv.Server.Commands;
+
+return await CommandRunner.RunAsync(args).ConfigureAwait(false);

@@ -1,0 +1,37 @@
+namespace NetObserv.Storage;
+
+/// <summary>Storage settings (section <c>Storage</c>).</summary>
+public sealed class StorageOptions
+{
+    public const string Section = "Storage";
+
+    /// <summary>
+    /// Connection string of an existing PostgreSQL. Defaults to none: the backend starts a managed
+    /// local PostgreSQL in <see cref="DataDirectory"/>.
+    /// </summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Folder for the managed PostgreSQL (<c>pg/</c> below it). Defaults to <c>./.netobserv</c>.</summary>
+    public string DataDirectory { get; set; } = "./.netobserv";
+
+    /// <summary><c>auto</c> (use TimescaleDB when the extension is available), <c>on</c> or <c>off</c>. Defaults to <c>auto</c>.</summary>
+    public string TimescaleDb { get; set; } = "auto";
+
+    /// <summary>How long flows and rollups are kept. Defaults to 7 days.</summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>How long the hourly rollup is kept. Defaults to 90 days.</summary>
+    public TimeSpan RollupRetention { get; set; } = TimeSpan.FromDays(90);
+
+    /// <summary>Native mode: how many daily partitions exist ahead of today. Defaults to 2.</summary>
+    public int PartitionsAhead { get; set; } = 2;
+
+    /// <summary>Rows per COPY batch. Defaults to 10,000.</summary>
+    public int BatchSize { get; set; } = 10_000;
+
+    /// <summary>Longest time a record waits before its batch is flushed. Defaults to 1 second.</summary>
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Capacity of the ingest channel in records. Defaults to 200,000.</summary>
+    public int ChannelCapacity { get; set; } = 200_000;
+}

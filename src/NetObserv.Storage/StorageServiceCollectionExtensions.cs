@@ -1,0 +1,27 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using NetObserv.Flows.Pipeline;
+using Npgsql;
+
+namespace NetObserv.Storage;
+
+/// <summary>Storage registrations: options, the data source of the opened <see cref="FlowDatabase"/>, the ingest channel.</summary>
+public static class StorageServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers storage services. A <see cref="FlowDatabase"/> singleton must be registered by the host
+    /// (it is opened before the host is built, so startup fails early and clearly).
+    /// </summary>
+    public static IServiceCollection AddFlowStorage(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section);
+        services.TryAddSingleton<NpgsqlDataSource>(sp => sp.GetRequiredService<FlowDatabase>().DataSource);
+        services.TryAddSingleton(sp =>
+        {
+            var options = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
+            return new FlowChannel(options.ChannelCapacity);
+        });
+        return services;
+    }
+}

@@ -1,0 +1,59 @@
+using NetObserv.Storage.Migrations;
+using NetObserv.Testing;
+using Npgsql;
+
+namespace NetObserv.Storage.Tests.Migrations;
+
+public sealed class MigrationRunnerTests
+{
+    [Fact]
+    public async Task MigrateAsync_RunTwice_AppliesEachMigrationOnce()
+    {
+        var cs = await PostgresServer.CreateDatabaseAsync("mig").DefaultTimeout();
+        try
+        {
+            await using var dataSource = NpgsqlDataSource.Create(cs);
+            var runner = new MigrationRunner(dataSource);
+
+            var first = await runner.MigrateAsync(StorageMode.Native, CancellationToken.None).DefaultTimeout();
+            var second = await runner.MigrateAsync(StorageMode.Native, CancellationToken.None).DefaultTimeout();
+
+            var expected = MigrationRunner.All().Where(m => m.Mode is null or StorageMode.Native).Select(m => m.Id).ToList();
+            Assert.Equal(expected, first);
+            Assert.Empty(second);
+            await using var command = dataSource.CreateCommand("SELECT count(*) FROM schema_migrations");
+            Assert.Equal((long)expected.Count, await command.ExecuteScalarAsync());
+        }
+        finally
+        {
+            await PostgresServer.DropDatabaseAsync(cs);
+        }
+    }
+
+    [Fact]
+    public async Task MigrateAsync_TwoProcessesAtOnce_BothSucceedOnce()
+    {
+        var cs = await PostgresServer.CreateDatabaseAsync("migrace").DefaultTimeout();
+        try
+        {
+            // Two data sources are two independent pools, as two replicas would have.
+            await using var a = NpgsqlDataSource.Create(cs);
+            await using var b = NpgsqlDataSource.Create(cs);
+
+            var results = await Task.WhenAll(
+                Task.Run(() => new MigrationRunner(a).MigrateAsync(StorageMode.Native, CancellationToken.None)),
+                Task.Run(() => new MigrationRunner(b).MigrateAsync(StorageMode.Native, CancellationToken.None)))
+                .DefaultTimeout();
+
+            var expected = MigrationRunner.All().Count(m => m.Mode is null or StorageMode.Native);
+            Assert.Equal(expected, results[0].Count + results[1].Count);
+            Assert.True(results[0].Count == 0 || results[1].Count == 0);
+            await using var command = a.CreateCommand("SELECT count(*) FROM schema_migrations");
+            Assert.Equal((long)expected, await command.ExecuteScalarAsync());
+        }
+        finally
+        {
+            await PostgresServer.DropDatabaseAsync(cs);
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using NetObserv.Storage.LocalPostgres;
+using Npgsql;
+
+namespace NetObserv.Testing;
+
+/// <summary>
+/// One PostgreSQL server per test run: the one <c>NETOBSERV_TEST_PG</c> names (a connection string
+/// to a superuser), else a managed local server in a temporary folder, started on first use and
+/// stopped when the test process exits.
+/// </summary>
+public static class PostgresServer
+{
+    private static readonly Lazy<Task<string>> s_adminConnectionString = new(StartAsync);
+    private static ManagedPostgres? s_managed;
+
+    /// <summary>A superuser connection string to the server's <c>postgres</c> database.</summary>
+    public static Task<string> AdminConnectionStringAsync() => s_adminConnectionString.Value;
+
+    /// <summary>Creates a fresh, empty database and returns a connection string to it.</summary>
+    public static async Task<string> CreateDatabaseAsync(string prefix)
+    {
+        var admin = await AdminConnectionStringAsync().ConfigureAwait(false);
+        var name = (prefix + "_" + Guid.NewGuid().ToString("N")[..12]).ToLowerInvariant();
+        await using (var connection = new NpgsqlConnection(admin))
+        {
+            await connection.OpenAsync().ConfigureAwait(false);
+            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
+            await create.ExecuteNonQueryAsync().ConfigureAwait(false);
+        }
+
+        return new NpgsqlConnectionStringBuilder(admin) { Database = name }.ConnectionString;
+    }
+
+    /// <summary>Drops a database made by <see cref="CreateDatabaseAsync"/>, closing its sessions.</summary>
+    public static async Task DropDatabaseAsync(string connectionString)
+    {
+        var name = new NpgsqlConnectionStringBuilder(connectionString).Database;
+        NpgsqlConnection.ClearAllPools();
+        var admin = await AdminConnectionStringAsync().ConfigureAwait(false);
+        await using var connection = new NpgsqlConnection(admin);
+        await connection.OpenAsync().ConfigureAwait(false);
+        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection);
+        await drop.ExecuteNonQueryAsync().ConfigureAwait(false);
+    }
+
+    private static async Task<string> StartAsync()
+    {
+        if (Environment.GetEnvironmentVariable("NETOBSERV_TEST_PG") is { Length: > 0 } configured)
+        {
+            return configured;
+        }
+
+        var dir = Path.Combine(Path.GetTempPath(), "netobserv-test-pg-" + Environment.ProcessId);
+        s_managed = await ManagedPostgres.StartAsync(dir, CancellationToken.None).ConfigureAwait(false);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            s_managed.Stop();
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        };
+        return s_managed.ConnectionString();
+    }
+}
