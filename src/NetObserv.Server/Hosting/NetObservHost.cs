@@ -1,6 +1,8 @@
 using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using NetObserv.Query.Loki;
 using NetObserv.Server.Commands;
+using NetObserv.Server.Ingest;
 using NetObserv.Server.Metrics;
 using NetObserv.Storage;
 
@@ -36,14 +38,20 @@ internal static class NetObservHost
         }
 
         builder.Services.AddNetObservMetrics();
-        builder.Services.AddFlowStorage(builder.Configuration);
+        builder.Services.AddFlowStorage(builder.Configuration);   // writer, rollups, partitions
+        builder.Services.AddFlowIngest(builder.Configuration);    // enrichment, gRPC collector
+        builder.Services.AddIpfixCollector(builder.Configuration); // IPFIX / NetFlow v9 over UDP
+        builder.Services.AddLokiQuery(builder.Configuration);     // LogQL parser, planner, cache
         ConfigureEndpoints(builder, serverOptions);
 
         var app = builder.Build();
 
         // Listen to meters from the start, not from the first scrape.
         app.Services.GetRequiredService<PrometheusExporter>();
-        app.MapOperationalEndpoints();
+        app.MapFlowCollector();        // pbflow.Collector/Send
+        app.MapLokiApi();              // /loki/api/v1/* queries
+        app.MapLokiPush();             // /loki/api/v1/push
+        app.MapOperationalEndpoints(); // /ready, /healthz, /metrics
         return app;
     }
 
