@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using NetObserv.Query.Loki;
 using NetObserv.Server.Commands;
+using NetObserv.Server.Enrichment;
 using NetObserv.Server.Ingest;
 using NetObserv.Server.Metrics;
 using NetObserv.Storage;
@@ -39,7 +40,8 @@ internal static class NetObservHost
 
         builder.Services.AddNetObservMetrics();
         builder.Services.AddFlowStorage(builder.Configuration);   // writer, rollups, partitions
-        builder.Services.AddFlowIngest(builder.Configuration);    // enrichment, gRPC collector
+        builder.Services.AddFlowEnrichment(builder.Configuration); // Kubernetes informer or inventory
+        builder.Services.AddFlowIngest(builder.Configuration);    // gRPC collector
         builder.Services.AddIpfixCollector(builder.Configuration); // IPFIX / NetFlow v9 over UDP
         builder.Services.AddLokiQuery(builder.Configuration);     // LogQL parser, planner, cache
         ConfigureEndpoints(builder, serverOptions);
