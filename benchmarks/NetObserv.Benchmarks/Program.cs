@@ -1,1 +1,10 @@
-internal static class Program { private static int Main() => 0; }
+// Benchmarks: `dotnet run -c Release --project benchmarks/NetObserv.Benchmarks -- <name> [args]`.
+// Each macro benchmark prints one line per figure; figures are recorded in docs/benchmarks.md.
+var name = args.Length > 0 ? args[0] : "";
+var rest = args.Length > 0 ? args[1..] : [];
+switch (name)
+{
+    default:
+        Console.Error.WriteLine($"unknown benchmark '{name}'");
+        return 2;
+}
