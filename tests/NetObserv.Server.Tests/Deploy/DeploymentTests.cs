@@ -42,6 +42,8 @@ public sealed class DeploymentTests
         {
             var reference = resource["spec"]!["configMapRef"]!;
             var configMap = manifests.Single("ConfigMap", (string)reference["name"]!);
+            // configMapRef names a ConfigMap in the resource's own namespace.
+            Assert.Equal((string?)resource["metadata"]!["namespace"], (string?)configMap["metadata"]!["namespace"]);
             var key = (string)reference["key"]!;
             carried.Add(key, JsonNode.Parse((string)configMap["data"]![key]!)!);
         }
