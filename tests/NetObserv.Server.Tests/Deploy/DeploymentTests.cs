@@ -154,6 +154,30 @@ public sealed class DeploymentTests
     }
 
     [Fact]
+    public async Task Dockerfile_ExposedPortsAndUser_MatchTheDeployment()
+    {
+        var manifests = await Kustomize.RenderAsync(Base);
+        var service = manifests.Single("Service", Backend);
+        var lines = RepositoryFiles.Read("Dockerfile").Split('\n');
+
+        var exposed = lines.Where(l => l.StartsWith("EXPOSE ", StringComparison.Ordinal))
+            .SelectMany(l => l["EXPOSE ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Select(p => p.ToUpperInvariant())
+            .Order(StringComparer.Ordinal);
+        var servicePorts = service["spec"]!["ports"]!.AsArray()
+            .Select(p => $"{(int)p!["port"]!}/{(string)p["protocol"]!}")
+            .Order(StringComparer.Ordinal);
+        Assert.Equal(servicePorts, exposed);
+
+        // The runtime stage runs as the .NET images' unprivileged account, the one the Deployment names.
+        var runtime = lines.SkipWhile(l => !l.StartsWith("FROM mcr.microsoft.com/dotnet/aspnet:", StringComparison.Ordinal));
+        Assert.Contains("USER $APP_UID", runtime);
+        Assert.Contains("ENTRYPOINT [\"/app/netobserv-backend\"]", runtime);
+        var deployment = manifests.Single("Deployment", Backend);
+        Assert.Equal(1654, (int?)deployment["spec"]!["template"]!["spec"]!["securityContext"]!["runAsUser"]);
+    }
+
+    [Fact]
     public async Task BackendDeployment_ProbesAndConfiguration_MatchTheServer()
     {
         var manifests = await Kustomize.RenderAsync(Base);
