@@ -64,14 +64,9 @@ internal sealed class StorageHost : IAsyncDisposable
         return new StorageHost(services.BuildServiceProvider(), database);
     }
 
-    /// <summary>Accepts every record into the channel (in chunks that fit), or fails the test.</summary>
-    public void Accept(IReadOnlyList<FlowRecord> records)
-    {
-        foreach (var record in records)
-        {
-            Assert.True(Channel.TryWrite(record), "channel refused a record");
-        }
-    }
+    /// <summary>Accepts every record into the channel at once, or fails the test.</summary>
+    public void Accept(IReadOnlyList<FlowRecord> records) =>
+        Assert.True(Channel.TryWriteBatch(records), "channel refused the records");
 
     public async ValueTask DisposeAsync()
     {

@@ -92,6 +92,12 @@ public sealed class FlowBatchWriter : BackgroundService
         using var registration = cancellationToken.Register(
             static state => ((CancellationTokenSource)state!).Cancel(), _abort);
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        if (ExecuteTask is { IsCanceled: true })
+        {
+            // Stopped before the loop ever ran (the host cancels a background service that has not
+            // begun): drain here, so what was accepted is still written.
+            await RunAsync().ConfigureAwait(false);
+        }
     }
 
     public override void Dispose()
@@ -103,10 +109,16 @@ public sealed class FlowBatchWriter : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
+        using var stopping = stoppingToken.Register(static state => ((FlowChannel)state!).Complete(), _channel);
+        await RunAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>The writer loop: until the channel is completed and empty, or the writer is aborted.</summary>
+    private async Task RunAsync()
+    {
         StorageLog.WriterStarted(_logger, _batchSize, _flushInterval);
         var abort = _abort.Token;
         var batch = new List<FlowRecord>(Math.Min(_batchSize, 100_000));
-        using var stopping = stoppingToken.Register(static state => ((FlowChannel)state!).Complete(), _channel);
         try
         {
             while (await _channel.WaitToReadAsync(abort).ConfigureAwait(false))
