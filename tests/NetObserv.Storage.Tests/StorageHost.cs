@@ -36,7 +36,7 @@ internal sealed class StorageHost : IAsyncDisposable
 
     public static async Task<StorageHost> CreateAsync(string connectionString, int batchSize = 10_000,
         TimeSpan? flushInterval = null, TimeSpan? retention = null, int partitionsAhead = 2,
-        TimeProvider? timeProvider = null, int channelCapacity = 200_000)
+        TimeProvider? timeProvider = null, int channelCapacity = 200_000, int writers = 2)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -46,6 +46,7 @@ internal sealed class StorageHost : IAsyncDisposable
             ["Storage:Retention"] = (retention ?? TimeSpan.FromDays(7)).ToString("c"),
             ["Storage:PartitionsAhead"] = partitionsAhead.ToString(CultureInfo.InvariantCulture),
             ["Storage:ChannelCapacity"] = channelCapacity.ToString(CultureInfo.InvariantCulture),
+            ["Storage:Writers"] = writers.ToString(CultureInfo.InvariantCulture),
         };
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var options = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>()!;

@@ -41,7 +41,7 @@ public sealed class FlowBatchWriterLifecycleTests(PostgresDatabase database) : I
     {
         var records = TestFlows.Generate(10, seed: 2);
         await using var host = await StorageHost.CreateAsync(database.ConnectionString, batchSize: 10_000,
-            flushInterval: TimeSpan.FromMilliseconds(100));
+            flushInterval: TimeSpan.FromMilliseconds(100), writers: 1);
         await host.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
 
         host.Accept(records);
