@@ -195,78 +195,79 @@ internal sealed class SyntheticCluster
         switch (pick)
         {
             case < 35:
-            {
-                // Pod to a Service of its own or another namespace, over the service's protocol.
-                var target = _servedWorkloads[random.Next(_servedWorkloads.Length)];
-                var dst = target.Pods[random.Next(target.Pods.Count)];
-                var dstAddress = random.Next(3) == 0 ? Pick(target.ServiceIPv4!, target.ServiceIPv6!, v6) : PodAddress(dst, v6);
-                return Transport(random, src, PodAddress(src, v6), dstAddress, dst.Mac, src.Node, egress: true,
-                    target.Protocol, Ephemeral(random), target.Port, start, end);
-            }
+                {
+                    // Pod to a Service of its own or another namespace, over the service's protocol.
+                    var target = _servedWorkloads[random.Next(_servedWorkloads.Length)];
+                    var dst = target.Pods[random.Next(target.Pods.Count)];
+                    var dstAddress = random.Next(3) == 0 ? Pick(target.ServiceIPv4!, target.ServiceIPv6!, v6) : PodAddress(dst, v6);
+                    return Transport(random, src, PodAddress(src, v6), dstAddress, dst.Mac, src.Node, egress: true,
+                        target.Protocol, Ephemeral(random), target.Port, start, end);
+                }
 
             case < 50:
-            {
-                // DNS lookup to CoreDNS.
-                var dns = _dnsPods[random.Next(_dnsPods.Length)];
-                var flow = Transport(random, src, PodAddress(src, v6), PodAddress(dns, v6), dns.Mac, src.Node,
-                    egress: true, ProtoUdp, Ephemeral(random), 53, start, end);
-                var rcode = random.Next(20) == 0 ? 3 : 0;
-                return flow with
                 {
-                    DnsId = random.Next(1, 65536),
-                    DnsFlags = 0x8180 | rcode,
-                    DnsLatencyMs = random.Next(1, 40),
-                    DnsName = s_dnsNames[random.Next(s_dnsNames.Length)],
-                    Bytes = random.Next(80, 600),
-                    Packets = 2,
-                };
-            }
+                    // DNS lookup to CoreDNS.
+                    var dns = _dnsPods[random.Next(_dnsPods.Length)];
+                    var flow = Transport(random, src, PodAddress(src, v6), PodAddress(dns, v6), dns.Mac, src.Node,
+                        egress: true, ProtoUdp, Ephemeral(random), 53, start, end);
+                    var rcode = random.Next(20) == 0 ? 3 : 0;
+                    return flow with
+                    {
+                        DnsId = random.Next(1, 65536),
+                        DnsFlags = 0x8180 | rcode,
+                        DnsLatencyMs = random.Next(1, 40),
+                        DnsName = s_dnsNames[random.Next(s_dnsNames.Length)],
+                        Bytes = random.Next(80, 600),
+                        Packets = 2,
+                    };
+                }
 
             case < 62:
-            {
-                // Egress to the internet (IPv4 or IPv6).
-                var dst = External[random.Next(External.Count)];
-                return Transport(random, src, PodAddress(src, dst.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6),
-                    dst, src.Node.Mac, src.Node, egress: true, ProtoTcp, Ephemeral(random), 443, start, end);
-            }
+                {
+                    // Egress to the internet (IPv4 or IPv6).
+                    var dst = External[random.Next(External.Count)];
+                    return Transport(random, src, PodAddress(src, dst.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6),
+                        dst, src.Node.Mac, src.Node, egress: true, ProtoTcp, Ephemeral(random), 443, start, end);
+                }
 
             case < 70:
-            {
-                // Ingress from the internet to a frontend pod.
-                var from = External[random.Next(4)];
-                var frontend = Workloads[0].Pods[random.Next(Workloads[0].Pods.Count)];
-                return Transport(random, frontend, from, frontend.IPv4, frontend.Mac, frontend.Node, egress: false,
-                    ProtoTcp, Ephemeral(random), Workloads[0].Port, start, end) with { SrcMac = frontend.Node.Mac };
-            }
+                {
+                    // Ingress from the internet to a frontend pod.
+                    var from = External[random.Next(4)];
+                    var frontend = Workloads[0].Pods[random.Next(Workloads[0].Pods.Count)];
+                    return Transport(random, frontend, from, frontend.IPv4, frontend.Mac, frontend.Node, egress: false,
+                        ProtoTcp, Ephemeral(random), Workloads[0].Port, start, end) with
+                    { SrcMac = frontend.Node.Mac };
+                }
 
             case < 78:
-            {
-                // Node to node (kubelet, API server), node addresses.
-                var a = Nodes[random.Next(Nodes.Count)];
-                var b = Nodes[random.Next(Nodes.Count)];
-                var port = random.Next(2) == 0 ? 10250 : 6443;
-                return new Flow(Pick(a.IPv4, a.IPv6, v6), Pick(b.IPv4, b.IPv6, v6), Ephemeral(random), port, ProtoTcp,
-                    0, 0, a.Mac, b.Mac, a.IPv4, 1, "br-ex", start, end, random.Next(200, 200_000), random.Next(2, 200),
-                    0x10 | 0x08, 0, random.Next(50_000, 2_000_000), 0, 0, 0, null, 0, 0, 0, 0);
-            }
+                {
+                    // Node to node (kubelet, API server), node addresses.
+                    var a = Nodes[random.Next(Nodes.Count)];
+                    var b = Nodes[random.Next(Nodes.Count)];
+                    var port = random.Next(2) == 0 ? 10250 : 6443;
+                    return new Flow(Pick(a.IPv4, a.IPv6, v6), Pick(b.IPv4, b.IPv6, v6), Ephemeral(random), port, ProtoTcp,
+                        0, 0, a.Mac, b.Mac, a.IPv4, 1, "br-ex", start, end, random.Next(200, 200_000), random.Next(2, 200),
+                        0x10 | 0x08, 0, random.Next(50_000, 2_000_000), 0, 0, 0, null, 0, 0, 0, 0);
+                }
 
             case < 86:
-            {
-                // ICMP echo between pods.
-                var dst = _appPods[random.Next(_appPods.Length)];
-                return new Flow(PodAddress(src, v6), PodAddress(dst, v6), 0, 0, v6 ? ProtoIcmpV6 : ProtoIcmp,
-                    v6 ? 128 : 8, 0, src.Mac, dst.Mac, src.Node.IPv4, 1, Interface(src), start, end, 98 * 4, 4, 0, 0, 0,
-                    0, 0, 0, null, 0, 0, 0, 0);
-            }
+                {
+                    // ICMP echo between pods.
+                    var dst = _appPods[random.Next(_appPods.Length)];
+                    return new Flow(PodAddress(src, v6), PodAddress(dst, v6), 0, 0, v6 ? ProtoIcmpV6 : ProtoIcmp,
+                        v6 ? 128 : 8, 0, src.Mac, dst.Mac, src.Node.IPv4, 1, Interface(src), start, end, 98 * 4, 4, 0, 0, 0,
+                        0, 0, 0, null, 0, 0, 0, 0);
+                }
 
             default:
-            {
-                // Pod to pod directly, TCP or UDP.
-                var dst = _appPods[random.Next(_appPods.Length)];
-                var proto = random.Next(3) == 0 ? ProtoUdp : ProtoTcp;
-                return Transport(random, src, PodAddress(src, v6), PodAddress(dst, v6), dst.Mac, src.Node, egress: true,
-                    proto, Ephemeral(random), dst.Workload.Port == 0 ? 8080 : dst.Workload.Port, start, end);
-            }
+                {
+                    // Pod to pod directly, TCP or UDP.
+                    var dst = _appPods[random.Next(_appPods.Length)];
+                    var proto = random.Next(3) == 0 ? ProtoUdp : ProtoTcp;
+                    return Transport(random, src, PodAddress(src, v6), PodAddress(dst, v6), dst.Mac, src.Node, egress: true,
+                        proto, Ephemeral(random), dst.Workload.Port == 0 ? 8080 : dst.Workload.Port, start, end);
+                }
         }
     }
 
