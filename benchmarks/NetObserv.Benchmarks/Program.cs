@@ -5,6 +5,7 @@ var rest = args.Length > 0 ? args[1..] : [];
 switch (name)
 {
     case "writer": return await NetObserv.Benchmarks.Copy.WriterBenchmark.RunAsync(rest);
+    case "ingest": return await NetObserv.Benchmarks.Ingest.IngestBenchmark.RunAsync(rest);
     default:
         Console.Error.WriteLine($"unknown benchmark '{name}'");
         return 2;
