@@ -65,7 +65,7 @@ public static class LokiPushFlowReader
                 continue;
             }
 
-            if (FlowRecordJson.TrySetFromString(template, name, value))
+            if (TrySetLabel(template, name, value))
             {
                 fieldLabels.Add(name);
             }
@@ -76,6 +76,23 @@ public static class LokiPushFlowReader
         }
 
         return template;
+    }
+
+    /// <summary>A label value as Go's <c>fmt.Sprint</c> prints the field (<c>true</c>/<c>false</c> for booleans).</summary>
+    private static bool TrySetLabel(FlowRecord template, string name, string value)
+    {
+        if (name == "Duplicate")
+        {
+            if (!bool.TryParse(value, out var duplicate))
+            {
+                return false;
+            }
+
+            template.Duplicate = duplicate;
+            return true;
+        }
+
+        return FlowRecordJson.TrySetFromString(template, name, value);
     }
 
     private static void ReadEntry(LokiStreamAdapter stream, int index, FlowRecord template, List<string> fieldLabels,
@@ -101,13 +118,6 @@ public static class LokiPushFlowReader
             return;
         }
 
-        if (!HasFlowField(record))
-        {
-            Reject(batch, LokiPushRejectReason.NotFlowRecord, stream, index,
-                "not a NetObserv flow record (no times, addresses, protocol or counters)");
-            return;
-        }
-
         foreach (var (name, value) in badLabels)
         {
             if (LokiLabelField.FillIfAbsent(s_empty, record, name) == LokiLabelField.Outcome.Filled)
@@ -121,6 +131,13 @@ public static class LokiPushFlowReader
         foreach (var name in fieldLabels)
         {
             LokiLabelField.FillIfAbsent(template, record, name);
+        }
+
+        if (!HasFlowField(record))
+        {
+            Reject(batch, LokiPushRejectReason.NotFlowRecord, stream, index,
+                "not a NetObserv flow record (no times, addresses, protocol or counters)");
+            return;
         }
 
         if (record.TimeFlowEndMs == 0)
