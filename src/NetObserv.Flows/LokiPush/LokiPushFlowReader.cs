@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
+using System.Text.Unicode;
 
 namespace NetObserv.Flows.LokiPush;
 
@@ -112,7 +114,27 @@ public static class LokiPushFlowReader
             return;
         }
 
-        if (!FlowRecordJson.TryParse(entry.Line.Span, out var record, out var error))
+        if (!Utf8.IsValid(entry.Line.Span))
+        {
+            Reject(batch, LokiPushRejectReason.InvalidLine, stream, index, "line is not valid UTF-8");
+            return;
+        }
+
+        FlowRecord record;
+        string? error;
+        bool parsed;
+        try
+        {
+            parsed = FlowRecordJson.TryParse(entry.Line.Span, out record, out error);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or JsonException or ArgumentException)
+        {
+            // Whatever the parser did not anticipate is still one bad line, not a failed request.
+            Reject(batch, LokiPushRejectReason.InvalidLine, stream, index, "invalid flow record: " + ex.Message);
+            return;
+        }
+
+        if (!parsed)
         {
             Reject(batch, LokiPushRejectReason.InvalidLine, stream, index, error ?? "not a flow record");
             return;

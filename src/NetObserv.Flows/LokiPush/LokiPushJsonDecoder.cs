@@ -63,9 +63,32 @@ public static class LokiPushJsonDecoder
             error = "invalid JSON: " + ex.Message;
             return false;
         }
+        catch (InvalidOperationException ex)
+        {
+            // A string that is not valid UTF-8.
+            error = "invalid JSON: " + ex.Message;
+            return false;
+        }
 
         error = null;
         return true;
+    }
+
+    /// <summary>
+    /// Fuzzing entry point: decodes and reads one JSON body as the endpoint does. Bad input makes it return -1
+    /// (body refused) or reject lines; it never throws. Returns the records read.
+    /// </summary>
+    internal static int Fuzz(ReadOnlySpan<byte> body)
+    {
+        var request = new LokiPushRequest();
+        if (!TryDecode(body.ToArray(), request, out _))
+        {
+            return -1;
+        }
+
+        var batch = new LokiPushBatch();
+        LokiPushFlowReader.Read(request, FlowRecord.DefaultTenant, 1 << 16, batch);
+        return batch.Records.Count;
     }
 
     private static bool TryReadStream(ref Utf8JsonReader reader, ReadOnlyMemory<byte> body, LokiStreamAdapter stream,

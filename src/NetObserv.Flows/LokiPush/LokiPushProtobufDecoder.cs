@@ -104,6 +104,35 @@ public static class LokiPushProtobufDecoder
         return true;
     }
 
+    /// <summary>
+    /// Fuzzing entry point: decompresses, decodes and reads one snappy body as the endpoint does. Bad input
+    /// makes it return -1 (body refused) or reject lines; it never throws. Returns the records read.
+    /// </summary>
+    internal static int Fuzz(ReadOnlySpan<byte> snappyBody, int maxBytes = 1 << 20)
+    {
+        if (TryDecompress(snappyBody, maxBytes, out var buffer, out var length, out _) != LokiPushDecodeStatus.Ok)
+        {
+            return -1;
+        }
+
+        try
+        {
+            var request = new LokiPushRequest();
+            if (!TryDecode(buffer.AsMemory(0, length), request, out _))
+            {
+                return -1;
+            }
+
+            var batch = new LokiPushBatch();
+            LokiPushFlowReader.Read(request, FlowRecord.DefaultTenant, 1 << 16, batch);
+            return batch.Records.Count;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer!);
+        }
+    }
+
     private static bool TryDecodeStream(ReadOnlyMemory<byte> body, int pos, int end, LokiStreamAdapter stream,
         out string? error)
     {

@@ -105,22 +105,31 @@ public sealed class LokiPushProtobufDecoderTests
     }
 
     [Fact]
-    public void TryDecode_SeededMutations_NeverThrow()
+    public void Fuzz_SeededMutationsOfFlpBodies_NeverThrow()
     {
-        var body = PushBodies.Protobuf(s_streams);
+        var flows = new[] { FlowRecordJsonTests.FullRecord(), FlowRecordJsonTests.FullRecord() };
+        flows[1].Src.Namespace = "other";
+        var plain = PushBodies.Protobuf(flows.Select(f => PushBodies.FlpStream(f)));
+        Assert.Equal(2, LokiPushProtobufDecoder.Fuzz(Snappy.CompressToArray(plain)));
+
+        var iterations = int.TryParse(Environment.GetEnvironmentVariable("NETOBSERV_FUZZ_ITERATIONS"), out var n)
+            ? n
+            : 3_000;
         var random = new Random(5);
-        for (var i = 0; i < 5_000; i++)
+        for (var i = 0; i < iterations; i++)
         {
-            var mutated = (byte[])body.Clone();
+            // Mutate the protobuf (so the snappy block stays valid) or, one time in four, the snappy block.
+            var mutateBlock = i % 4 == 0;
+            var mutated = mutateBlock ? Snappy.CompressToArray(plain) : (byte[])plain.Clone();
             for (var m = random.Next(1, 4); m > 0; m--)
             {
                 mutated[random.Next(mutated.Length)] = (byte)random.Next(256);
             }
 
-            var request = new LokiPushRequest();
-            var exception = Record.Exception(() => LokiPushProtobufDecoder.TryDecode(mutated, request, out _));
+            var body = mutateBlock ? mutated : Snappy.CompressToArray(mutated);
+            var exception = Record.Exception(() => LokiPushProtobufDecoder.Fuzz(body));
 
-            Assert.True(exception is null, $"{exception} for {Convert.ToHexString(mutated)}");
+            Assert.True(exception is null, $"{exception} for {Convert.ToHexString(body)}");
         }
     }
 
@@ -162,5 +171,26 @@ public sealed class LokiPushProtobufDecoderTests
         Assert.Null(entries[1].Error);
         Assert.Equal(0, entries[1].TimestampNs);
         Assert.Equal("y", Encoding.UTF8.GetString(entries[1].Line.Span));
+    }
+
+    [Fact]
+    public void Read_LineNotUtf8_RejectedAsInvalidLine()
+    {
+        // StreamAdapter { labels "{a=\"b\"}", entries [ {line 7B FF 7D}, {line "{\"Bytes\":1}"} ] }
+        var labels = Encoding.UTF8.GetBytes("{a=\"b\"}");
+        var goodLine = Encoding.UTF8.GetBytes("{\"Bytes\":1}");
+        byte[] bad = [0x12, 0x03, 0x7B, 0xFF, 0x7D];
+        byte[] good = [0x12, (byte)goodLine.Length, .. goodLine];
+        byte[] stream = [0x0A, (byte)labels.Length, .. labels, 0x12, (byte)bad.Length, .. bad, 0x12, (byte)good.Length, .. good];
+        byte[] body = [0x0A, (byte)stream.Length, .. stream];
+        var request = new LokiPushRequest();
+        Assert.True(LokiPushProtobufDecoder.TryDecode(body, request, out var error), error);
+        var batch = new LokiPushBatch();
+
+        LokiPushFlowReader.Read(request, "default", 1000, batch);
+
+        Assert.Equal(1, Assert.Single(batch.Records).Bytes);
+        Assert.Equal(1, batch.RejectedByReason[LokiPushRejectReason.InvalidLine]);
+        Assert.Equal("stream {a=\"b\"} entry 0: line is not valid UTF-8", Assert.Single(batch.Errors));
     }
 }
