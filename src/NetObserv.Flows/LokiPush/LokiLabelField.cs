@@ -19,6 +19,14 @@ internal static class LokiLabelField
         Present,
     }
 
+    private static readonly FlowRecord s_empty = new();
+
+    // Filling from an empty record only ever writes nulls and zeros, so this one stays empty too.
+    private static readonly FlowRecord s_sink = new();
+
+    /// <summary>True when <paramref name="name"/> is a flow field this class can fill.</summary>
+    public static bool IsFlowField(string name) => FillIfAbsent(s_empty, s_sink, name) != Outcome.Unknown;
+
     public static Outcome FillIfAbsent(FlowRecord from, FlowRecord to, string name)
     {
         if (name.StartsWith("SrcK8S_", StringComparison.Ordinal))

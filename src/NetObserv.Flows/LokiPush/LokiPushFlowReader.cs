@@ -28,8 +28,8 @@ public static class LokiPushFlowReader
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(batch);
 
-        var fieldLabels = new List<string>();
-        var badLabels = new List<KeyValuePair<string, string>>();
+        // Streams with the same label set share what their labels say (FLP sends many small streams).
+        var byLabels = new Dictionary<string, StreamLabels>(StringComparer.Ordinal);
         foreach (var stream in request.Streams)
         {
             if (stream.Entries.Count == 0)
@@ -45,39 +45,60 @@ public static class LokiPushFlowReader
                 continue;
             }
 
-            var template = ReadLabels(stream, fieldLabels, badLabels);
+            var key = stream.LabelText ?? LabelKey(stream);
+            if (!byLabels.TryGetValue(key, out var labels))
+            {
+                labels = ReadLabels(stream);
+                byLabels[key] = labels;
+            }
+
             for (var i = 0; i < stream.Entries.Count; i++)
             {
-                ReadEntry(stream, i, template, fieldLabels, badLabels, tenant, maxLineBytes, batch);
+                ReadEntry(stream, i, labels, tenant, maxLineBytes, batch);
             }
         }
     }
 
-    /// <summary>A record holding the stream's label fields; names of the labels that set a field, and bad ones.</summary>
-    private static FlowRecord ReadLabels(LokiStreamAdapter stream, List<string> fieldLabels,
-        List<KeyValuePair<string, string>> badLabels)
+    /// <summary>What a stream's labels say: a record holding the label fields, the labels that set one, and bad ones.</summary>
+    private sealed class StreamLabels
     {
-        fieldLabels.Clear();
-        badLabels.Clear();
-        var template = new FlowRecord();
+        public FlowRecord Template { get; } = new();
+        public List<string> Fields { get; } = [];
+        public List<KeyValuePair<string, string>> Bad { get; } = [];
+    }
+
+    private static string LabelKey(LokiStreamAdapter stream)
+    {
+        var key = new StringBuilder();
         foreach (var (name, value) in stream.Labels)
         {
-            if (LokiLabelField.FillIfAbsent(s_empty, new FlowRecord(), name) == LokiLabelField.Outcome.Unknown)
+            key.Append(name).Append('\u0001').Append(value).Append('\u0002');
+        }
+
+        return key.ToString();
+    }
+
+    private static StreamLabels ReadLabels(LokiStreamAdapter stream)
+    {
+        var labels = new StreamLabels();
+        foreach (var (name, value) in stream.Labels)
+        {
+            if (!LokiLabelField.IsFlowField(name))
             {
                 continue;
             }
 
-            if (TrySetLabel(template, name, value))
+            if (TrySetLabel(labels.Template, name, value))
             {
-                fieldLabels.Add(name);
+                labels.Fields.Add(name);
             }
             else
             {
-                badLabels.Add(new KeyValuePair<string, string>(name, value));
+                labels.Bad.Add(new KeyValuePair<string, string>(name, value));
             }
         }
 
-        return template;
+        return labels;
     }
 
     /// <summary>A label value as Go's <c>fmt.Sprint</c> prints the field (<c>true</c>/<c>false</c> for booleans).</summary>
@@ -97,8 +118,8 @@ public static class LokiPushFlowReader
         return FlowRecordJson.TrySetFromString(template, name, value);
     }
 
-    private static void ReadEntry(LokiStreamAdapter stream, int index, FlowRecord template, List<string> fieldLabels,
-        List<KeyValuePair<string, string>> badLabels, string tenant, int maxLineBytes, LokiPushBatch batch)
+    private static void ReadEntry(LokiStreamAdapter stream, int index, StreamLabels labels, string tenant,
+        int maxLineBytes, LokiPushBatch batch)
     {
         var entry = stream.Entries[index];
         if (entry.Error is not null)
@@ -140,7 +161,7 @@ public static class LokiPushFlowReader
             return;
         }
 
-        foreach (var (name, value) in badLabels)
+        foreach (var (name, value) in labels.Bad)
         {
             if (LokiLabelField.FillIfAbsent(s_empty, record, name) == LokiLabelField.Outcome.Filled)
             {
@@ -150,9 +171,9 @@ public static class LokiPushFlowReader
             }
         }
 
-        foreach (var name in fieldLabels)
+        foreach (var name in labels.Fields)
         {
-            LokiLabelField.FillIfAbsent(template, record, name);
+            LokiLabelField.FillIfAbsent(labels.Template, record, name);
         }
 
         if (!HasFlowField(record))

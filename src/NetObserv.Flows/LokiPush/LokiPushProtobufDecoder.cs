@@ -186,7 +186,11 @@ public static class LokiPushProtobufDecoder
         {
             stream.LabelError = "stream has no labels";
         }
-        else if (!LokiLabelParser.TryParse(labels, stream.Labels, out var labelError))
+        else if (LokiLabelParser.TryParse(labels, stream.Labels, out var labelError))
+        {
+            stream.LabelText = labels;
+        }
+        else
         {
             stream.LabelError = labelError;
         }
