@@ -6,6 +6,7 @@ switch (name)
 {
     case "writer": return await NetObserv.Benchmarks.Copy.WriterBenchmark.RunAsync(rest);
     case "ingest": return await NetObserv.Benchmarks.Ingest.IngestBenchmark.RunAsync(rest);
+    case "loki-push": return NetObserv.Benchmarks.LokiPush.LokiPushBenchmark.Run(rest);
     default:
         Console.Error.WriteLine($"unknown benchmark '{name}'");
         return 2;
