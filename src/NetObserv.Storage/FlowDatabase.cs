@@ -2,7 +2,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using NetObserv.Storage.LocalPostgres;
 using NetObserv.Storage.Migrations;
-using Npgsql;
 
 namespace NetObserv.Storage;
 

@@ -1,5 +1,3 @@
-using Npgsql;
-
 namespace NetObserv.Storage;
 
 /// <summary>

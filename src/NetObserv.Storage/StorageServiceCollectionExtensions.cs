@@ -2,7 +2,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using NetObserv.Flows.Pipeline;
-using Npgsql;
 
 namespace NetObserv.Storage;
 

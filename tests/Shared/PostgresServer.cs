@@ -1,5 +1,4 @@
 using NetObserv.Storage.LocalPostgres;
-using Npgsql;
 
 namespace NetObserv.Testing;
 

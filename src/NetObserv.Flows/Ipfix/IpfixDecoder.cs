@@ -139,14 +139,7 @@ public sealed class IpfixDecoder
 
         context.ExportTimeMs = BinaryPrimitives.ReadUInt32BigEndian(packet[4..]) * 1000L;
         var domain = BinaryPrimitives.ReadUInt32BigEndian(packet[12..]);
-        var session = _cache.GetOrAdd(exporter, domain, 10, context.NowMs);
-        if (session is null)
-        {
-            Fail(ref context, IpfixDropReason.TemplateLimit, 12);
-            return;
-        }
-
-        context.Session = session;
+        context.Session = _cache.GetOrAdd(exporter, domain, 10, context.NowMs);
         DecodeSets(packet[..length], IpfixHeaderLength, ref context, output);
     }
 
@@ -164,14 +157,7 @@ public sealed class IpfixDecoder
         context.ExportTimeMs = unixSeconds * 1000L;
         context.HeaderSystemInitMs = context.ExportTimeMs - uptimeMs;
         var sourceId = BinaryPrimitives.ReadUInt32BigEndian(packet[16..]);
-        var session = _cache.GetOrAdd(exporter, sourceId, 9, context.NowMs);
-        if (session is null)
-        {
-            Fail(ref context, IpfixDropReason.TemplateLimit, 16);
-            return;
-        }
-
-        context.Session = session;
+        context.Session = _cache.GetOrAdd(exporter, sourceId, 9, context.NowMs);
         DecodeSets(packet, NetflowV9HeaderLength, ref context, output);
     }
 

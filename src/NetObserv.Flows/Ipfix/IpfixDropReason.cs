@@ -21,7 +21,7 @@ public enum IpfixDropReason
     /// <summary>A template or options template record is malformed (truncated, zero-length, absurd field count, bad scope).</summary>
     BadTemplate,
 
-    /// <summary>The template cache is full (too many exporters or templates); the template was not kept.</summary>
+    /// <summary>The exporter already has as many templates as allowed; the new template was not kept.</summary>
     TemplateLimit,
 
     /// <summary>A data set arrived before its template (or after the template expired or was withdrawn).</summary>

@@ -21,8 +21,11 @@ internal sealed class IpfixTemplateCache
 
     public int Count => _sessions.Count;
 
-    /// <summary>The session for an exporter and domain; null when the cache is full of live sessions.</summary>
-    public IpfixSession? GetOrAdd(IPAddress exporter, uint domain, int version, long nowMs)
+    /// <summary>
+    /// The session for an exporter and domain. When the cache is full, idle sessions go first, then the
+    /// least recently seen eighth, so a flood of made-up domains cannot lock real exporters out.
+    /// </summary>
+    public IpfixSession GetOrAdd(IPAddress exporter, uint domain, int version, long nowMs)
     {
         var key = (exporter, domain, version);
         if (_sessions.TryGetValue(key, out var session))
@@ -36,7 +39,7 @@ internal sealed class IpfixTemplateCache
             EvictIdle(nowMs);
             if (_sessions.Count >= _options.MaxExporters)
             {
-                return null;
+                EvictLeastRecentlySeen(Math.Max(1, _sessions.Count / 8));
             }
         }
 
@@ -123,6 +126,16 @@ internal sealed class IpfixTemplateCache
             {
                 session.Templates.Remove(key);
             }
+        }
+    }
+
+    private void EvictLeastRecentlySeen(int count)
+    {
+        var entries = new List<KeyValuePair<(IPAddress, uint, int), IpfixSession>>(_sessions);
+        entries.Sort((a, b) => a.Value.LastSeenMs.CompareTo(b.Value.LastSeenMs));
+        for (var i = 0; i < count && i < entries.Count; i++)
+        {
+            _sessions.Remove(entries[i].Key);
         }
     }
 

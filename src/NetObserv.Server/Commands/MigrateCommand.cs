@@ -1,5 +1,3 @@
-using NetObserv.Storage;
-
 namespace NetObserv.Server.Commands;
 
 /// <summary><c>migrate</c>: open the database (or the managed one), apply migrations, exit.</summary>

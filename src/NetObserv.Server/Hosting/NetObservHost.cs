@@ -5,7 +5,6 @@ using NetObserv.Server.Commands;
 using NetObserv.Server.Enrichment;
 using NetObserv.Server.Ingest;
 using NetObserv.Server.Metrics;
-using NetObserv.Storage;
 
 namespace NetObserv.Server.Hosting;
 

@@ -1,5 +1,4 @@
 using NetObserv.Server.Metrics;
-using NetObserv.Storage;
 
 namespace NetObserv.Server.Hosting;
 

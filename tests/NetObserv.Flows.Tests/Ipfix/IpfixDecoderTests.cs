@@ -479,6 +479,27 @@ public sealed class IpfixDecoderTests
     }
 
     [Fact]
+    public void Decode_ExporterLimitReached_LeastRecentlySeenForgottenNewOneKept()
+    {
+        var decoder = NewDecoder(new IpfixDecoderOptions { MaxExporters = 4 });
+        var data = IpfixTestMessage.Ipfix().BeginSet(256).U32(10).EndSet().ToArray();
+        var template = IpfixTestMessage.Ipfix().Template(256, new F(1, 4)).ToArray();
+        var exporters = Enumerable.Range(1, 5).Select(i => IPAddress.Parse("198.18.0." + i)).ToArray();
+
+        for (var i = 0; i < 4; i++)
+        {
+            DecodeAll(decoder, exporters[i], template);
+            _clock.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        DecodeAll(decoder, exporters[4], template);
+
+        Assert.Equal(4, decoder.ExporterCount);
+        Assert.Empty(DecodeAll(decoder, exporters[0], data));
+        Assert.Single(DecodeAll(decoder, exporters[4], data));
+    }
+
+    [Fact]
     public void Decode_ReducedSizeEncoding_ReadsShortIntegers()
     {
         var decoder = NewDecoder();

@@ -1,6 +1,5 @@
 using NetObserv.Storage.Migrations;
 using NetObserv.Testing;
-using Npgsql;
 
 namespace NetObserv.Storage.Tests.Migrations;
 
