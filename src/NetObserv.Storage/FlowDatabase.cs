@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using NetObserv.Storage.LocalPostgres;
 using NetObserv.Storage.Migrations;
+using Npgsql;
 
 namespace NetObserv.Storage;
 

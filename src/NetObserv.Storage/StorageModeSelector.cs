@@ -1,3 +1,5 @@
+using Npgsql;
+
 namespace NetObserv.Storage;
 
 /// <summary>

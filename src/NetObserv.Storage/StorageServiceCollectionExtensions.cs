@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using NetObserv.Flows.Pipeline;
+using Npgsql;
 
 namespace NetObserv.Storage;
 

@@ -1,3 +1,5 @@
+using Npgsql;
+
 namespace NetObserv.Testing;
 
 /// <summary>A fresh database per test class (use as <c>IClassFixture&lt;PostgresDatabase&gt;</c>); dropped afterwards.</summary>

@@ -1,4 +1,5 @@
 using NetObserv.Storage.LocalPostgres;
+using Npgsql;
 
 namespace NetObserv.Testing;
 

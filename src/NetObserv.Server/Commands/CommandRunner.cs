@@ -1,3 +1,5 @@
+using NetObserv.Storage.LocalPostgres;
+
 namespace NetObserv.Server.Commands;
 
 /// <summary>Dispatches <c>serve</c>, <c>migrate</c> and <c>loadgen</c>; turns expected failures into one clear line and exit code 2.</summary>

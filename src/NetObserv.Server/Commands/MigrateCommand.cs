@@ -1,3 +1,5 @@
+using NetObserv.Storage;
+
 namespace NetObserv.Server.Commands;
 
 /// <summary><c>migrate</c>: open the database (or the managed one), apply migrations, exit.</summary>

@@ -1,3 +1,5 @@
+using NetObserv.Flows.Enrichment;
+
 namespace NetObserv.Server.Enrichment;
 
 /// <summary>Kubernetes enrichment registrations: the informer or the static inventory behind <see cref="IFlowEnricher"/>.</summary>

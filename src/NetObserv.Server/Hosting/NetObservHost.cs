@@ -5,6 +5,7 @@ using NetObserv.Server.Commands;
 using NetObserv.Server.Enrichment;
 using NetObserv.Server.Ingest;
 using NetObserv.Server.Metrics;
+using NetObserv.Storage;
 
 namespace NetObserv.Server.Hosting;
 

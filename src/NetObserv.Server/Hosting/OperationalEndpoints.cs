@@ -1,4 +1,5 @@
 using NetObserv.Server.Metrics;
+using NetObserv.Storage;
 
 namespace NetObserv.Server.Hosting;
 

@@ -1,4 +1,5 @@
 using System.Reflection;
+using Npgsql;
 
 namespace NetObserv.Storage.Migrations;
 

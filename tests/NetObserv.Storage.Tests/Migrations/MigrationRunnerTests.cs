@@ -1,5 +1,6 @@
 using NetObserv.Storage.Migrations;
 using NetObserv.Testing;
+using Npgsql;
 
 namespace NetObserv.Storage.Tests.Migrations;
 
