@@ -50,14 +50,14 @@ public sealed class IpfixFuzzTests
             Assert.True(result.IsClean, $"valid packet reported {result.Reason}: {Convert.ToHexString(packet)}");
         }
 
-        Assert.Equal(ExpectedBytes, output.Select(r => r.Bytes).ToArray());
-        Assert.Equal(ExpectedPackets, output.Select(r => r.Packets).ToArray());
+        Assert.Equal(s_expectedBytes, output.Select(r => r.Bytes).ToArray());
+        Assert.Equal(s_expectedPackets, output.Select(r => r.Packets).ToArray());
         Assert.All(output.Take(2), r => Assert.Equal(IPAddress.Parse("10.9.8.7"), r.SrcAddr));
         Assert.Equal(16, output[2].Sampling);
     }
 
-    private static readonly long[] ExpectedBytes = [1500, 40, 777, 9000];
-    private static readonly long[] ExpectedPackets = [3, 1, 7, 6];
+    private static readonly long[] s_expectedBytes = [1500, 40, 777, 9000];
+    private static readonly long[] s_expectedPackets = [3, 1, 7, 6];
 
     /// <summary>Valid packets: IPFIX template + data, options + data with a variable-length and an enterprise field, v9.</summary>
     private static byte[][] Corpus()
