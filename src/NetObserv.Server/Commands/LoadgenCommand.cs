@@ -6,6 +6,10 @@ internal static class LoadgenCommand
     public static Task<int> RunAsync(ParsedCommandLine commandLine)
     {
         var protocol = LoadgenArguments.Get(commandLine.Rest, "--protocol") ?? "grpc";
-        throw new CommandLineException($"loadgen: unknown protocol '{protocol}' (grpc or ipfix)");
+        return protocol switch
+        {
+            "ipfix" => Loadgen.IpfixLoadGenerator.RunAsync(commandLine.Rest, CancellationToken.None),
+            _ => throw new CommandLineException($"loadgen: unknown protocol '{protocol}' (grpc or ipfix)"),
+        };
     }
 }
