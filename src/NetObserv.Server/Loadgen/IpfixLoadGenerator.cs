@@ -27,6 +27,17 @@ internal static class IpfixLoadGenerator
         }
 
         var endPoint = await ResolveAsync(target, cancellationToken).ConfigureAwait(false);
+        var (flows, messages, elapsed) = await SendAsync(endPoint, rate, duration, cancellationToken).ConfigureAwait(false);
+        var seconds = Math.Max(elapsed.TotalSeconds, 1e-9);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"ipfix loadgen: sent {flows} flow records in {messages} messages to {endPoint} over {seconds:F1} s ({flows / seconds:F0} records/s)"));
+        return 0;
+    }
+
+    /// <summary>Sends for <paramref name="duration"/> at <paramref name="rate"/> records/s (0: as fast as possible).</summary>
+    internal static async Task<(long Flows, long Messages, TimeSpan Elapsed)> SendAsync(IPEndPoint endPoint, double rate,
+        TimeSpan duration, CancellationToken cancellationToken)
+    {
         using var socket = new Socket(endPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         await socket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);
 
@@ -36,12 +47,12 @@ internal static class IpfixLoadGenerator
         long flows = 0;
         long messages = 0;
         var clock = Stopwatch.StartNew();
-        var lastTemplate = TimeSpan.MinValue;
+        TimeSpan? lastTemplate = null;
         while (clock.Elapsed < duration && !cancellationToken.IsCancellationRequested)
         {
             var now = DateTimeOffset.UtcNow;
             var exportTime = (uint)now.ToUnixTimeSeconds();
-            if (clock.Elapsed - lastTemplate >= s_templateRefresh)
+            if (lastTemplate is null || clock.Elapsed - lastTemplate.Value >= s_templateRefresh)
             {
                 var templateLength = IpfixLoadMessages.WriteTemplate(buffer, exportTime, sequence, domain);
                 await socket.SendAsync(buffer.AsMemory(0, templateLength), cancellationToken).ConfigureAwait(false);
@@ -67,10 +78,7 @@ internal static class IpfixLoadGenerator
             }
         }
 
-        var seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"ipfix loadgen: sent {flows} flow records in {messages} messages to {endPoint} over {seconds:F1} s ({flows / seconds:F0} records/s)"));
-        return 0;
+        return (flows, messages, clock.Elapsed);
     }
 
     internal static TimeSpan ParseDuration(string text)
