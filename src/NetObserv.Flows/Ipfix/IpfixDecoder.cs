@@ -23,6 +23,7 @@ public sealed class IpfixDecoder
     private const ushort MinDataSetId = 256;
     private const int MaxSamplersPerExporter = 1024;
     private const long NtpEpochOffsetSeconds = 2_208_988_800;
+    private const long SysUpTimeSlackMs = 3_600_000;
 
     private static readonly string?[] s_interfaceIndexNames = new string?[1024];
 
@@ -702,9 +703,9 @@ public sealed class IpfixDecoder
         long systemInit = v.Has(IpfixFieldKind.SystemInitTimeMilliseconds) ? v.GetLong(IpfixFieldKind.SystemInitTimeMilliseconds)
             : context.HeaderSystemInitMs > 0 ? context.HeaderSystemInitMs
             : context.Session!.SystemInitTimeMs;
-        var start = Time(ref v, systemInit, IpfixFieldKind.FlowStartMilliseconds, IpfixFieldKind.FlowStartSeconds,
+        var start = Time(ref v, systemInit, context.ExportTimeMs, IpfixFieldKind.FlowStartMilliseconds, IpfixFieldKind.FlowStartSeconds,
             IpfixFieldKind.FlowStartMicroseconds, IpfixFieldKind.FlowStartNanoseconds, IpfixFieldKind.FlowStartSysUpTime);
-        var end = Time(ref v, systemInit, IpfixFieldKind.FlowEndMilliseconds, IpfixFieldKind.FlowEndSeconds,
+        var end = Time(ref v, systemInit, context.ExportTimeMs, IpfixFieldKind.FlowEndMilliseconds, IpfixFieldKind.FlowEndSeconds,
             IpfixFieldKind.FlowEndMicroseconds, IpfixFieldKind.FlowEndNanoseconds, IpfixFieldKind.FlowEndSysUpTime);
         if (start <= 0 && end <= 0)
         {
@@ -724,7 +725,7 @@ public sealed class IpfixDecoder
     }
 
     /// <summary>A flow time in Unix ms from whichever encoding the record carries; 0 when none can be resolved.</summary>
-    private static long Time(ref IpfixRecordValues v, long systemInit, IpfixFieldKind milliseconds, IpfixFieldKind seconds,
+    private static long Time(ref IpfixRecordValues v, long systemInit, long exportTimeMs, IpfixFieldKind milliseconds, IpfixFieldKind seconds,
         IpfixFieldKind microseconds, IpfixFieldKind nanoseconds, IpfixFieldKind sysUpTime)
     {
         if (v.Has(milliseconds))
@@ -749,7 +750,16 @@ public sealed class IpfixDecoder
 
         if (v.Has(sysUpTime) && systemInit > 0)
         {
-            return systemInit + v.GetLong(sysUpTime);
+            // A 32-bit millisecond offset. One that lands well after the export time wrapped: the flow
+            // began before the uptime counter last wrapped (v9 routers up > 49.7 days) or before the
+            // init time (softflowd replaying an older capture).
+            var time = systemInit + v.GetLong(sysUpTime);
+            if (exportTimeMs > 0 && time > exportTimeMs + SysUpTimeSlackMs)
+            {
+                time -= 1L << 32;
+            }
+
+            return time;
         }
 
         return 0;

@@ -185,10 +185,10 @@ public sealed class IpfixDecoderTests
     {
         const long Init = 1_764_000_000_000;
         var decoder = NewDecoder();
-        var options = IpfixTestMessage.Ipfix().BeginSet(3).OptionsTemplateRecord(257, 1, new F(149, 4), new F(160, 8)).EndSet()
+        var options = IpfixTestMessage.Ipfix(exportTime: 1_764_000_100).BeginSet(3).OptionsTemplateRecord(257, 1, new F(149, 4), new F(160, 8)).EndSet()
             .BeginSet(257).U32(1).U64(Init).EndSet().ToArray();
-        var template = IpfixTestMessage.Ipfix().Template(256, new F(22, 4), new F(21, 4), new F(1, 4)).ToArray();
-        var data = IpfixTestMessage.Ipfix().BeginSet(256).U32(5_000).U32(9_000).U32(100).EndSet().ToArray();
+        var template = IpfixTestMessage.Ipfix(exportTime: 1_764_000_100).Template(256, new F(22, 4), new F(21, 4), new F(1, 4)).ToArray();
+        var data = IpfixTestMessage.Ipfix(exportTime: 1_764_000_100).BeginSet(256).U32(5_000).U32(9_000).U32(100).EndSet().ToArray();
 
         var r = Assert.Single(DecodeAll(decoder, s_exporter, options, template, data));
 
@@ -202,13 +202,47 @@ public sealed class IpfixDecoderTests
     {
         const long Init = 1_764_000_000_000;
         var decoder = NewDecoder();
-        var template = IpfixTestMessage.Ipfix().Template(256, new F(160, 8), new F(22, 4), new F(21, 4)).ToArray();
-        var data = IpfixTestMessage.Ipfix().BeginSet(256).U64(Init).U32(10).U32(20).EndSet().ToArray();
+        var template = IpfixTestMessage.Ipfix(exportTime: 1_764_000_100).Template(256, new F(160, 8), new F(22, 4), new F(21, 4)).ToArray();
+        var data = IpfixTestMessage.Ipfix(exportTime: 1_764_000_100).BeginSet(256).U64(Init).U32(10).U32(20).EndSet().ToArray();
 
         var r = Assert.Single(DecodeAll(decoder, s_exporter, template, data));
 
         Assert.Equal(Init + 10, r.TimeFlowStartMs);
         Assert.Equal(Init + 20, r.TimeFlowEndMs);
+    }
+
+    [Fact]
+    public void Decode_SysUpTimeBeforeSystemInit_WrapsBack()
+    {
+        // An exporter whose init time is later than the flow (a replayed capture): the offset is
+        // -11,182 ms written as an unsigned 32-bit number.
+        const long Init = 1_795_601_943_181;
+        var decoder = NewDecoder();
+        var template = IpfixTestMessage.Ipfix(exportTime: 1_795_601_944).Template(256, new F(160, 8), new F(22, 4), new F(21, 4))
+            .ToArray();
+        var data = IpfixTestMessage.Ipfix(exportTime: 1_795_601_944).BeginSet(256)
+            .U64(Init).U32(unchecked((uint)-11_182)).U32(unchecked((uint)-9_182)).EndSet().ToArray();
+
+        var r = Assert.Single(DecodeAll(decoder, s_exporter, template, data));
+
+        Assert.Equal(Init - 11_182, r.TimeFlowStartMs);
+        Assert.Equal(Init - 9_182, r.TimeFlowEndMs);
+    }
+
+    [Fact]
+    public void Decode_NetflowV9UptimeWrapped_SwitchedTimesBeforeWrap()
+    {
+        // Uptime wrapped to 1,000 ms; the flow started 3,000 ms before the export (offset 2^32 - 2,000).
+        const uint Unix = 1_764_064_800;
+        var decoder = NewDecoder();
+        var packet = IpfixTestMessage.NetflowV9(1_000, Unix)
+            .Template(260, new F(22, 4), new F(21, 4))
+            .BeginSet(260).U32(unchecked((uint)-2_000)).U32(500).EndSet().ToArray();
+
+        var r = Assert.Single(DecodeAll(decoder, s_exporter, packet));
+
+        Assert.Equal((Unix * 1000L) - 3_000, r.TimeFlowStartMs);
+        Assert.Equal((Unix * 1000L) - 500, r.TimeFlowEndMs);
     }
 
     [Fact]
