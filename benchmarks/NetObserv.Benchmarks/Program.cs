@@ -4,6 +4,7 @@ var name = args.Length > 0 ? args[0] : "";
 var rest = args.Length > 0 ? args[1..] : [];
 switch (name)
 {
+    case "ipfix-decode": return NetObserv.Benchmarks.Ipfix.IpfixDecodeBenchmark.Run(rest);
     default:
         Console.Error.WriteLine($"unknown benchmark '{name}'");
         return 2;
