@@ -175,10 +175,9 @@ internal sealed class IpfixCollectorService : IHostedService, IDisposable
                 }
             }
         }
-#pragma warning disable CA1031 // One bad packet (or enricher fault) must not stop the collector.
         catch (Exception e)
-#pragma warning restore CA1031
         {
+            // One bad packet (or an enricher fault) must not stop the collector.
             IpfixLog.DecodeFailed(_logger, packet.Exporter, e);
         }
         finally
