@@ -22,6 +22,9 @@ public sealed class IpfixDecoder
     private const ushort V9OptionsTemplateSetId = 1;
     private const ushort MinDataSetId = 256;
     private const int MaxSamplersPerExporter = 1024;
+
+    /// <summary>More fields than any real template has (they carry tens); refused as absurd to bound memory.</summary>
+    public const int MaxFieldsPerTemplate = 1024;
     private const long NtpEpochOffsetSeconds = 2_208_988_800;
     private const long SysUpTimeSlackMs = 3_600_000;
 
@@ -270,7 +273,7 @@ public sealed class IpfixDecoder
             }
 
             // Every field specifier takes at least 4 bytes: a larger count cannot be true.
-            if (fieldCount > (body.Length - p) / 4)
+            if (fieldCount > (body.Length - p) / 4 || fieldCount > MaxFieldsPerTemplate)
             {
                 Fail(ref context, IpfixDropReason.BadTemplate, bodyOffset + pos);
                 return;
@@ -326,7 +329,7 @@ public sealed class IpfixDecoder
                 return; // zero padding
             }
 
-            if (id < MinDataSetId || fieldCount == 0 || fieldCount > (body.Length - pos - 4) / 4)
+            if (id < MinDataSetId || fieldCount == 0 || fieldCount > (body.Length - pos - 4) / 4 || fieldCount > MaxFieldsPerTemplate)
             {
                 Fail(ref context, IpfixDropReason.BadTemplate, bodyOffset + pos);
                 return;
@@ -373,6 +376,12 @@ public sealed class IpfixDecoder
 
             var scopeCount = scopeLength / 4;
             var fieldCount = scopeCount + (optionLength / 4);
+            if (fieldCount > MaxFieldsPerTemplate)
+            {
+                Fail(ref context, IpfixDropReason.BadTemplate, bodyOffset + pos);
+                return;
+            }
+
             var fields = new IpfixTemplateField[fieldCount];
             var p = pos + 6;
             for (var i = 0; i < fieldCount; i++)

@@ -586,6 +586,12 @@ public sealed class IpfixDecoderTests
                 IpfixTestMessage.Ipfix().BeginSet(2).U16(256).U16(60000).U16(1).U16(4).EndSet().ToArray(), IpfixDropReason.BadTemplate
             },
             {
+                "more fields than any template has",
+                IpfixTestMessage.Ipfix().Template(256, Enumerable.Repeat(new F(1, 1), IpfixDecoder.MaxFieldsPerTemplate + 1).ToArray())
+                    .ToArray(),
+                IpfixDropReason.BadTemplate
+            },
+            {
                 "template id below 256",
                 IpfixTestMessage.Ipfix().BeginSet(2).U16(100).U16(1).U16(1).U16(4).EndSet().ToArray(), IpfixDropReason.BadTemplate
             },
