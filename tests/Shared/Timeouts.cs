@@ -3,7 +3,7 @@ namespace NetObserv.Testing;
 /// <summary>Every await in a test is bounded: a hang becomes a clear failure.</summary>
 public static class Timeouts
 {
-    public static readonly TimeSpan Default = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan Default = TimeSpan.FromSeconds(90);
 
     public static Task DefaultTimeout(this Task task) => task.WaitAsync(Default);
 
