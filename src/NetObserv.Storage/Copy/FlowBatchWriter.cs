@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using System.Text;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -296,14 +295,20 @@ public sealed class FlowBatchWriter : BackgroundService
         days.Add(day);
     }
 
-    /// <summary>Errors that retrying cannot fix: the data itself (class 22, 23) or a value the client cannot encode.</summary>
+    /// <summary>
+    /// Errors that retrying cannot fix: the database refusing the data itself (class 22, 23 except a
+    /// missing partition) or the client failing on a record (a value it cannot encode, a malformed
+    /// record). Database, network and state errors are retried instead, so an outage or a schema
+    /// problem never discards data.
+    /// </summary>
     internal static bool IsInvalidData(Exception e) => e switch
     {
         PostgresException pg => pg.SqlState.StartsWith("22", StringComparison.Ordinal)
             || (pg.SqlState.StartsWith("23", StringComparison.Ordinal)
                 && pg.SqlState != PostgresErrorCodes.CheckViolation),
-        EncoderFallbackException or InvalidCastException or OverflowException => true,
-        _ => false,
+        NpgsqlException or IOException or TimeoutException or InvalidOperationException
+            or ObjectDisposedException or OutOfMemoryException => false,
+        _ => true,
     };
 
     internal static TimeSpan Backoff(int attempt)
