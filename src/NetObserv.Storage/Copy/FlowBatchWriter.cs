@@ -15,7 +15,9 @@ namespace NetObserv.Storage.Copy;
 /// whatever arrived within <see cref="StorageOptions.FlushInterval"/>) and writes each batch in one
 /// transaction: a binary COPY into <c>flows</c> plus additive upserts of the batch's sums into
 /// <c>flow_rollup_1m</c> and <c>flow_rollup_1h</c>. In native mode the daily partitions a batch needs
-/// are created first, so late or future data is never refused.
+/// are created first, so late or future data is never refused. <see cref="StorageOptions.Writers"/>
+/// loops run at once, each with its own connection; rollup rows are upserted in key order so they
+/// never deadlock each other.
 /// <para>
 /// A batch that fails because the database is unavailable is retried with backoff, never dropped.
 /// A batch the database refuses as invalid data is split in halves until the bad record(s) are
