@@ -43,6 +43,53 @@ public static class PostgresServer
         await drop.ExecuteNonQueryAsync().ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Deletes the data folders of earlier test runs whose process is gone and whose server is not
+    /// running (a test host that was killed cannot clean up after itself).
+    /// </summary>
+    private static void RemoveStaleServers()
+    {
+        foreach (var dir in Directory.GetDirectories(Path.GetTempPath(), "netobserv-test-pg-*"))
+        {
+            var suffix = Path.GetFileName(dir)["netobserv-test-pg-".Length..];
+            if (!int.TryParse(suffix, System.Globalization.CultureInfo.InvariantCulture, out var pid)
+                || IsAlive(pid) || IsAlive(PostmasterPid(dir)))
+            {
+                continue;
+            }
+
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+
+    private static int PostmasterPid(string dir)
+    {
+        try
+        {
+            var first = File.ReadLines(Path.Combine(dir, "postmaster.pid")).FirstOrDefault();
+            return int.TryParse(first, System.Globalization.CultureInfo.InvariantCulture, out var pid) ? pid : 0;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return 0;
+        }
+    }
+
+    private static bool IsAlive(int pid) => pid > 0 && Directory.Exists("/proc/" + pid);
+
     private static async Task<string> StartAsync()
     {
         if (Environment.GetEnvironmentVariable("NETOBSERV_TEST_PG") is { Length: > 0 } configured)
@@ -50,6 +97,7 @@ public static class PostgresServer
             return configured;
         }
 
+        RemoveStaleServers();
         var dir = Path.Combine(Path.GetTempPath(), "netobserv-test-pg-" + Environment.ProcessId);
         s_managed = await ManagedPostgres.StartAsync(dir, CancellationToken.None).ConfigureAwait(false);
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
