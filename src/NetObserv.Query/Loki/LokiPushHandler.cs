@@ -46,14 +46,14 @@ internal sealed class LokiPushHandler
         var request = context.Request;
 
         string tenant = _options.DefaultTenant;
-        if (request.Headers.TryGetValue(LokiTenant.Header, out var tenantHeader) && tenantHeader.Count > 0
+        if (request.Headers.TryGetValue(LokiPushTenant.Header, out var tenantHeader) && tenantHeader.Count > 0
             && !string.IsNullOrEmpty(tenantHeader[0]))
         {
             tenant = tenantHeader[0]!.Trim();
-            if (tenantHeader.Count > 1 || !LokiTenant.IsValid(tenant))
+            if (tenantHeader.Count > 1 || !LokiPushTenant.IsValid(tenant))
             {
                 await RefuseAsync(context, StatusCodes.Status400BadRequest,
-                    $"invalid tenant ID in {LokiTenant.Header}: one tenant of at most {LokiTenant.MaxLength} "
+                    $"invalid tenant ID in {LokiPushTenant.Header}: one tenant of at most {LokiPushTenant.MaxLength} "
                     + "letters, digits or !-_.*'() is expected").ConfigureAwait(false);
                 return;
             }

@@ -45,7 +45,7 @@ public sealed class LokiPushOptions
                 $"{Section}:MaxReportedErrors must be between 0 and 1000 (was {MaxReportedErrors})"));
         }
 
-        if (!LokiTenant.IsValid(DefaultTenant))
+        if (!LokiPushTenant.IsValid(DefaultTenant))
         {
             errors.Add($"{Section}:DefaultTenant \"{DefaultTenant}\" is not a valid tenant ID");
         }

@@ -3,7 +3,9 @@ using System.Net;
 using System.Net.Http.Headers;
 using NetObserv.Flows;
 using NetObserv.Flows.Tests.LokiPush;
+using NetObserv.Server.Tests.Hosting;
 using NetObserv.Testing;
+using Npgsql;
 
 namespace NetObserv.Server.Tests.Loki;
 
@@ -214,5 +216,65 @@ public sealed class PushEndpointTests(PushServerFixture fixture) : IClassFixture
         Assert.StartsWith("cannot read push request:",
             await proto.Content.ReadAsStringAsync().DefaultTimeout(), StringComparison.Ordinal);
         Assert.Equal(0, await PushFlowRows.CountAsync(fixture.Server.ConnectionString, "team-broken").DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task Push_WriterHeldUntilChannelFull_Answers429AndEveryAcceptedLineIsWritten()
+    {
+        const int PerPush = 100;
+        await using var server = await RunningServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Storage:ChannelCapacity"] = "300",
+            ["Storage:BatchSize"] = "100",
+            ["Storage:FlushInterval"] = "00:00:00.050",
+        });
+
+        // Hold the writer: COPY into flows waits for this lock, so the channel can only fill.
+        await using var blocker = new NpgsqlConnection(server.ConnectionString);
+        await blocker.OpenAsync().DefaultTimeout();
+        var hold = await blocker.BeginTransactionAsync().AsTask().DefaultTimeout();
+        await using (var lockFlows = new NpgsqlCommand("LOCK TABLE flows IN SHARE MODE", blocker, hold))
+        {
+            await lockFlows.ExecuteNonQueryAsync().DefaultTimeout();
+        }
+
+        var accepted = new List<FlowRecord>();
+        HttpResponseMessage? throttled = null;
+        for (var push = 0; push < 20 && throttled is null; push++)
+        {
+            var flows = Flows($"held{push}", PerPush);
+            using var request = new HttpRequestMessage(HttpMethod.Post, s_push)
+            {
+                Content = Body(PushBodies.SnappyProtobuf(flows.Select(f => PushBodies.FlpStream(f))),
+                    "application/x-protobuf"),
+            };
+            request.Headers.Add("X-Scope-OrgID", "team-held");
+            var response = await server.Http.SendAsync(request).DefaultTimeout();
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                throttled = response;
+            }
+            else
+            {
+                Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+                accepted.AddRange(flows);
+                response.Dispose();
+            }
+        }
+
+        Assert.NotNull(throttled);
+        using (throttled)
+        {
+            Assert.StartsWith("ingest queue is full: 100 lines not accepted",
+                await throttled.Content.ReadAsStringAsync().DefaultTimeout(), StringComparison.Ordinal);
+        }
+
+        // The channel's 300, plus whatever the held writer had already taken out of it.
+        Assert.InRange(accepted.Count, 300, 1_000);
+        await hold.RollbackAsync().DefaultTimeout();
+        var cs = server.ConnectionString;
+        await Timeouts.WaitUntilAsync(async () => await PushFlowRows.CountAsync(cs, "team-held") >= accepted.Count,
+            what: accepted.Count + " rows");
+        AssertRowsEqual(accepted, await PushFlowRows.ReadAsync(cs, "team-held").DefaultTimeout(), "team-held");
     }
 }
