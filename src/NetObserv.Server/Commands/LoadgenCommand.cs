@@ -1,3 +1,5 @@
+using NetObserv.Server.Loadgen;
+
 namespace NetObserv.Server.Commands;
 
 /// <summary><c>loadgen --protocol grpc|ipfix</c>: synthetic flows sent to a collector at a rate.</summary>
@@ -8,7 +10,8 @@ internal static class LoadgenCommand
         var protocol = LoadgenArguments.Get(commandLine.Rest, "--protocol") ?? "grpc";
         return protocol switch
         {
-            "ipfix" => Loadgen.IpfixLoadGenerator.RunAsync(commandLine.Rest, CancellationToken.None),
+            "grpc" => GrpcLoadCommand.RunAsync(commandLine.Rest),
+            "ipfix" => IpfixLoadGenerator.RunAsync(commandLine.Rest, CancellationToken.None),
             _ => throw new CommandLineException($"loadgen: unknown protocol '{protocol}' (grpc or ipfix)"),
         };
     }
