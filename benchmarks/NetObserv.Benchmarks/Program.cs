@@ -7,6 +7,7 @@ switch (name)
     case "writer": return await NetObserv.Benchmarks.Copy.WriterBenchmark.RunAsync(rest);
     case "ingest": return await NetObserv.Benchmarks.Ingest.IngestBenchmark.RunAsync(rest);
     case "loki-push": return NetObserv.Benchmarks.LokiPush.LokiPushBenchmark.Run(rest);
+    case "ipfix-decode": return NetObserv.Benchmarks.Ipfix.IpfixDecodeBenchmark.Run(rest);
     default:
         Console.Error.WriteLine($"unknown benchmark '{name}'");
         return 2;
