@@ -80,6 +80,7 @@ internal static class IngestBenchmark
                 await Task.Delay(100);
             }
 
+            var serverCpu = ProcessCpuSeconds(server.Id);
             var rows = await CountRowsAsync(connectionString) - rowsBefore;
             var ok = rows == result.Acknowledged;
             Console.WriteLine(GrpcLoadCommand.Summary(result));
@@ -89,6 +90,7 @@ internal static class IngestBenchmark
                 Send p50 ms           {result.SendMilliseconds(50):0.00}
                 Send p99 ms           {result.SendMilliseconds(99):0.00}
                 server peak RSS MiB   {sampler.PeakMiB:0}
+                server CPU s          {serverCpu:0.0}   ({(serverCpu > 0 ? rows / serverCpu : 0):0} rows per server CPU second, startup included)
                 refused (RESOURCE_EXHAUSTED) {result.Refused}, failed {result.Failed}
                 rows in database {rows} == acknowledged {result.Acknowledged}: {(ok ? "OK" : "MISMATCH")}
                 """));
@@ -209,6 +211,22 @@ internal static class IngestBenchmark
             return (long)(await command.ExecuteScalarAsync())!;
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>User plus system CPU time of a process from /proc/PID/stat (clock ticks of 1/100 s).</summary>
+    private static double ProcessCpuSeconds(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture))
+                / 100.0;
+        }
+        catch (IOException)
         {
             return 0;
         }

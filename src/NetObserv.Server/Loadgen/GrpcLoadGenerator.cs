@@ -15,15 +15,17 @@ namespace NetObserv.Server.Loadgen;
 /// batches of records), at a fixed rate or as fast as they are acknowledged, from a few concurrent
 /// senders. The traffic comes from a <see cref="SyntheticCluster"/>; a pool of messages is encoded
 /// ahead and rebuilt every two seconds so timestamps stay current, so the sender spends its CPU on
-/// sending rather than encoding (it shares the machine with the collector in benchmarks). A <c>RESOURCE_EXHAUSTED</c> answer is counted as refused
-/// and the sender backs off briefly, as a loaded collector expects.
+/// sending rather than encoding (it shares the machine with the collector in benchmarks).
+/// A <c>RESOURCE_EXHAUSTED</c> answer is counted as refused and the sender backs off (10 ms, doubling
+/// up to 200 ms while refusals continue), as a loaded collector expects.
 /// </summary>
 internal sealed class GrpcLoadGenerator
 {
     private const int PoolSize = 16;
     private static readonly Method<byte[], byte[]> s_send = new(MethodType.Unary, Collector.Descriptor.FullName,
         Collector.Descriptor.Methods[0].Name, Marshallers.Create(b => b, b => b), Marshallers.Create(b => b, b => b));
-    private static readonly TimeSpan s_refusedBackoff = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan s_refusedBackoff = TimeSpan.FromMilliseconds(10);
+    private static readonly TimeSpan s_maximumRefusedBackoff = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan s_failedBackoff = TimeSpan.FromMilliseconds(250);
 
     private readonly GrpcLoadOptions _options;
@@ -174,6 +176,7 @@ internal sealed class GrpcLoadGenerator
         CancellationToken cancellationToken)
     {
         var n = _options.FlowsPerMessage;
+        var backoff = s_refusedBackoff;
         while (!cancellationToken.IsCancellationRequested)
         {
             var slot = Interlocked.Increment(ref _slot) - 1;
@@ -196,11 +199,14 @@ internal sealed class GrpcLoadGenerator
                     .ResponseAsync.ConfigureAwait(false);
                 latencies.Add(Stopwatch.GetElapsedTime(begin).TotalMilliseconds);
                 Interlocked.Add(ref _acknowledged, count);
+                backoff = s_refusedBackoff;
             }
             catch (RpcException ex) when (ex.StatusCode == StatusCode.ResourceExhausted)
             {
+                // The collector is full: wait longer while it stays full, as a well-behaved sender does.
                 Interlocked.Add(ref _refused, count);
-                await DelayAsync(s_refusedBackoff, cancellationToken).ConfigureAwait(false);
+                await DelayAsync(backoff, cancellationToken).ConfigureAwait(false);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, s_maximumRefusedBackoff.Ticks));
             }
             catch (RpcException)
             {
