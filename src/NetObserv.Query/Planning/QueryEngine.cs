@@ -24,7 +24,8 @@ internal sealed class QueryEngine
 
     /// <summary>The stream label names, <c>app</c> first.</summary>
     public IReadOnlyList<string> StreamLabels =>
-        [FlowFieldCatalog.AppLabel, .. _options.StreamLabels.Where(l => l != FlowFieldCatalog.AppLabel)];
+        [FlowFieldCatalog.AppLabel, .. _options.StreamLabels.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(l => l != FlowFieldCatalog.AppLabel).Distinct(StringComparer.Ordinal)];
 
     public static LogQLExpr Parse(string query)
     {

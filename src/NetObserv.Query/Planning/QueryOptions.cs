@@ -6,14 +6,12 @@ public sealed class QueryOptions
     public const string Section = "Query";
 
     /// <summary>
-    /// The stream labels of flows, besides the constant <c>app="netobserv-flowcollector"</c>. Defaults to
-    /// SrcK8S_Namespace, SrcK8S_OwnerName, DstK8S_Namespace, DstK8S_OwnerName, FlowDirection, K8S_FlowLayer, _RecordType.
+    /// The stream labels of flows, comma-separated, besides the constant <c>app="netobserv-flowcollector"</c>.
+    /// Defaults to SrcK8S_Namespace, SrcK8S_OwnerName, DstK8S_Namespace, DstK8S_OwnerName, FlowDirection,
+    /// K8S_FlowLayer, _RecordType.
     /// </summary>
-    public IList<string> StreamLabels { get; } =
-    [
-        "SrcK8S_Namespace", "SrcK8S_OwnerName", "DstK8S_Namespace", "DstK8S_OwnerName", "FlowDirection",
-        "K8S_FlowLayer", "_RecordType",
-    ];
+    public string StreamLabels { get; set; } =
+        "SrcK8S_Namespace,SrcK8S_OwnerName,DstK8S_Namespace,DstK8S_OwnerName,FlowDirection,K8S_FlowLayer,_RecordType";
 
     /// <summary>Most series a metric query may return. Defaults to 500.</summary>
     public int MaxSeries { get; set; } = 500;
