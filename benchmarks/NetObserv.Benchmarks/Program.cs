@@ -4,6 +4,7 @@ var name = args.Length > 0 ? args[0] : "";
 var rest = args.Length > 0 ? args[1..] : [];
 switch (name)
 {
+    case "query": return await NetObserv.Benchmarks.Query.QueryBenchmark.RunAsync(rest);
     default:
         Console.Error.WriteLine($"unknown benchmark '{name}'");
         return 2;
