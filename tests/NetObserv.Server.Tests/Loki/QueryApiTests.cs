@@ -267,6 +267,34 @@ public sealed class QueryApiTests : IClassFixture<QueryApiFixture>
     }
 
     [Fact]
+    public async Task QueryRange_RangeEndedInThePast_ServedFromCacheAfterDataChanges()
+    {
+        var flows = QueryTestFlows.Generate(20, seed: 13, tenant: "cache");
+        await QueryTestFlows.InsertAsync(_fixture.Server.ConnectionString, flows);
+        var query = Q($"sum(count_over_time({Selector}[30m]))");
+        var url = $"/loki/api/v1/query_range?query={query}&start={Ns(Ms(30))}&end={Ns(Ms(30))}&step=";
+
+        var first = await GetJsonAsync(url + "60s", tenant: "cache");
+        await using (var connection = new Npgsql.NpgsqlConnection(_fixture.Server.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var delete = new Npgsql.NpgsqlCommand(
+                "DELETE FROM flows WHERE tenant = 'cache'; DELETE FROM flow_rollup_1m WHERE tenant = 'cache'; "
+                + "DELETE FROM flow_rollup_1h WHERE tenant = 'cache'", connection);
+            Assert.True(await delete.ExecuteNonQueryAsync() >= 20);
+        }
+
+        var cached = await GetJsonAsync(url + "60s", tenant: "cache");
+        var uncached = await GetJsonAsync(url + "120s", tenant: "cache");
+
+        static string? Value(JsonElement json) => json.GetProperty("data").GetProperty("result").EnumerateArray()
+            .Select(s => s.GetProperty("values")[0][1].GetString()).SingleOrDefault();
+        Assert.Equal(flows.Count(f => f.EndMs <= Ms(30)).ToString(CultureInfo.InvariantCulture), Value(first));
+        Assert.Equal(Value(first), Value(cached));
+        Assert.Null(Value(uncached));
+    }
+
+    [Fact]
     public async Task BuildInfo_ReturnsVersion()
     {
         var json = await GetJsonAsync("/loki/api/v1/status/buildinfo");
