@@ -48,7 +48,9 @@ internal static class QueryBenchmark
         var end = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 60_000 * 60_000;
         end = await LoadAsync(db.DataSource, flows, end);
 
-        var engine = new QueryEngine(db.DataSource, Options.Create(new QueryOptions()));
+        var queryOptions = new QueryOptions();
+        await using var queryDataSource = QueryDataSource.Create(db.ConnectionString, queryOptions);
+        var engine = new QueryEngine(queryDataSource, Options.Create(queryOptions));
         Console.WriteLine($"query: {flows:N0} flows over 7 days, {iterations} runs per case, 2 cores");
         foreach (var (name, rangeMs) in new[] { ("1h", 3_600_000L), ("24h", 86_400_000L), ("7d", 604_800_000L) })
         {
@@ -58,7 +60,7 @@ internal static class QueryBenchmark
                 end - rangeMs - 17_000, end - 17_000, step, iterations);
             if (explain)
             {
-                await ExplainAsync(db.DataSource, engine, query, end - rangeMs - 17_000, end - 17_000, step);
+                await ExplainAsync(queryDataSource, engine, query, end - rangeMs - 17_000, end - 17_000, step);
             }
         }
 

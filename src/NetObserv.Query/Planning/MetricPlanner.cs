@@ -146,7 +146,7 @@ internal sealed class MetricPlanner
     private string BranchSql(LeafPlan leaf, LogQuery log, string? valueColumn)
     {
         var p = _parameters;
-        _tenantParameter ??= p.Add(_tenants, NpgsqlDbType.Array | NpgsqlDbType.Text);
+        _tenantParameter ??= FilterCompiler.Tenant(_tenants, p);
         // Sub-buckets of width w = gcd(step, range): window k is sub-buckets (k*a - b, k*a].
         var step = _grid.Count == 1 ? leaf.RangeMs : _grid.StepMs;
         var w = Gcd(step, leaf.RangeMs);
@@ -205,7 +205,7 @@ internal sealed class MetricPlanner
                        {labelColumns}{(valueColumn is null ? "NULL::float8" : valueColumn + "::float8")} AS v,
                        1::bigint AS cnt
                 FROM flows
-                WHERE tenant = ANY({_tenantParameter})
+                WHERE {_tenantParameter}
                   AND time_end > {p.Add(ToTime(lo), NpgsqlDbType.TimestampTz)}
                   AND time_end <= {p.Add(ToTime(hi), NpgsqlDbType.TimestampTz)}{where}
                 """;
@@ -221,7 +221,7 @@ internal sealed class MetricPlanner
                        {labelColumns}{(valueColumn is null ? "NULL::float8" : valueColumn + "::float8")} AS v,
                        flows AS cnt
                 FROM {table}
-                WHERE tenant = ANY({_tenantParameter})
+                WHERE {_tenantParameter}
                   AND bucket > {p.Add(ToTime(lo - bucketMs), NpgsqlDbType.TimestampTz)}
                   AND bucket <= {p.Add(ToTime(hi - bucketMs), NpgsqlDbType.TimestampTz)}{where}
                 """;
