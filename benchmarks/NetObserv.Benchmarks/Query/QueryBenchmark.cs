@@ -156,8 +156,9 @@ internal static class QueryBenchmark
     private static async Task<long> LoadAsync(NpgsqlDataSource dataSource, long count, long endMs)
     {
         await using (var check = dataSource.CreateCommand("SELECT count(*), (extract(epoch from max(time_end)) * 1000)::bigint FROM flows"))
-        await using (var reader = await check.ExecuteReaderAsync())
         {
+            check.CommandTimeout = 0;
+            await using var reader = await check.ExecuteReaderAsync();
             await reader.ReadAsync();
             if (reader.GetInt64(0) >= count && !reader.IsDBNull(1))
             {
