@@ -8,6 +8,7 @@ switch (name)
     case "ingest": return await NetObserv.Benchmarks.Ingest.IngestBenchmark.RunAsync(rest);
     case "loki-push": return NetObserv.Benchmarks.LokiPush.LokiPushBenchmark.Run(rest);
     case "ipfix-decode": return NetObserv.Benchmarks.Ipfix.IpfixDecodeBenchmark.Run(rest);
+    case "query": return await NetObserv.Benchmarks.Query.QueryBenchmark.RunAsync(rest);
     default:
         Console.Error.WriteLine($"unknown benchmark '{name}'");
         return 2;

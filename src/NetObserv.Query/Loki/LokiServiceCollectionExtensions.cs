@@ -1,6 +1,10 @@
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using NetObserv.Query.Planning;
+using NetObserv.Storage;
 
 namespace NetObserv.Query.Loki;
 
@@ -10,8 +14,20 @@ public static class LokiServiceCollectionExtensions
     public static IServiceCollection AddLokiQuery(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<QueryOptions>().BindConfiguration(QueryOptions.Section);
+        services.AddMetrics();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<QueryOptions>>();
+            var database = sp.GetRequiredService<FlowDatabase>();
+            return new QueryEngine(QueryDataSource.Create(database.ConnectionString, options.Value), options);
+        });
+        services.TryAddSingleton<QueryResultCache>();
+        services.TryAddSingleton<QueryMetrics>();
         return services;
     }
 
-    public static IEndpointRouteBuilder MapLokiApi(this IEndpointRouteBuilder endpoints) => endpoints;
+    public static IEndpointRouteBuilder MapLokiApi(this IEndpointRouteBuilder endpoints) =>
+        endpoints.MapLokiQueryEndpoints();
 }
