@@ -2,11 +2,16 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using NetObserv.Flows.Pipeline;
+using NetObserv.Storage.Copy;
+using NetObserv.Storage.Partitions;
 using Npgsql;
 
 namespace NetObserv.Storage;
 
-/// <summary>Storage registrations: options, the data source of the opened <see cref="FlowDatabase"/>, the ingest channel.</summary>
+/// <summary>
+/// Storage registrations: options, the data source of the opened <see cref="FlowDatabase"/>, the ingest
+/// channel, the batch writer that drains it, and partition/retention maintenance.
+/// </summary>
 public static class StorageServiceCollectionExtensions
 {
     /// <summary>
@@ -16,12 +21,22 @@ public static class StorageServiceCollectionExtensions
     public static IServiceCollection AddFlowStorage(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section);
+        services.AddMetrics();
+        services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<NpgsqlDataSource>(sp => sp.GetRequiredService<FlowDatabase>().DataSource);
         services.TryAddSingleton(sp =>
         {
             var options = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
             return new FlowChannel(options.ChannelCapacity);
         });
+        services.TryAddSingleton<FlowPartitions>();
+        services.TryAddSingleton<StorageMaintenanceService>();
+        services.TryAddSingleton<FlowBatchWriter>();
+
+        // Registered before the ingest transports, so the host stops the writer after them: it then
+        // drains whatever they accepted.
+        services.AddHostedService(sp => sp.GetRequiredService<StorageMaintenanceService>());
+        services.AddHostedService(sp => sp.GetRequiredService<FlowBatchWriter>());
         return services;
     }
 }

@@ -1,3 +1,5 @@
+using NetObserv.Server.Loadgen;
+
 namespace NetObserv.Server.Commands;
 
 /// <summary><c>loadgen --protocol grpc|ipfix</c>: synthetic flows sent to a collector at a rate.</summary>
@@ -6,6 +8,10 @@ internal static class LoadgenCommand
     public static Task<int> RunAsync(ParsedCommandLine commandLine)
     {
         var protocol = LoadgenArguments.Get(commandLine.Rest, "--protocol") ?? "grpc";
-        throw new CommandLineException($"loadgen: unknown protocol '{protocol}' (grpc or ipfix)");
+        return protocol switch
+        {
+            "grpc" => GrpcLoadCommand.RunAsync(commandLine.Rest),
+            _ => throw new CommandLineException($"loadgen: unknown protocol '{protocol}' (grpc or ipfix)"),
+        };
     }
 }

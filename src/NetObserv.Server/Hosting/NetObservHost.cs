@@ -62,22 +62,35 @@ internal static class NetObservHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             Listen(kestrel, options.ListenAddress, options.HttpPort, HttpProtocols.Http1AndHttp2);
+            if (options.Role != "query")
+            {
+                var ingest = builder.Configuration.GetSection(IngestOptions.Section).Get<IngestOptions>() ?? new IngestOptions();
+                Listen(kestrel, options.ListenAddress, options.GrpcPort, HttpProtocols.Http2,
+                    listen => IngestServiceCollectionExtensions.ConfigureGrpcListener(listen, ingest));
+            }
         });
     }
 
-    internal static void Listen(KestrelServerOptions kestrel, string address, int port, HttpProtocols protocols)
+    internal static void Listen(KestrelServerOptions kestrel, string address, int port, HttpProtocols protocols,
+        Action<ListenOptions>? configure = null)
     {
+        void Configure(ListenOptions o)
+        {
+            o.Protocols = protocols;
+            configure?.Invoke(o);
+        }
+
         if (address is "*" or "" or "any")
         {
-            kestrel.ListenAnyIP(port, o => o.Protocols = protocols);
+            kestrel.ListenAnyIP(port, Configure);
         }
         else if (address is "localhost")
         {
-            kestrel.ListenLocalhost(port, o => o.Protocols = protocols);
+            kestrel.ListenLocalhost(port, Configure);
         }
         else
         {
-            kestrel.Listen(IPAddress.Parse(address), port, o => o.Protocols = protocols);
+            kestrel.Listen(IPAddress.Parse(address), port, Configure);
         }
     }
 }

@@ -1,0 +1,220 @@
+using System.Buffers.Binary;
+using System.Net;
+using Google.Protobuf.WellKnownTypes;
+
+namespace NetObserv.Flows.Pbflow;
+
+/// <summary>
+/// Maps the eBPF agent's <see cref="Record"/> (pbflow) onto <see cref="FlowRecord"/>, the way
+/// NetObserv's own decoder reads it:
+/// <list type="bullet">
+/// <item>addresses, <c>Proto</c> and <c>Dscp</c> only for IPv4/IPv6 frames (<c>eth_protocol</c>
+/// 0x0800 / 0x86DD); IPv4 from the big-endian <c>fixed32</c>, IPv6 from 16 bytes, an IPv4-mapped
+/// IPv6 address (<c>::ffff:a.b.c.d</c>) as IPv4; an <c>ipv6</c> value that is not 16 bytes is left absent;</item>
+/// <item>ports only for TCP, UDP and SCTP; <c>Flags</c> only for TCP; ICMP type and code only for
+/// ICMP and ICMPv6;</item>
+/// <item>MACs from the low 48 bits of their <c>uint64</c>; timestamps to epoch milliseconds; DNS
+/// latency to milliseconds; RTT to nanoseconds (absent when zero);</item>
+/// <item><c>Interfaces</c>/<c>IfDirections</c> from <c>dup_list</c>, else from the legacy
+/// <c>interface</c> and <c>direction</c>; <c>FlowDirection</c> starts as the agent's <c>direction</c>
+/// (0 ingress, 1 egress) and enrichment replaces it when it can tell the node's point of view;</item>
+/// <item>DNS id, flags, latency and name when the DNS id is not zero; DNS errno when not zero;</item>
+/// <item>drop bytes, packets, state and cause when a drop was seen (a cause or a dropped packet),
+/// state and cause named by <see cref="PbflowNames"/>;</item>
+/// <item><c>Duplicate</c> only when true, <c>Sampling</c> only when not zero, <c>TimeReceived</c> the
+/// caller's clock in epoch seconds.</item>
+/// </list>
+/// Fields the storage schema has no column for are not mapped: <c>xlat</c> (packet translation),
+/// <c>network_events_metadata</c>, <c>ipsec_encrypted</c>/<c>ipsec_encrypted_ret</c>, the TLS fields
+/// (<c>ssl_version</c>, <c>ssl_mismatch</c>, <c>tls_types</c>, <c>tls_cipher_suite</c>,
+/// <c>tls_key_share</c>), <c>quic</c>, <c>pkt_drop_latest_flags</c> and the <c>udn</c> of
+/// <c>dup_list</c> entries.
+/// </summary>
+public static class PbflowMapper
+{
+    /// <summary>ETH_P_IP.</summary>
+    public const int EtherTypeIPv4 = 0x0800;
+
+    /// <summary>ETH_P_IPV6.</summary>
+    public const int EtherTypeIPv6 = 0x86DD;
+
+    private const int ProtoIcmp = 1;
+    private const int ProtoTcp = 6;
+    private const int ProtoUdp = 17;
+    private const int ProtoIcmpV6 = 58;
+    private const int ProtoSctp = 132;
+    private const ulong MacMask = 0xFFFF_FFFF_FFFF;
+
+    /// <summary>Maps one agent record; <paramref name="timeReceivedSeconds"/> becomes <c>TimeReceived</c>.</summary>
+    public static FlowRecord Map(Record record, long timeReceivedSeconds)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var flow = new FlowRecord
+        {
+            TimeFlowStartMs = ToUnixMilliseconds(record.TimeFlowStart),
+            TimeFlowEndMs = ToUnixMilliseconds(record.TimeFlowEnd),
+            TimeReceived = timeReceivedSeconds,
+            Bytes = (long)record.Bytes,
+            Packets = (long)record.Packets,
+            AgentIP = ToAddress(record.AgentIp),
+            FlowDirection = (int)record.Direction,
+        };
+
+        if (record.EthProtocol != 0)
+        {
+            flow.Etype = (int)record.EthProtocol;
+        }
+
+        if (record.DataLink is { } link)
+        {
+            flow.SrcMac = link.SrcMac & MacMask;
+            flow.DstMac = link.DstMac & MacMask;
+        }
+
+        if (record.EthProtocol is EtherTypeIPv4 or EtherTypeIPv6)
+        {
+            MapNetwork(record, flow);
+        }
+
+        MapInterfaces(record, flow);
+
+        if (record.Duplicate)
+        {
+            flow.Duplicate = true;
+        }
+
+        if (record.Sampling != 0)
+        {
+            flow.Sampling = ClampToInt(record.Sampling);
+        }
+
+        if (record.DnsId != 0)
+        {
+            flow.DnsId = ClampToInt(record.DnsId);
+            flow.DnsFlags = ClampToInt(record.DnsFlags);
+            flow.DnsLatencyMs = record.DnsLatency is { } latency ? ToMilliseconds(latency) : 0;
+            if (record.DnsName.Length > 0)
+            {
+                flow.DnsName = record.DnsName;
+            }
+        }
+
+        if (record.DnsErrno != 0)
+        {
+            flow.DnsErrno = ClampToInt(record.DnsErrno);
+        }
+
+        if (record.TimeFlowRtt is { } rtt && ToNanoseconds(rtt) is var rttNs and not 0)
+        {
+            flow.TimeFlowRttNs = rttNs;
+        }
+
+        if (record.PktDropLatestDropCause != 0 || record.PktDropPackets != 0)
+        {
+            flow.PktDropBytes = (long)record.PktDropBytes;
+            flow.PktDropPackets = (long)record.PktDropPackets;
+            flow.PktDropLatestState = PbflowNames.TcpState(record.PktDropLatestState);
+            flow.PktDropLatestDropCause = PbflowNames.DropCause(record.PktDropLatestDropCause);
+        }
+
+        return flow;
+    }
+
+    /// <summary>Maps every record of a <c>Send</c> into <paramref name="into"/>.</summary>
+    public static void MapAll(Records records, long timeReceivedSeconds, FlowRecord[] into)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        ArgumentNullException.ThrowIfNull(into);
+        var entries = records.Entries;
+        for (var i = 0; i < entries.Count; i++)
+        {
+            into[i] = Map(entries[i], timeReceivedSeconds);
+        }
+    }
+
+    /// <summary>An address from the agent's <see cref="IP"/> message; null when absent or malformed.</summary>
+    public static IPAddress? ToAddress(IP? ip)
+    {
+        if (ip is null)
+        {
+            return null;
+        }
+
+        switch (ip.IpFamilyCase)
+        {
+            case IP.IpFamilyOneofCase.Ipv4:
+                Span<byte> v4 = stackalloc byte[4];
+                BinaryPrimitives.WriteUInt32BigEndian(v4, ip.Ipv4);
+                return new IPAddress(v4);
+            case IP.IpFamilyOneofCase.Ipv6 when ip.Ipv6.Length == 16:
+                var address = new IPAddress(ip.Ipv6.Span);
+                return address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+            default:
+                return null;
+        }
+    }
+
+    private static void MapNetwork(Record record, FlowRecord flow)
+    {
+        if (record.Network is { } network)
+        {
+            flow.SrcAddr = ToAddress(network.SrcAddr);
+            flow.DstAddr = ToAddress(network.DstAddr);
+            flow.Dscp = ClampToInt(network.Dscp);
+        }
+
+        var transport = record.Transport;
+        var proto = transport is null ? 0 : ClampToInt(transport.Protocol);
+        flow.Proto = proto;
+        switch (proto)
+        {
+            case ProtoTcp or ProtoUdp or ProtoSctp:
+                flow.SrcPort = ClampToInt(transport!.SrcPort);
+                flow.DstPort = ClampToInt(transport.DstPort);
+                if (proto == ProtoTcp)
+                {
+                    flow.Flags = ClampToInt(record.Flags);
+                }
+
+                break;
+            case ProtoIcmp or ProtoIcmpV6:
+                flow.IcmpType = ClampToInt(record.IcmpType);
+                flow.IcmpCode = ClampToInt(record.IcmpCode);
+                break;
+        }
+    }
+
+    private static void MapInterfaces(Record record, FlowRecord flow)
+    {
+        var dupList = record.DupList;
+        if (dupList.Count > 0)
+        {
+            var names = new string[dupList.Count];
+            var directions = new int[dupList.Count];
+            for (var i = 0; i < dupList.Count; i++)
+            {
+                names[i] = dupList[i].Interface;
+                directions[i] = (int)dupList[i].Direction;
+            }
+
+            flow.Interfaces = names;
+            flow.IfDirections = directions;
+        }
+        else if (record.Interface.Length > 0)
+        {
+            flow.Interfaces = [record.Interface];
+            flow.IfDirections = [(int)record.Direction];
+        }
+    }
+
+    private static long ToUnixMilliseconds(Timestamp? timestamp) =>
+        timestamp is null ? 0 : (timestamp.Seconds * 1000) + (timestamp.Nanos / 1_000_000);
+
+    private static long ToMilliseconds(Duration duration) =>
+        (duration.Seconds * 1000) + (duration.Nanos / 1_000_000);
+
+    private static long ToNanoseconds(Duration duration) =>
+        (duration.Seconds * 1_000_000_000) + duration.Nanos;
+
+    private static int ClampToInt(uint value) => value > int.MaxValue ? int.MaxValue : (int)value;
+}

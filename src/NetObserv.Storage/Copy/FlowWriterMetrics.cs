@@ -1,0 +1,48 @@
+using System.Diagnostics.Metrics;
+
+namespace NetObserv.Storage.Copy;
+
+/// <summary>The batch writer's instruments (meter <c>NetObserv.Storage</c>).</summary>
+internal sealed class FlowWriterMetrics
+{
+    public const string MeterName = "NetObserv.Storage";
+
+    private readonly Counter<long> _rows;
+    private readonly Counter<long> _batches;
+    private readonly Counter<long> _errors;
+    private readonly Counter<long> _rejected;
+    private readonly Counter<long> _rollupRows;
+    private readonly Histogram<double> _duration;
+
+    public FlowWriterMetrics(IMeterFactory meterFactory, Func<int> pending)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        var meter = meterFactory.Create(new MeterOptions(MeterName));
+        _rows = meter.CreateCounter<long>("netobserv.storage.rows_written", "{row}",
+            "Flow rows committed to the flows table");
+        _batches = meter.CreateCounter<long>("netobserv.storage.batches", "{batch}",
+            "Batches committed (COPY plus rollup upserts in one transaction)");
+        _errors = meter.CreateCounter<long>("netobserv.storage.write_errors", "{error}",
+            "Failed batch write attempts (each is retried)");
+        _rejected = meter.CreateCounter<long>("netobserv.storage.rows_rejected", "{row}",
+            "Flow records the database refused as invalid (skipped)");
+        _rollupRows = meter.CreateCounter<long>("netobserv.storage.rollup_rows", "{row}",
+            "Rollup rows inserted or updated (per minute and per hour)");
+        _duration = meter.CreateHistogram<double>("netobserv.storage.batch_duration", "s",
+            "Time to write one batch, from connection to commit");
+        meter.CreateObservableGauge("netobserv.storage.pending_rows", pending, "{row}",
+            "Flow records waiting for the writer");
+    }
+
+    public void Written(int rows, int rollupRows, double seconds)
+    {
+        _rows.Add(rows);
+        _batches.Add(1);
+        _rollupRows.Add(rollupRows);
+        _duration.Record(seconds);
+    }
+
+    public void Error() => _errors.Add(1);
+
+    public void Rejected() => _rejected.Add(1);
+}

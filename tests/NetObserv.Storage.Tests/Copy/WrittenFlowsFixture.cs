@@ -1,0 +1,36 @@
+using NetObserv.Flows;
+using NetObserv.Testing;
+
+namespace NetObserv.Storage.Tests.Copy;
+
+/// <summary>A fresh database holding 100,000 flows written through the batch writer (once per test class).</summary>
+public sealed class WrittenFlowsFixture : IAsyncLifetime
+{
+    public const int Count = 100_000;
+
+    private readonly PostgresDatabase _database = new();
+
+    public string ConnectionString => _database.ConnectionString;
+
+    internal List<FlowRecord> Records { get; } = TestFlows.Generate(Count, seed: 42);
+
+    public long RowsWritten { get; private set; }
+
+    public long RowsRejected { get; private set; }
+
+    public async Task InitializeAsync()
+    {
+        await _database.InitializeAsync();
+        await using var host = await StorageHost.CreateAsync(ConnectionString, batchSize: 10_000,
+            flushInterval: TimeSpan.FromMilliseconds(200), channelCapacity: Count);
+        host.Accept(Records);
+        await host.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
+        await Timeouts.WaitUntilAsync(() => Task.FromResult(host.Writer.RowsWritten >= Count),
+            TimeSpan.FromSeconds(60), "100,000 rows written");
+        await host.Writer.StopAsync(CancellationToken.None).DefaultTimeout();
+        RowsWritten = host.Writer.RowsWritten;
+        RowsRejected = host.Writer.RowsRejected;
+    }
+
+    public Task DisposeAsync() => _database.DisposeAsync();
+}

@@ -1,0 +1,81 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using NetObserv.Flows;
+using NetObserv.Flows.Pipeline;
+using NetObserv.Storage.Copy;
+using NetObserv.Storage.Partitions;
+using NetObserv.Testing;
+
+namespace NetObserv.Storage.Tests;
+
+/// <summary>
+/// The storage services as the server registers them (<see cref="StorageServiceCollectionExtensions.AddFlowStorage"/>)
+/// over a migrated test database, with settings and clock chosen by the test.
+/// </summary>
+internal sealed class StorageHost : IAsyncDisposable
+{
+    private readonly ServiceProvider _services;
+
+    private StorageHost(ServiceProvider services, FlowDatabase database)
+    {
+        _services = services;
+        Database = database;
+    }
+
+    public FlowDatabase Database { get; }
+
+    public FlowChannel Channel => _services.GetRequiredService<FlowChannel>();
+
+    public FlowBatchWriter Writer => _services.GetRequiredService<FlowBatchWriter>();
+
+    public FlowPartitions Partitions => _services.GetRequiredService<FlowPartitions>();
+
+    public StorageMaintenanceService Maintenance => _services.GetRequiredService<StorageMaintenanceService>();
+
+    public static async Task<StorageHost> CreateAsync(string connectionString, int batchSize = 10_000,
+        TimeSpan? flushInterval = null, TimeSpan? retention = null, int partitionsAhead = 2,
+        TimeProvider? timeProvider = null, int channelCapacity = 200_000)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Storage:ConnectionString"] = connectionString,
+            ["Storage:BatchSize"] = batchSize.ToString(CultureInfo.InvariantCulture),
+            ["Storage:FlushInterval"] = (flushInterval ?? TimeSpan.FromSeconds(1)).ToString("c"),
+            ["Storage:Retention"] = (retention ?? TimeSpan.FromDays(7)).ToString("c"),
+            ["Storage:PartitionsAhead"] = partitionsAhead.ToString(CultureInfo.InvariantCulture),
+            ["Storage:ChannelCapacity"] = channelCapacity.ToString(CultureInfo.InvariantCulture),
+        };
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        var options = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>()!;
+        var database = await FlowDatabase.OpenAsync(options, null, CancellationToken.None).DefaultTimeout();
+
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
+        if (timeProvider is not null)
+        {
+            services.AddSingleton(timeProvider);
+        }
+
+        services.AddSingleton(database);
+        services.AddFlowStorage(configuration);
+        return new StorageHost(services.BuildServiceProvider(), database);
+    }
+
+    /// <summary>Accepts every record into the channel (in chunks that fit), or fails the test.</summary>
+    public void Accept(IReadOnlyList<FlowRecord> records)
+    {
+        foreach (var record in records)
+        {
+            Assert.True(Channel.TryWrite(record), "channel refused a record");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _services.DisposeAsync();
+        await Database.DisposeAsync();
+    }
+}
