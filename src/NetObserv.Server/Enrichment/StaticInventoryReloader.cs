@@ -1,0 +1,89 @@
+using NetObserv.Flows.Enrichment;
+
+namespace NetObserv.Server.Enrichment;
+
+/// <summary>
+/// Loads the inventory file at start and again whenever its modification time or size changes
+/// (polled, so it also follows a ConfigMap's symlink swap). A file that fails validation is logged
+/// with every error and leaves the last good inventory in place.
+/// </summary>
+internal sealed class StaticInventoryReloader : BackgroundService
+{
+    private readonly KubernetesEnricher _enricher;
+    private readonly string _path;
+    private readonly TimeSpan _interval;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private (DateTime WriteTime, long Length)? _loaded;
+    private bool _reportedMissing;
+
+    public StaticInventoryReloader(KubernetesEnricher enricher, EnrichmentOptions options, TimeProvider time,
+        ILogger<StaticInventoryReloader> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _enricher = enricher;
+        _path = Path.GetFullPath(options.InventoryFile ?? throw new ArgumentException("no inventory file", nameof(options)));
+        _interval = options.InventoryPollInterval;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Loads the file now if it changed since the last load; true when a new inventory was published.</summary>
+    public bool Poll()
+    {
+        var info = new FileInfo(_path);
+        if (!info.Exists)
+        {
+            if (!_reportedMissing)
+            {
+                EnrichmentLog.InventoryMissing(_logger, _path);
+                _reportedMissing = true;
+            }
+
+            return false;
+        }
+
+        _reportedMissing = false;
+        var stamp = (info.LastWriteTimeUtc, info.Length);
+        if (_loaded == stamp)
+        {
+            return false;
+        }
+
+        _loaded = stamp;
+        try
+        {
+            var inventory = StaticInventory.Load(_path);
+            _enricher.Publish(EnrichmentSource.Inventory, inventory.Index);
+            EnrichmentLog.InventoryLoaded(_logger, _path, inventory.NodeCount, inventory.EntryCount,
+                inventory.Index.AddressCount, inventory.Index.CidrCount);
+            return true;
+        }
+        catch (StaticInventoryException e)
+        {
+            EnrichmentLog.InventoryInvalid(_logger, e.Message);
+            return false;
+        }
+    }
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        Poll(); // flows that arrive right after start are enriched
+        return base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_interval, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                Poll();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+}
