@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using NetObserv.Query.Planning;
 
 namespace NetObserv.Query.Loki;
 
@@ -10,8 +12,15 @@ public static class LokiServiceCollectionExtensions
     public static IServiceCollection AddLokiQuery(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<QueryOptions>().BindConfiguration(QueryOptions.Section);
+        services.AddMetrics();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<QueryEngine>();
+        services.TryAddSingleton<QueryResultCache>();
+        services.TryAddSingleton<QueryMetrics>();
         return services;
     }
 
-    public static IEndpointRouteBuilder MapLokiApi(this IEndpointRouteBuilder endpoints) => endpoints;
+    public static IEndpointRouteBuilder MapLokiApi(this IEndpointRouteBuilder endpoints) =>
+        endpoints.MapLokiQueryEndpoints();
 }

@@ -1,0 +1,301 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using NetObserv.Query.LogQL;
+using NetObserv.Query.Planning;
+using Npgsql;
+
+namespace NetObserv.Query.Loki;
+
+/// <summary>
+/// The Loki query API under <c>/loki/api/v1</c>: <c>query_range</c>, <c>query</c>, <c>labels</c>,
+/// <c>label/{name}/values</c>, <c>series</c>, <c>index/stats</c>, <c>status/buildinfo</c>. GET and POST
+/// (form body). Bad requests get 400 with a plain-text message, as Loki answers.
+/// </summary>
+internal static class LokiQueryEndpoints
+{
+    private const string Prefix = "/loki/api/v1";
+
+    public static IEndpointRouteBuilder MapLokiQueryEndpoints(this IEndpointRouteBuilder endpoints)
+    {
+        string[] methods = ["GET", "POST"];
+        endpoints.MapMethods(Prefix + "/query_range", methods, context => Handle(context, "query_range", QueryRangeAsync));
+        endpoints.MapMethods(Prefix + "/query", methods, context => Handle(context, "query", InstantAsync));
+        endpoints.MapMethods(Prefix + "/labels", methods, context => Handle(context, "labels", LabelsAsync));
+        endpoints.MapMethods(Prefix + "/label", methods, context => Handle(context, "labels", LabelsAsync));
+        endpoints.MapMethods(Prefix + "/label/{name}/values", methods,
+            context => Handle(context, "label_values", LabelValuesAsync));
+        endpoints.MapMethods(Prefix + "/series", methods, context => Handle(context, "series", SeriesAsync));
+        endpoints.MapMethods(Prefix + "/index/stats", methods, context => Handle(context, "index_stats", StatsAsync));
+        endpoints.MapGet(Prefix + "/status/buildinfo", context => Handle(context, "buildinfo", BuildInfoAsync));
+        return endpoints;
+    }
+
+    private static async Task Handle(HttpContext context, string endpoint, Func<HttpContext, Func<string, string?>, Task> handler)
+    {
+        var metrics = context.RequestServices.GetRequiredService<QueryMetrics>();
+        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("NetObserv.Query.Loki");
+        metrics.Request(endpoint);
+        try
+        {
+            var read = await LokiParameters.ReaderAsync(context.Request, context.RequestAborted).ConfigureAwait(false);
+            await handler(context, read).ConfigureAwait(false);
+        }
+        catch (QueryException ex)
+        {
+            metrics.Error(endpoint);
+            QueryLog.Rejected(logger, endpoint, ex.Message);
+            await Text(context, StatusCodes.Status400BadRequest, ex.Message).ConfigureAwait(false);
+        }
+        catch (LogQLParseException ex)
+        {
+            metrics.Error(endpoint);
+            QueryLog.Rejected(logger, endpoint, ex.Message);
+            await Text(context, StatusCodes.Status400BadRequest, ex.Message).ConfigureAwait(false);
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.QueryCanceled)
+        {
+            metrics.Error(endpoint);
+            QueryLog.TimedOut(logger, endpoint, ex);
+            await Text(context, StatusCodes.Status504GatewayTimeout, "query timed out").ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or TimeoutException)
+        {
+            metrics.Error(endpoint);
+            QueryLog.Failed(logger, endpoint, ex);
+            await Text(context, StatusCodes.Status500InternalServerError, "internal error: " + ex.Message)
+                .ConfigureAwait(false);
+        }
+    }
+
+    private static async Task Text(HttpContext context, int status, string message)
+    {
+        if (context.Response.HasStarted)
+        {
+            return;
+        }
+
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        await context.Response.WriteAsync(message, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static long NowNs(HttpContext context) =>
+        (context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow().UtcTicks - DateTime.UnixEpoch.Ticks) * 100;
+
+    private static Task QueryRangeAsync(HttpContext context, Func<string, string?> read)
+    {
+        var now = NowNs(context);
+        var end = LokiParameters.ParseTime(read("end"), now, "end");
+        long start;
+        if (read("since") is { Length: > 0 } since)
+        {
+            if (!LogQLDuration.TryParse(since, out var sinceDuration))
+            {
+                throw new QueryException($"invalid parameter \"since\": cannot parse \"{since}\" to a valid duration");
+            }
+
+            start = end - (sinceDuration.Ticks * 100);
+        }
+        else
+        {
+            start = LokiParameters.ParseTime(read("start"), end - (3_600L * 1_000_000_000), "start");
+        }
+
+        if (end < start)
+        {
+            throw new QueryException("end timestamp must not be before or equal to start time");
+        }
+
+        var step = LokiParameters.ParseStep(read("step"))
+            ?? Math.Max((end - start) / 1_000_000 / 250 / 1000, 1) * 1000;
+        var request = new QueryRequest(Required(read, "query"), start, end, step,
+            LokiParameters.ParseLimit(read("limit")), LokiParameters.ParseForward(read("direction")), false,
+            LokiParameters.Tenants(context.Request));
+        return RunAsync(context, request);
+    }
+
+    private static Task InstantAsync(HttpContext context, Func<string, string?> read)
+    {
+        var time = LokiParameters.ParseTime(read("time"), NowNs(context), "time");
+        var step = LokiParameters.ParseStep(read("step")) ?? 60_000;
+        var request = new QueryRequest(Required(read, "query"), time, time, step,
+            LokiParameters.ParseLimit(read("limit")), LokiParameters.ParseForward(read("direction")), true,
+            LokiParameters.Tenants(context.Request));
+        return RunAsync(context, request);
+    }
+
+    private static string Required(Func<string, string?> read, string name) =>
+        read(name) is { Length: > 0 } value ? value : throw new QueryException($"missing parameter \"{name}\"");
+
+    private static async Task RunAsync(HttpContext context, QueryRequest request)
+    {
+        var engine = context.RequestServices.GetRequiredService<QueryEngine>();
+        var cache = context.RequestServices.GetRequiredService<QueryResultCache>();
+        var metrics = context.RequestServices.GetRequiredService<QueryMetrics>();
+        var stopwatch = Stopwatch.StartNew();
+        var expr = QueryEngine.Parse(request.Query);
+        var key = QueryResultCache.Key(request, LogQLFormatter.Format(expr));
+        var cacheable = cache.IsCacheable(request);
+        if (!cacheable || !cache.TryGet(key, out var result))
+        {
+            result = await engine.ExecuteAsync(request, expr, context.RequestAborted).ConfigureAwait(false);
+            if (cacheable)
+            {
+                cache.Set(key, result);
+            }
+        }
+        else
+        {
+            metrics.CacheHit();
+        }
+
+        metrics.Duration(stopwatch.Elapsed.TotalSeconds);
+        await WriteJsonAsync(context, w => LokiResponseWriter.WriteQueryResult(w, result, stopwatch.Elapsed))
+            .ConfigureAwait(false);
+    }
+
+    private static (long Start, long End) MetadataRange(HttpContext context, Func<string, string?> read)
+    {
+        var end = LokiParameters.ParseTime(read("end"), NowNs(context), "end");
+        var start = LokiParameters.ParseTime(read("start"), end - (6 * 3_600L * 1_000_000_000), "start");
+        if (end < start)
+        {
+            throw new QueryException("end timestamp must not be before or equal to start time");
+        }
+
+        return (start, end);
+    }
+
+    private static LogQuery? Selector(string? query) =>
+        string.IsNullOrWhiteSpace(query) ? null : ParseSelector(query);
+
+    private static LogQuery ParseSelector(string query)
+    {
+        try
+        {
+            return LogQLParser.ParseSelector(query);
+        }
+        catch (LogQLParseException ex)
+        {
+            throw new QueryException(ex.Message, ex);
+        }
+    }
+
+    private static Task LabelsAsync(HttpContext context, Func<string, string?> read)
+    {
+        _ = MetadataRange(context, read);
+        _ = Selector(read("query"));
+        var engine = context.RequestServices.GetRequiredService<QueryEngine>();
+        var labels = engine.StreamLabels.Order(StringComparer.Ordinal).ToList();
+        return WriteJsonAsync(context, w => WriteStrings(w, labels));
+    }
+
+    private static async Task LabelValuesAsync(HttpContext context, Func<string, string?> read)
+    {
+        var name = (string)context.Request.RouteValues["name"]!;
+        var (start, end) = MetadataRange(context, read);
+        var engine = context.RequestServices.GetRequiredService<QueryEngine>();
+        var values = await engine.LabelValuesAsync(name, Selector(read("query")), start, end,
+            LokiParameters.Tenants(context.Request), context.RequestAborted).ConfigureAwait(false);
+        await WriteJsonAsync(context, w => WriteStrings(w, values)).ConfigureAwait(false);
+    }
+
+    private static async Task SeriesAsync(HttpContext context, Func<string, string?> read)
+    {
+        var (start, end) = MetadataRange(context, read);
+        var matches = LokiParameters.All(context.Request, "match[]").Concat(LokiParameters.All(context.Request, "match"))
+            .Select(ParseSelector).ToList();
+        var engine = context.RequestServices.GetRequiredService<QueryEngine>();
+        var series = await engine.SeriesAsync(matches, start, end, LokiParameters.Tenants(context.Request),
+            context.RequestAborted).ConfigureAwait(false);
+        await WriteJsonAsync(context, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("status", "success");
+            w.WriteStartArray("data");
+            foreach (var set in series)
+            {
+                w.WriteStartObject();
+                foreach (var (labelName, value) in set.Pairs)
+                {
+                    w.WriteString(labelName, value);
+                }
+
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }).ConfigureAwait(false);
+    }
+
+    private static async Task StatsAsync(HttpContext context, Func<string, string?> read)
+    {
+        var (start, end) = MetadataRange(context, read);
+        var selector = ParseSelector(Required(read, "query"));
+        var engine = context.RequestServices.GetRequiredService<QueryEngine>();
+        var (streams, entries) = await engine.StatsAsync(selector, start, end, LokiParameters.Tenants(context.Request),
+            context.RequestAborted).ConfigureAwait(false);
+        await WriteJsonAsync(context, w =>
+        {
+            w.WriteStartObject();
+            w.WriteNumber("streams", streams);
+            w.WriteNumber("chunks", 0);
+            w.WriteNumber("bytes", 0);
+            w.WriteNumber("entries", entries);
+            w.WriteEndObject();
+        }).ConfigureAwait(false);
+    }
+
+    private static Task BuildInfoAsync(HttpContext context, Func<string, string?> read)
+    {
+        var version = typeof(LokiQueryEndpoints).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+        return WriteJsonAsync(context, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("version", "3.0.0");
+            w.WriteString("revision", "netobserv-backend-" + version);
+            w.WriteString("branch", "");
+            w.WriteString("buildUser", "");
+            w.WriteString("buildDate", "");
+            w.WriteString("goVersion", "");
+            w.WriteEndObject();
+        });
+    }
+
+    private static void WriteStrings(Utf8JsonWriter w, IEnumerable<string> values)
+    {
+        w.WriteStartObject();
+        w.WriteString("status", "success");
+        w.WriteStartArray("data");
+        foreach (var value in values)
+        {
+            w.WriteStringValue(value);
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static async Task WriteJsonAsync(HttpContext context, Action<Utf8JsonWriter> write)
+    {
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = "application/json; charset=utf-8";
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(4096);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            write(writer);
+        }
+
+        await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+    }
+}

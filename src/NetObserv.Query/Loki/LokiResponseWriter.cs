@@ -1,0 +1,171 @@
+using System.Globalization;
+using System.Text.Json;
+using NetObserv.Query.Planning;
+
+namespace NetObserv.Query.Loki;
+
+/// <summary>
+/// Writes query results in Loki's JSON: <c>{"status":"success","data":{"resultType":...,"result":[...],"stats":{...}}}</c>.
+/// Stream timestamps are nanosecond strings; metric timestamps are seconds as numbers and values strings.
+/// </summary>
+internal static class LokiResponseWriter
+{
+    public static void WriteQueryResult(Utf8JsonWriter w, QueryResult result, TimeSpan elapsed)
+    {
+        w.WriteStartObject();
+        w.WriteString("status", "success");
+        w.WriteStartObject("data");
+        long returned = 0;
+        switch (result)
+        {
+            case StreamsResult streams:
+                w.WriteString("resultType", "streams");
+                w.WriteStartArray("result");
+                foreach (var stream in streams.Streams)
+                {
+                    w.WriteStartObject();
+                    WriteLabels(w, "stream", stream.Labels);
+                    w.WriteStartArray("values");
+                    foreach (var entry in stream.Entries)
+                    {
+                        w.WriteStartArray();
+                        w.WriteStringValue(entry.TimestampNs.ToString(CultureInfo.InvariantCulture));
+                        w.WriteStringValue(entry.Line);
+                        w.WriteEndArray();
+                        returned++;
+                    }
+
+                    w.WriteEndArray();
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+                break;
+            case MatrixResult matrix:
+                w.WriteString("resultType", "matrix");
+                w.WriteStartArray("result");
+                foreach (var series in matrix.Series)
+                {
+                    w.WriteStartObject();
+                    WriteLabels(w, "metric", series.Labels);
+                    w.WriteStartArray("values");
+                    for (var k = 0; k < series.Values.Length; k++)
+                    {
+                        if (series.Values[k] is { } v)
+                        {
+                            WriteSample(w, matrix.TimestampsMs[k], v);
+                            returned++;
+                        }
+                    }
+
+                    w.WriteEndArray();
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+                break;
+            case VectorResult vector:
+                w.WriteString("resultType", "vector");
+                w.WriteStartArray("result");
+                foreach (var (labels, value) in vector.Samples)
+                {
+                    w.WriteStartObject();
+                    WriteLabels(w, "metric", labels);
+                    w.WritePropertyName("value");
+                    WriteSample(w, vector.TimestampMs, value);
+                    w.WriteEndObject();
+                    returned++;
+                }
+
+                w.WriteEndArray();
+                break;
+            case ScalarResult scalar:
+                w.WriteString("resultType", "scalar");
+                w.WritePropertyName("result");
+                WriteSample(w, scalar.TimestampMs, scalar.Value);
+                returned = 1;
+                break;
+        }
+
+        WriteStats(w, result.RowsProcessed, returned, elapsed);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    private static void WriteStats(Utf8JsonWriter w, long rows, long returned, TimeSpan elapsed)
+    {
+        var seconds = Math.Max(elapsed.TotalSeconds, 1e-9);
+        w.WriteStartObject("stats");
+        w.WriteStartObject("summary");
+        w.WriteNumber("bytesProcessedPerSecond", 0);
+        w.WriteNumber("linesProcessedPerSecond", (long)(rows / seconds));
+        w.WriteNumber("totalBytesProcessed", 0);
+        w.WriteNumber("totalLinesProcessed", rows);
+        w.WriteNumber("execTime", elapsed.TotalSeconds);
+        w.WriteNumber("queueTime", 0);
+        w.WriteNumber("subqueries", 0);
+        w.WriteNumber("totalEntriesReturned", returned);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    public static void WriteLabels(Utf8JsonWriter w, string property, LabelSet labels)
+    {
+        w.WriteStartObject(property);
+        foreach (var (name, value) in labels.Pairs)
+        {
+            w.WriteString(name, value);
+        }
+
+        w.WriteEndObject();
+    }
+
+    /// <summary><c>[&lt;seconds&gt;, "&lt;value&gt;"]</c>, seconds with up to millisecond precision.</summary>
+    public static void WriteSample(Utf8JsonWriter w, long timestampMs, double value)
+    {
+        w.WriteStartArray();
+        w.WriteRawValue(FormatSeconds(timestampMs), skipInputValidation: true);
+        w.WriteStringValue(FormatValue(value));
+        w.WriteEndArray();
+    }
+
+    public static string FormatSeconds(long ms)
+    {
+        var seconds = Math.DivRem(ms, 1000, out var rest);
+        if (rest == 0)
+        {
+            return seconds.ToString(CultureInfo.InvariantCulture);
+        }
+
+        return (ms / 1000m).ToString(CultureInfo.InvariantCulture).TrimEnd('0');
+    }
+
+    /// <summary>A sample value as Prometheus prints it: shortest round-trip form, no exponent.</summary>
+    public static string FormatValue(double value)
+    {
+        if (double.IsNaN(value))
+        {
+            return "NaN";
+        }
+
+        if (double.IsPositiveInfinity(value))
+        {
+            return "+Inf";
+        }
+
+        if (double.IsNegativeInfinity(value))
+        {
+            return "-Inf";
+        }
+
+        var text = value.ToString("R", CultureInfo.InvariantCulture);
+        if (!text.Contains('E', StringComparison.Ordinal))
+        {
+            return text;
+        }
+
+        return Math.Abs(value) < 7.9e28 && Math.Abs(value) > 1e-28
+            ? ((decimal)value).ToString(CultureInfo.InvariantCulture)
+            : value.ToString("F0", CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,189 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using NetObserv.Query.LogQL;
+using NpgsqlTypes;
+
+namespace NetObserv.Query.Planning;
+
+/// <summary>
+/// Turns stream matchers and label filters into SQL predicates. Column names come from
+/// <see cref="FlowFieldCatalog"/>; every value is a parameter. Labels that are not columns
+/// (<c>app</c>, <c>__error__</c>, unknown names) are constants and fold to TRUE or FALSE here.
+/// Regexes are anchored like Loki's: <c>~ ('^(?:' || $n || ')$')</c>.
+/// </summary>
+internal static class FilterCompiler
+{
+    /// <summary>The value of a label that is not a column, or null when the name is a column.</summary>
+    public static string? ConstantValue(string name) =>
+        name == FlowFieldCatalog.AppLabel ? FlowFieldCatalog.AppValue
+        : FlowFieldCatalog.TryGet(name, out _) ? null
+        : "";
+
+    /// <summary>True when every field the predicate names is a rollup key (or a constant).</summary>
+    public static bool OnlyRollupDimensions(IEnumerable<string> names)
+    {
+        foreach (var name in names)
+        {
+            if (FlowFieldCatalog.TryGet(name, out var field) && !field.IsRollupDimension)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    public static string Matcher(string name, MatchOperator op, string value, SqlParameters p)
+    {
+        if (ConstantValue(name) is { } constant)
+        {
+            return MatchConstant(constant, op, value) ? "TRUE" : "FALSE";
+        }
+
+        FlowFieldCatalog.TryGet(name, out var field);
+        switch (op)
+        {
+            case MatchOperator.Equal or MatchOperator.NotEqual:
+                var equal = op == MatchOperator.Equal;
+                if (value.Length == 0)
+                {
+                    return field.Kind == FlowFieldKind.Text
+                        ? (equal ? $"({field.Sql} IS NULL OR {field.Sql} = '')" : $"({field.Sql} IS NOT NULL AND {field.Sql} <> '')")
+                        : (equal ? $"({field.Sql} IS NULL)" : $"({field.Sql} IS NOT NULL)");
+                }
+
+                if (field.IsNumeric)
+                {
+                    if (!long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number))
+                    {
+                        return equal ? "FALSE" : "TRUE";
+                    }
+
+                    var n = p.Add(number, NpgsqlDbType.Bigint);
+                    return equal ? $"({field.Sql} = {n})" : $"({field.Sql} IS DISTINCT FROM {n})";
+                }
+
+                var v = p.Add(value, NpgsqlDbType.Text);
+                return equal ? $"({field.TextSql} = {v})" : $"({field.TextSql} IS DISTINCT FROM {v})";
+            default:
+                var positive = op == MatchOperator.Regex;
+                if (field.Kind == FlowFieldKind.Text && TryLiteralAlternatives(value, out var literals)
+                    && !literals.Contains(""))
+                {
+                    // a|b\.c from a multi-value variable: an index-friendly = ANY.
+                    var list = p.Add(literals.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
+                    return positive
+                        ? $"({field.Sql} = ANY({list}))"
+                        : $"({field.Sql} IS NULL OR NOT ({field.Sql} = ANY({list})))";
+                }
+
+                var pattern = p.Add(value, NpgsqlDbType.Text);
+                var test = $"(coalesce({field.TextSql}, '') ~ ('^(?:' || {pattern} || ')$'))";
+                return positive ? test : $"(NOT {test})";
+        }
+    }
+
+    public static string Filter(LabelFilter filter, SqlParameters p) => filter switch
+    {
+        StringLabelFilter s => Matcher(s.Name, s.Op, s.Value, p),
+        NumericLabelFilter n => Numeric(n, p),
+        AndLabelFilter a => $"({Filter(a.Left, p)} AND {Filter(a.Right, p)})",
+        OrLabelFilter o => $"({Filter(o.Left, p)} OR {Filter(o.Right, p)})",
+        _ => throw new QueryException("unsupported label filter"),
+    };
+
+    public static IEnumerable<string> FilterNames(LabelFilter filter) => filter switch
+    {
+        StringLabelFilter s => [s.Name],
+        NumericLabelFilter n => [n.Name],
+        AndLabelFilter a => FilterNames(a.Left).Concat(FilterNames(a.Right)),
+        OrLabelFilter o => FilterNames(o.Left).Concat(FilterNames(o.Right)),
+        _ => [],
+    };
+
+    private static string Numeric(NumericLabelFilter filter, SqlParameters p)
+    {
+        if (ConstantValue(filter.Name) is { } constant)
+        {
+            return double.TryParse(constant, NumberStyles.Float, CultureInfo.InvariantCulture, out var c)
+                && Compare(c, filter.Op, filter.Value) ? "TRUE" : "FALSE";
+        }
+
+        FlowFieldCatalog.TryGet(filter.Name, out var field);
+        if (!field.IsNumeric)
+        {
+            throw new QueryException($"numeric comparison on the non-numeric field {filter.Name}");
+        }
+
+        var value = p.Add(filter.Value, NpgsqlDbType.Double);
+        var op = filter.Op switch
+        {
+            CompareOperator.Equal => "=",
+            CompareOperator.NotEqual => "<>",
+            CompareOperator.Greater => ">",
+            CompareOperator.GreaterOrEqual => ">=",
+            CompareOperator.Less => "<",
+            _ => "<=",
+        };
+        return $"({field.Sql} {op} {value})";
+    }
+
+    private static bool Compare(double left, CompareOperator op, double right) => op switch
+    {
+        CompareOperator.Equal => left == right,
+        CompareOperator.NotEqual => left != right,
+        CompareOperator.Greater => left > right,
+        CompareOperator.GreaterOrEqual => left >= right,
+        CompareOperator.Less => left < right,
+        _ => left <= right,
+    };
+
+    /// <summary>Evaluates a matcher against a known value (constant labels, in-memory checks).</summary>
+    public static bool MatchConstant(string actual, MatchOperator op, string value) => op switch
+    {
+        MatchOperator.Equal => actual == value,
+        MatchOperator.NotEqual => actual != value,
+        MatchOperator.Regex => AnchoredMatch(actual, value),
+        _ => !AnchoredMatch(actual, value),
+    };
+
+    private static bool AnchoredMatch(string input, string pattern) =>
+        Regex.IsMatch(input, "^(?:" + pattern + ")$", RegexOptions.None, TimeSpan.FromSeconds(1));
+
+    /// <summary>Splits <c>a|b\.c</c> into literals when the regex has no other operator.</summary>
+    internal static bool TryLiteralAlternatives(string pattern, out List<string> literals)
+    {
+        literals = [];
+        var current = new StringBuilder();
+        for (var i = 0; i < pattern.Length; i++)
+        {
+            var c = pattern[i];
+            if (c == '\\')
+            {
+                if (i + 1 >= pattern.Length || char.IsAsciiLetterOrDigit(pattern[i + 1]))
+                {
+                    return false; // \d, \w, \1...: a class, not a literal
+                }
+
+                current.Append(pattern[++i]);
+            }
+            else if (c == '|')
+            {
+                literals.Add(current.ToString());
+                current.Clear();
+            }
+            else if (".+*?()[]{}^$".Contains(c, StringComparison.Ordinal))
+            {
+                return false;
+            }
+            else
+            {
+                current.Append(c);
+            }
+        }
+
+        literals.Add(current.ToString());
+        return true;
+    }
+}

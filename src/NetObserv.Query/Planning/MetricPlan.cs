@@ -1,0 +1,41 @@
+using NetObserv.Query.LogQL;
+
+namespace NetObserv.Query.Planning;
+
+/// <summary>Where a leaf reads: the flow table or a rollup (bucket width in milliseconds).</summary>
+internal enum PlanSource
+{
+    Flows,
+    Rollup1m,
+    Rollup1h,
+}
+
+/// <summary>
+/// One range aggregation, possibly with the vector aggregation above it pushed into its grouping:
+/// its rows come from the one SQL statement, tagged with <see cref="Id"/>.
+/// </summary>
+internal sealed record LeafPlan(int Id, RangeOperator Op, bool Unwrapped, long RangeMs, IReadOnlyList<string> Labels,
+    PlanSource Source);
+
+/// <summary>The in-memory part of a metric query, evaluated over the leaves' series.</summary>
+internal abstract record PlanNode;
+
+internal sealed record ScalarNode(double Value) : PlanNode;
+
+internal sealed record VectorLiteralNode(double Value) : PlanNode;
+
+internal sealed record LeafNode(LeafPlan Leaf) : PlanNode;
+
+internal sealed record AggregateNode(VectorOperator Op, Grouping? Grouping, double? Parameter, PlanNode Inner)
+    : PlanNode;
+
+internal sealed record BinaryNode(BinaryOperator Op, PlanNode Left, PlanNode Right) : PlanNode;
+
+/// <summary>A compiled metric query: one SQL statement (null when no leaf reads data) and the tree above it.</summary>
+internal sealed record MetricPlan(string? Sql, SqlParameters Parameters, PlanNode Root, IReadOnlyList<LeafPlan> Leaves);
+
+/// <summary>The evaluation grid: steps at <see cref="StartMs"/> + k × <see cref="StepMs"/>, k in [0, Count).</summary>
+internal sealed record EvaluationGrid(long StartMs, long StepMs, int Count)
+{
+    public long EndMs => StartMs + ((Count - 1) * StepMs);
+}

@@ -1,0 +1,509 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using NetObserv.Flows;
+using NetObserv.Query.LogQL;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace NetObserv.Query.Planning;
+
+/// <summary>Parses, plans and runs LogQL against PostgreSQL, within the configured limits.</summary>
+internal sealed class QueryEngine
+{
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly QueryOptions _options;
+
+    public QueryEngine(NpgsqlDataSource dataSource, IOptions<QueryOptions> options)
+    {
+        _dataSource = dataSource;
+        _options = options.Value;
+    }
+
+    public QueryOptions Options => _options;
+
+    /// <summary>The stream label names, <c>app</c> first.</summary>
+    public IReadOnlyList<string> StreamLabels =>
+        [FlowFieldCatalog.AppLabel, .. _options.StreamLabels.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(l => l != FlowFieldCatalog.AppLabel).Distinct(StringComparer.Ordinal)];
+
+    public static LogQLExpr Parse(string query)
+    {
+        try
+        {
+            return LogQLParser.Parse(query);
+        }
+        catch (LogQLParseException ex)
+        {
+            throw new QueryException(ex.Message, ex);
+        }
+    }
+
+    public async Task<QueryResult> ExecuteAsync(QueryRequest request, LogQLExpr expr, CancellationToken cancellationToken)
+    {
+        if (!request.Instant && request.EndNs < request.StartNs)
+        {
+            throw new QueryException("end timestamp must not be before or equal to start time");
+        }
+
+        if (TimeSpan.FromTicks((request.EndNs - request.StartNs) / 100) > _options.MaxQueryRange)
+        {
+            throw new QueryException(string.Create(CultureInfo.InvariantCulture,
+                $"the query time range exceeds the limit (query length: {TimeSpan.FromTicks((request.EndNs - request.StartNs) / 100)}, limit: {_options.MaxQueryRange})"));
+        }
+
+        if (expr is LogQuery log)
+        {
+            if (request.Instant)
+            {
+                throw new QueryException("log queries are not supported as an instant query type, please change your query to a range query type");
+            }
+
+            return await ExecuteLogAsync(request, log, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await ExecuteMetricAsync(request, expr, cancellationToken).ConfigureAwait(false);
+    }
+
+    private EvaluationGrid Grid(QueryRequest request)
+    {
+        var startMs = request.StartNs / 1_000_000;
+        var endMs = request.EndNs / 1_000_000;
+        if (request.Instant)
+        {
+            return new EvaluationGrid(endMs, Math.Max(request.StepMs, 1), 1);
+        }
+
+        if (request.StepMs <= 0)
+        {
+            throw new QueryException("zero or negative query resolution step widths are not accepted. Try a positive integer");
+        }
+
+        var points = ((endMs - startMs) / request.StepMs) + 1;
+        if (points > _options.MaxPoints)
+        {
+            throw new QueryException(string.Create(CultureInfo.InvariantCulture,
+                $"exceeded maximum resolution of {_options.MaxPoints:N0} points per time series. Try increasing the value of the step parameter"));
+        }
+
+        return new EvaluationGrid(startMs, request.StepMs, (int)points);
+    }
+
+    private async Task<QueryResult> ExecuteMetricAsync(QueryRequest request, LogQLExpr expr, CancellationToken cancellationToken)
+    {
+        var grid = Grid(request);
+        var planner = new MetricPlanner(StreamLabels, grid, (request.EndNs - request.StartNs) / 1_000_000, request.Tenants);
+        var plan = planner.Plan(expr);
+        var leafSeries = new Dictionary<int, List<Series>>();
+        long rows = 0;
+        if (plan.Sql is not null)
+        {
+            var bySeries = new Dictionary<(int, string), (LeafPlan Leaf, LabelSet Labels, double?[] Values)>();
+            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = new NpgsqlCommand(plan.Sql, connection)
+            {
+                CommandTimeout = (int)Math.Ceiling(_options.QueryTimeout.TotalSeconds),
+            };
+            foreach (var parameter in plan.Parameters.All)
+            {
+                command.Parameters.Add(parameter);
+            }
+
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var leaf = plan.Leaves[reader.GetInt32(0)];
+                var k = (int)reader.GetInt64(1);
+                var labelValues = reader.GetFieldValue<string[]>(2);
+                var key = string.Join('\u0001', labelValues);
+                if (!bySeries.TryGetValue((leaf.Id, key), out var series))
+                {
+                    var pairs = new KeyValuePair<string, string>[leaf.Labels.Count];
+                    for (var i = 0; i < pairs.Length; i++)
+                    {
+                        pairs[i] = new(leaf.Labels[i], labelValues[i]);
+                    }
+
+                    series = (leaf, LabelSet.From(pairs), new double?[grid.Count]);
+                    bySeries[(leaf.Id, key)] = series;
+                    if (bySeries.Count > _options.MaxSeries)
+                    {
+                        throw new QueryException(string.Create(CultureInfo.InvariantCulture,
+                            $"maximum number of series ({_options.MaxSeries}) reached for a single query"));
+                    }
+                }
+
+                var s = reader.IsDBNull(3) ? 0 : reader.GetDouble(3);
+                var c = reader.IsDBNull(4) ? 0 : reader.GetDouble(4);
+                rows += (long)c;
+                double? mn = reader.IsDBNull(5) ? null : reader.GetDouble(5);
+                double? mx = reader.IsDBNull(6) ? null : reader.GetDouble(6);
+                var seconds = leaf.RangeMs / 1000.0;
+                series.Values[k] = leaf.Op switch
+                {
+                    RangeOperator.CountOverTime => c,
+                    RangeOperator.Rate => (leaf.Unwrapped ? s : c) / seconds,
+                    RangeOperator.BytesOverTime or RangeOperator.SumOverTime => s,
+                    RangeOperator.BytesRate => s / seconds,
+                    RangeOperator.AvgOverTime => c > 0 ? s / c : null,
+                    RangeOperator.MaxOverTime => mx,
+                    _ => mn,
+                };
+            }
+
+            foreach (var (leaf, labels, values) in bySeries.Values)
+            {
+                if (!leafSeries.TryGetValue(leaf.Id, out var list))
+                {
+                    leafSeries[leaf.Id] = list = [];
+                }
+
+                list.Add(new Series(labels, values));
+            }
+        }
+
+        var value = new MetricEvaluator(grid, leafSeries).Evaluate(plan.Root);
+        if (value.Series is null)
+        {
+            if (request.Instant)
+            {
+                return new ScalarResult(value.Scalar, grid.StartMs) { RowsProcessed = rows };
+            }
+
+            var constant = new double?[grid.Count];
+            Array.Fill(constant, value.Scalar);
+            value = new MetricEvaluator.Value(0, [new Series(LabelSet.Empty, constant)]);
+        }
+
+        var sorted = value.Series!.Where(s => s.Values.Any(v => v is not null))
+            .OrderBy(s => s.Labels.Key, StringComparer.Ordinal).ToList();
+        if (sorted.Count > _options.MaxSeries)
+        {
+            throw new QueryException(string.Create(CultureInfo.InvariantCulture,
+                $"maximum number of series ({_options.MaxSeries}) reached for a single query"));
+        }
+
+        if (request.Instant)
+        {
+            return new VectorResult(sorted.Select(s => (s.Labels, s.Values[0]!.Value)).ToList(), grid.StartMs)
+            {
+                RowsProcessed = rows,
+            };
+        }
+
+        var timestamps = new long[grid.Count];
+        for (var k = 0; k < grid.Count; k++)
+        {
+            timestamps[k] = grid.StartMs + (k * grid.StepMs);
+        }
+
+        return new MatrixResult(sorted, timestamps) { RowsProcessed = rows };
+    }
+
+    private async Task<StreamsResult> ExecuteLogAsync(QueryRequest request, LogQuery log, CancellationToken cancellationToken)
+    {
+        var limit = request.Limit;
+        if (limit > _options.MaxEntries)
+        {
+            throw new QueryException(string.Create(CultureInfo.InvariantCulture,
+                $"max entries limit per query exceeded, limit > max_entries_limit_per_query ({limit} > {_options.MaxEntries})"));
+        }
+
+        var p = new SqlParameters();
+        var where = new System.Text.StringBuilder();
+        foreach (var m in log.Matchers)
+        {
+            where.Append(" AND ").Append(FilterCompiler.Matcher(m.Name, m.Op, m.Value, p));
+        }
+
+        foreach (var stage in log.Stages.OfType<LabelFilterStage>())
+        {
+            where.Append(" AND ").Append(FilterCompiler.Filter(stage.Filter, p));
+        }
+
+        if (log.Stages.OfType<UnwrapStage>().FirstOrDefault() is { } unwrap)
+        {
+            throw new QueryException($"unwrap ({unwrap.Label}) is only valid inside a range aggregation");
+        }
+
+        var lineFilters = log.Stages.OfType<LineFilterStage>().ToList();
+        var sql = $"""
+            SELECT {FlowRowReader.Columns}
+            FROM flows
+            WHERE tenant = ANY({p.Add(request.Tenants, NpgsqlDbType.Array | NpgsqlDbType.Text)})
+              AND time_end >= {p.Add(FromNs(request.StartNs), NpgsqlDbType.TimestampTz)}
+              AND time_end < {p.Add(FromNs(request.EndNs), NpgsqlDbType.TimestampTz)}{where}
+            ORDER BY time_end {(request.Forward ? "ASC" : "DESC")}
+            {(lineFilters.Count == 0 ? "LIMIT " + p.Add((long)limit, NpgsqlDbType.Bigint) : "")}
+            """;
+
+        var json = log.Stages.Any(s => s is JsonStage);
+        var dropped = new HashSet<string>(log.Stages.OfType<DropStage>().SelectMany(d => d.Labels), StringComparer.Ordinal);
+        var streamLabels = StreamLabels;
+        var streams = new Dictionary<string, LogStream>(StringComparer.Ordinal);
+        var regexes = lineFilters.Select(f => f.Op is LineFilterOperator.Matches or LineFilterOperator.NotMatches
+            ? f.Values.Select(v => new System.Text.RegularExpressions.Regex(v, System.Text.RegularExpressions.RegexOptions.None,
+                TimeSpan.FromSeconds(1))).ToArray()
+            : []).ToList();
+        var count = 0;
+        long rows = 0;
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(sql, connection)
+        {
+            CommandTimeout = (int)Math.Ceiling(_options.QueryTimeout.TotalSeconds),
+        };
+        foreach (var parameter in p.All)
+        {
+            command.Parameters.Add(parameter);
+        }
+
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (count < limit && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            rows++;
+            var record = FlowRowReader.Read(reader, out var ts);
+            var line = FlowRecordJson.ToJson(record);
+            if (!PassesLineFilters(line, lineFilters, regexes))
+            {
+                continue;
+            }
+
+            var labels = Labels(line, json, streamLabels, dropped);
+            if (!streams.TryGetValue(labels.Key, out var stream))
+            {
+                streams[labels.Key] = stream = new LogStream(labels, []);
+            }
+
+            stream.Entries.Add(new LogEntry(ts, line));
+            count++;
+        }
+
+        return new StreamsResult(streams.Values.OrderBy(s => s.Labels.Key, StringComparer.Ordinal).ToList())
+        {
+            RowsProcessed = rows,
+        };
+    }
+
+    private static bool PassesLineFilters(string line, List<LineFilterStage> filters,
+        List<System.Text.RegularExpressions.Regex[]> regexes)
+    {
+        for (var i = 0; i < filters.Count; i++)
+        {
+            var f = filters[i];
+            var any = f.Op switch
+            {
+                LineFilterOperator.Contains or LineFilterOperator.NotContains =>
+                    f.Values.Any(v => line.Contains(v, StringComparison.Ordinal)),
+                _ => regexes[i].Any(r => r.IsMatch(line)),
+            };
+            var positive = f.Op is LineFilterOperator.Contains or LineFilterOperator.Matches;
+            if (any != positive)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Stream labels of one line (with <c>| json</c>: every scalar field as well).</summary>
+    private static LabelSet Labels(string line, bool json, IReadOnlyList<string> streamLabels, HashSet<string> dropped)
+    {
+        var pairs = new List<KeyValuePair<string, string>>();
+        using var doc = JsonDocument.Parse(line);
+        foreach (var property in doc.RootElement.EnumerateObject())
+        {
+            if (property.Value.ValueKind is JsonValueKind.Object or JsonValueKind.Array)
+            {
+                continue;
+            }
+
+            if ((json || streamLabels.Contains(property.Name)) && !dropped.Contains(property.Name))
+            {
+                pairs.Add(new(property.Name, property.Value.ValueKind == JsonValueKind.String
+                    ? property.Value.GetString()!
+                    : property.Value.GetRawText()));
+            }
+        }
+
+        if (!dropped.Contains(FlowFieldCatalog.AppLabel))
+        {
+            pairs.Add(new(FlowFieldCatalog.AppLabel, FlowFieldCatalog.AppValue));
+        }
+
+        return LabelSet.From(pairs);
+    }
+
+    private static DateTime FromNs(long ns) => DateTime.UnixEpoch.AddTicks(ns / 100);
+
+    /// <summary>
+    /// Distinct values of a label over [start, end), optionally restricted by a selector. Rollup keys
+    /// read <c>flow_rollup_1h</c> (hours overlapping the range) when the selector allows it.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> LabelValuesAsync(string name, LogQuery? selector, long startNs, long endNs,
+        string[] tenants, CancellationToken cancellationToken)
+    {
+        if (FilterCompiler.ConstantValue(name) is { } constant)
+        {
+            if (constant.Length == 0)
+            {
+                return [];
+            }
+
+            return selector is null || SelectorAccepts(selector, name, constant) ? [constant] : [];
+        }
+
+        FlowFieldCatalog.TryGet(name, out var field);
+        var p = new SqlParameters();
+        var where = Where(selector, p);
+        var rollup = field.IsRollupDimension && (selector is null || (FilterCompiler.OnlyRollupDimensions(Names(selector))
+            && !selector.Stages.OfType<LineFilterStage>().Any()));
+        var start = FromNs(startNs);
+        var end = FromNs(endNs);
+        string sql;
+        if (rollup)
+        {
+            sql = $"""
+                SELECT DISTINCT {field.TextSql} FROM flow_rollup_1h
+                WHERE tenant = ANY({p.Add(tenants, NpgsqlDbType.Array | NpgsqlDbType.Text)})
+                  AND bucket >= date_trunc('hour', {p.Add(start, NpgsqlDbType.TimestampTz)})
+                  AND bucket < {p.Add(end, NpgsqlDbType.TimestampTz)}
+                  AND {field.Sql} IS NOT NULL{where}
+                ORDER BY 1 LIMIT 10000
+                """;
+        }
+        else
+        {
+            sql = $"""
+                SELECT DISTINCT {field.TextSql} FROM flows
+                WHERE tenant = ANY({p.Add(tenants, NpgsqlDbType.Array | NpgsqlDbType.Text)})
+                  AND time_end >= {p.Add(start, NpgsqlDbType.TimestampTz)}
+                  AND time_end < {p.Add(end, NpgsqlDbType.TimestampTz)}
+                  AND {field.Sql} IS NOT NULL{where}
+                ORDER BY 1 LIMIT 10000
+                """;
+        }
+
+        var values = new List<string>();
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var parameter in p.All)
+        {
+            command.Parameters.Add(parameter);
+        }
+
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (!reader.IsDBNull(0) && reader.GetString(0) is { Length: > 0 } value)
+            {
+                values.Add(value);
+            }
+        }
+
+        return values;
+    }
+
+    /// <summary>Distinct stream label sets matching any of the selectors over [start, end).</summary>
+    public async Task<IReadOnlyList<LabelSet>> SeriesAsync(IReadOnlyList<LogQuery> selectors, long startNs, long endNs,
+        string[] tenants, CancellationToken cancellationToken)
+    {
+        var labels = StreamLabels.Where(l => l != FlowFieldCatalog.AppLabel && FlowFieldCatalog.TryGet(l, out _)).ToList();
+        var result = new Dictionary<string, LabelSet>(StringComparer.Ordinal);
+        foreach (var selector in selectors.DefaultIfEmpty())
+        {
+            var p = new SqlParameters();
+            var columns = labels.Count == 0 ? "1" : string.Join(", ", labels.Select(l =>
+            {
+                FlowFieldCatalog.TryGet(l, out var f);
+                return f.TextSql;
+            }));
+            var sql = $"""
+                SELECT DISTINCT {columns} FROM flows
+                WHERE tenant = ANY({p.Add(tenants, NpgsqlDbType.Array | NpgsqlDbType.Text)})
+                  AND time_end >= {p.Add(FromNs(startNs), NpgsqlDbType.TimestampTz)}
+                  AND time_end < {p.Add(FromNs(endNs), NpgsqlDbType.TimestampTz)}{Where(selector, p)}
+                LIMIT {p.Add((long)_options.MaxSeries + 1, NpgsqlDbType.Bigint)}
+                """;
+            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = new NpgsqlCommand(sql, connection);
+            foreach (var parameter in p.All)
+            {
+                command.Parameters.Add(parameter);
+            }
+
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var pairs = new List<KeyValuePair<string, string>> { new(FlowFieldCatalog.AppLabel, FlowFieldCatalog.AppValue) };
+                for (var i = 0; i < labels.Count; i++)
+                {
+                    pairs.Add(new(labels[i], reader.IsDBNull(i) ? "" : reader.GetString(i)));
+                }
+
+                var set = LabelSet.From(pairs);
+                result.TryAdd(set.Key, set);
+            }
+        }
+
+        if (result.Count > _options.MaxSeries)
+        {
+            throw new QueryException(string.Create(CultureInfo.InvariantCulture,
+                $"maximum number of series ({_options.MaxSeries}) reached for a single query"));
+        }
+
+        return result.Values.OrderBy(s => s.Key, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Entries (flows) and streams matching a selector over [start, end).</summary>
+    public async Task<(long Streams, long Entries)> StatsAsync(LogQuery selector, long startNs, long endNs, string[] tenants,
+        CancellationToken cancellationToken)
+    {
+        var p = new SqlParameters();
+        var sql = $"""
+            SELECT count(*) FROM flows
+            WHERE tenant = ANY({p.Add(tenants, NpgsqlDbType.Array | NpgsqlDbType.Text)})
+              AND time_end >= {p.Add(FromNs(startNs), NpgsqlDbType.TimestampTz)}
+              AND time_end < {p.Add(FromNs(endNs), NpgsqlDbType.TimestampTz)}{Where(selector, p)}
+            """;
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var parameter in p.All)
+        {
+            command.Parameters.Add(parameter);
+        }
+
+        var entries = (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) ?? 0L);
+        return (entries > 0 ? 1 : 0, entries);
+    }
+
+    private static IEnumerable<string> Names(LogQuery selector) =>
+        selector.Matchers.Select(m => m.Name)
+            .Concat(selector.Stages.OfType<LabelFilterStage>().SelectMany(s => FilterCompiler.FilterNames(s.Filter)));
+
+    private static string Where(LogQuery? selector, SqlParameters p)
+    {
+        if (selector is null)
+        {
+            return "";
+        }
+
+        var where = new System.Text.StringBuilder();
+        foreach (var m in selector.Matchers)
+        {
+            where.Append(" AND ").Append(FilterCompiler.Matcher(m.Name, m.Op, m.Value, p));
+        }
+
+        foreach (var stage in selector.Stages.OfType<LabelFilterStage>())
+        {
+            where.Append(" AND ").Append(FilterCompiler.Filter(stage.Filter, p));
+        }
+
+        return where.ToString();
+    }
+
+    private static bool SelectorAccepts(LogQuery selector, string name, string value) =>
+        selector.Matchers.Where(m => m.Name == name).All(m => FilterCompiler.MatchConstant(value, m.Op, m.Value))
+        && selector.Matchers.Where(m => m.Name != name && FilterCompiler.ConstantValue(m.Name) is not null)
+            .All(m => FilterCompiler.MatchConstant(FilterCompiler.ConstantValue(m.Name)!, m.Op, m.Value));
+}
