@@ -31,7 +31,8 @@ internal static class NetObservHost
         var storageOptions = builder.Configuration.GetSection(StorageOptions.Section).Get<StorageOptions>()
             ?? new StorageOptions();
 
-        using (var startupLogging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true)))
+        using (var startupLogging = LoggerFactory.Create(b => b.AddConfiguration(builder.Configuration.GetSection("Logging"))
+            .AddSimpleConsole(o => o.SingleLine = true)))
         {
             var database = await FlowDatabase.OpenAsync(storageOptions, startupLogging, cancellationToken)
                 .ConfigureAwait(false);
