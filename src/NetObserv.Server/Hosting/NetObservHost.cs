@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using NetObserv.Query.Loki;
 using NetObserv.Server.Commands;
+using NetObserv.Server.Demo;
 using NetObserv.Server.Enrichment;
 using NetObserv.Server.Ingest;
 using NetObserv.Server.Metrics;
@@ -25,6 +26,7 @@ internal static class NetObservHost
         });
         NetObservConfiguration.Apply(builder.Configuration, commandLine);
         configure?.Invoke(builder);
+        builder.AddNetObservDemo(); // --demo: synthetic cluster, its inventory and traffic
 
         var serverOptions = builder.Configuration.GetSection(ServerOptions.Section).Get<ServerOptions>()
             ?? new ServerOptions();
