@@ -38,6 +38,7 @@ internal sealed class DemoService : BackgroundService
     private readonly ILogger _logger;
     private readonly TaskCompletionSource<DemoUrls> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _sent;
+    private int _backfillWeight;
 
     public DemoService(DemoOptions options, SyntheticCluster cluster, IConfiguration configuration,
         IHostApplicationLifetime lifetime, FlowBatchWriter writer, FlowChannel channel, TimeProvider time,
@@ -117,6 +118,7 @@ internal sealed class DemoService : BackgroundService
         var clock = Stopwatch.StartNew();
         var averageRecords = EstimateRecords(fromMs, toMs);
         var weight = (int)Math.Max(1, Math.Ceiling(averageRecords / _options.BackfillRecordBudget));
+        _backfillWeight = weight;
         DemoLog.BackfillStarted(_logger, (toMs - fromMs) / 3_600_000.0, (long)(averageRecords / weight), weight);
 
         var buffer = new List<Record>(MaxRecordsPerMessage * 2);
@@ -276,6 +278,11 @@ internal sealed class DemoService : BackgroundService
         text.AppendLine();
         text.AppendLine(c, $"NetObserv demo: a synthetic cluster ({_cluster.Nodes.Count} nodes, {_cluster.Namespaces.Count} namespaces, {workloads} workloads) sends its flows to the gRPC collector.");
         text.AppendLine(c, $"  Heavy hitters:  {heavy}");
+        if (_options.BackfillDuration > TimeSpan.Zero)
+        {
+            text.AppendLine(c, $"  Backfill:       the past {_options.Backfill}, one record per {_backfillWeight} flow(s) (bytes and packets summed; flows/s reads that much lower there)");
+        }
+
         text.AppendLine(c, $"  HTTP API:       {urls.Http.AbsoluteUri}  (Loki-compatible: /loki/api/v1/query_range, /query, /labels ...)");
         text.AppendLine(c, $"  Example query:  curl '{urls.ExampleQuery.AbsoluteUri}'");
         text.AppendLine(c, $"  gRPC ingest:    {urls.Grpc}  (pbflow.Collector/Send: point eBPF agents or `loadgen --protocol grpc` here)");
