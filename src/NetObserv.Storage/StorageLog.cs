@@ -13,8 +13,8 @@ internal static partial class StorageLog
     public static partial void Migrated(ILogger logger, StorageMode mode, int applied);
 
     [LoggerMessage(EventId = 2010, EventName = "WriterStarted", Level = LogLevel.Information,
-        Message = "Flow writer started: batches of up to {BatchSize} rows, flushed at least every {FlushInterval}")]
-    public static partial void WriterStarted(ILogger logger, int batchSize, TimeSpan flushInterval);
+        Message = "Flow writer started: batches of up to {BatchSize} rows, flushed at least every {FlushInterval}, {Writers} concurrent writer(s)")]
+    public static partial void WriterStarted(ILogger logger, int batchSize, TimeSpan flushInterval, int writers);
 
     [LoggerMessage(EventId = 2011, EventName = "WriterStopped", Level = LogLevel.Information,
         Message = "Flow writer stopped after writing {Rows} rows in {Batches} batches")]

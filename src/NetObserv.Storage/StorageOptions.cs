@@ -32,6 +32,12 @@ public sealed class StorageOptions
     /// <summary>Longest time a record waits before its batch is flushed. Defaults to 1 second.</summary>
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Writer loops draining the channel concurrently, each with its own connection (COPY of one batch
+    /// overlaps the rollup upserts and commit of another). Defaults to 2.
+    /// </summary>
+    public int Writers { get; set; } = 2;
+
     /// <summary>Capacity of the ingest channel in records. Defaults to 200,000.</summary>
     public int ChannelCapacity { get; set; } = 200_000;
 }

@@ -36,7 +36,7 @@ internal sealed class StorageHost : IAsyncDisposable
 
     public static async Task<StorageHost> CreateAsync(string connectionString, int batchSize = 10_000,
         TimeSpan? flushInterval = null, TimeSpan? retention = null, int partitionsAhead = 2,
-        TimeProvider? timeProvider = null, int channelCapacity = 200_000)
+        TimeProvider? timeProvider = null, int channelCapacity = 200_000, int writers = 2)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -46,6 +46,7 @@ internal sealed class StorageHost : IAsyncDisposable
             ["Storage:Retention"] = (retention ?? TimeSpan.FromDays(7)).ToString("c"),
             ["Storage:PartitionsAhead"] = partitionsAhead.ToString(CultureInfo.InvariantCulture),
             ["Storage:ChannelCapacity"] = channelCapacity.ToString(CultureInfo.InvariantCulture),
+            ["Storage:Writers"] = writers.ToString(CultureInfo.InvariantCulture),
         };
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var options = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>()!;
@@ -64,14 +65,9 @@ internal sealed class StorageHost : IAsyncDisposable
         return new StorageHost(services.BuildServiceProvider(), database);
     }
 
-    /// <summary>Accepts every record into the channel (in chunks that fit), or fails the test.</summary>
-    public void Accept(IReadOnlyList<FlowRecord> records)
-    {
-        foreach (var record in records)
-        {
-            Assert.True(Channel.TryWrite(record), "channel refused a record");
-        }
-    }
+    /// <summary>Accepts every record into the channel at once, or fails the test.</summary>
+    public void Accept(IReadOnlyList<FlowRecord> records) =>
+        Assert.True(Channel.TryWriteBatch(records), "channel refused the records");
 
     public async ValueTask DisposeAsync()
     {

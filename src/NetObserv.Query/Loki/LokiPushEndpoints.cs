@@ -1,9 +1,43 @@
+using System.Diagnostics.Metrics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using NetObserv.Flows.Pipeline;
 
 namespace NetObserv.Query.Loki;
 
 /// <summary><c>POST /loki/api/v1/push</c>: flowlogs-pipeline's Loki writer, JSON or protobuf+snappy.</summary>
 public static class LokiPushEndpoints
 {
-    public static IEndpointRouteBuilder MapLokiPush(this IEndpointRouteBuilder endpoints) => endpoints;
+    /// <summary>The push route, as Loki serves it.</summary>
+    public const string Route = "/loki/api/v1/push";
+
+    /// <summary>
+    /// Maps the push endpoint. Reads <see cref="LokiPushOptions"/> from the <c>LokiPush</c> section (every
+    /// invalid setting is reported at once, at startup) and hands records to the <see cref="FlowChannel"/>.
+    /// </summary>
+    public static IEndpointRouteBuilder MapLokiPush(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var services = endpoints.ServiceProvider;
+        var options = services.GetRequiredService<IConfiguration>().GetSection(LokiPushOptions.Section)
+            .Get<LokiPushOptions>() ?? new LokiPushOptions();
+        var errors = options.Validate();
+        if (errors.Count > 0)
+        {
+            throw new OptionsValidationException(LokiPushOptions.Section, typeof(LokiPushOptions), errors);
+        }
+
+        var handler = new LokiPushHandler(
+            services.GetRequiredService<FlowChannel>(),
+            options,
+            new LokiPushMetrics(services.GetRequiredService<IMeterFactory>()),
+            services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(LokiPushHandler).FullName!));
+        endpoints.MapPost(Route, (RequestDelegate)handler.HandleAsync);
+        return endpoints;
+    }
 }

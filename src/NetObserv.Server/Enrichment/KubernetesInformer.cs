@@ -20,6 +20,8 @@ internal sealed class KubernetesInformer : BackgroundService
 {
     private const int PageSize = 500;
     private static readonly TimeSpan s_maxBackoff = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan s_watchGrace = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan s_clientTimeout = TimeSpan.FromMinutes(10);
 
     private readonly Func<IKubernetes> _clientFactory;
     private readonly KubernetesEnricher _enricher;
@@ -49,7 +51,10 @@ internal sealed class KubernetesInformer : BackgroundService
     /// <summary>Minimum time between two index rebuilds. Defaults to 500 ms.</summary>
     public TimeSpan DebounceInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>Longest a single watch request stays open before it is resumed (the server may end it sooner).</summary>
+    /// <summary>
+    /// Longest a single watch request stays open before it is resumed (the server may end it sooner).
+    /// Defaults to 5 minutes; must stay below the client timeout (10 minutes).
+    /// </summary>
     public TimeSpan WatchTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Builds the client from <see cref="EnrichmentOptions.Kubeconfig"/>, else in-cluster, else the default kubeconfig.</summary>
@@ -70,6 +75,8 @@ internal sealed class KubernetesInformer : BackgroundService
             config = KubernetesClientConfiguration.BuildConfigFromConfigFile();
         }
 
+        // A watch request completes only with its first event, so the client timeout must outlast a quiet watch.
+        config.HttpClientTimeout = s_clientTimeout;
         return new Kubernetes(config);
     }
 
@@ -187,7 +194,12 @@ internal sealed class KubernetesInformer : BackgroundService
                     }
                 }
 
-                await foreach (var (type, item) in watch(resourceVersion!, timeoutSeconds, OnError, cancellationToken)
+                // The server ends the watch after timeoutSeconds; a stream that outlives it (a proxy that
+                // ignores the parameter) is cut here, so resync and resumption never depend on the server.
+                using var watchCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                watchCancellation.CancelAfter(TimeSpan.FromSeconds(timeoutSeconds) + s_watchGrace);
+                var events = watch(resourceVersion!, timeoutSeconds, OnError, watchCancellation.Token);
+                await foreach (var (type, item) in UntilWatchEnds(events, cancellationToken)
                     .ConfigureAwait(false))
                 {
                     if (item?.Metadata?.ResourceVersion is { Length: > 0 } version)
@@ -296,6 +308,40 @@ internal sealed class KubernetesInformer : BackgroundService
 
         // Without a version to resume from, the next watch would start "from any point": list again instead.
         return string.IsNullOrEmpty(resourceVersion) ? "0" : resourceVersion;
+    }
+
+    /// <summary>
+    /// Ends the enumeration quietly when the watch simply ended: its own deadline (not the service)
+    /// cancelled it, or the server closed a stream that carried no event at all (KubernetesClient waits
+    /// for a first line and reports an empty stream as an <see cref="EndOfStreamException"/>).
+    /// </summary>
+    private static async IAsyncEnumerable<T> UntilWatchEnds<T>(IAsyncEnumerable<T> source,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken stopping = default)
+    {
+        await using var enumerator = source.GetAsyncEnumerator(stopping);
+        while (true)
+        {
+            T current;
+            try
+            {
+                if (!await enumerator.MoveNextAsync().ConfigureAwait(false))
+                {
+                    yield break;
+                }
+
+                current = enumerator.Current;
+            }
+            catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
+            {
+                yield break;
+            }
+            catch (HttpRequestException e) when (e.InnerException is EndOfStreamException)
+            {
+                yield break;
+            }
+
+            yield return current;
+        }
     }
 
     private void Signal() => _changed.Writer.TryWrite(true);

@@ -3,8 +3,8 @@ using NetObserv.Flows.Enrichment;
 namespace NetObserv.Server.Enrichment;
 
 /// <summary>
-/// Loads the inventory file at start and again whenever its modification time or size changes
-/// (polled, so it also follows a ConfigMap's symlink swap). A file that fails validation is logged
+/// Loads the inventory file at start and again whenever its modification time or size changes and
+/// then holds still for one poll interval (polled, so it also follows a ConfigMap's symlink swap). A file that fails validation is logged
 /// with every error and leaves the last good inventory in place.
 /// </summary>
 internal sealed class StaticInventoryReloader : BackgroundService
@@ -15,6 +15,7 @@ internal sealed class StaticInventoryReloader : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private (DateTime WriteTime, long Length)? _loaded;
+    private (DateTime WriteTime, long Length)? _seen;
     private bool _reportedMissing;
 
     public StaticInventoryReloader(KubernetesEnricher enricher, EnrichmentOptions options, TimeProvider time,
@@ -28,8 +29,13 @@ internal sealed class StaticInventoryReloader : BackgroundService
         _logger = logger;
     }
 
-    /// <summary>Loads the file now if it changed since the last load; true when a new inventory was published.</summary>
-    public bool Poll()
+    /// <summary>
+    /// Loads the file if it changed since the last load and has stayed the same since the previous
+    /// poll (so a file caught half-written is not loaded); true when a new inventory was published.
+    /// </summary>
+    public bool Poll() => Poll(requireStable: true);
+
+    private bool Poll(bool requireStable)
     {
         var info = new FileInfo(_path);
         if (!info.Exists)
@@ -50,6 +56,13 @@ internal sealed class StaticInventoryReloader : BackgroundService
             return false;
         }
 
+        if (requireStable && _seen != stamp)
+        {
+            _seen = stamp;
+            return false;
+        }
+
+        _seen = stamp;
         _loaded = stamp;
         try
         {
@@ -68,7 +81,7 @@ internal sealed class StaticInventoryReloader : BackgroundService
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        Poll(); // flows that arrive right after start are enriched
+        Poll(requireStable: false); // flows that arrive right after start are enriched
         return base.StartAsync(cancellationToken);
     }
 

@@ -8,28 +8,43 @@ namespace NetObserv.Server.Ingest;
 /// <summary>
 /// Binds <see cref="CollectorService.Send"/> as <c>pbflow.Collector/Send</c> with the generated
 /// messages and a request marshaller that turns a malformed body into <c>INVALID_ARGUMENT</c> with
-/// the parser's reason (the generated binding would answer <c>UNKNOWN</c> without one).
+/// the parser's reason (the generated binding would answer <c>UNKNOWN</c> without one). Before
+/// parsing, the records in the body are counted from its outline and a batch that cannot fit in the
+/// ingest channel is refused with <c>RESOURCE_EXHAUSTED</c> without being decoded.
 /// </summary>
 internal sealed class CollectorMethodProvider : IServiceMethodProvider<CollectorService>
 {
-    private static readonly Method<Records, CollectorReply> s_send = new(
-        MethodType.Unary,
-        Collector.Descriptor.FullName,
-        Collector.Descriptor.Methods[0].Name,
-        new Marshaller<Records>(Serialize, DeserializeRecords),
-        new Marshaller<CollectorReply>(Serialize, context => CollectorReply.Parser.ParseFrom(context.PayloadAsReadOnlySequence())));
+    private readonly Method<Records, CollectorReply> _send;
+
+    public CollectorMethodProvider(CollectorService service)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        _send = new Method<Records, CollectorReply>(
+            MethodType.Unary,
+            Collector.Descriptor.FullName,
+            Collector.Descriptor.Methods[0].Name,
+            new Marshaller<Records>(Serialize, context => DeserializeRecords(context, service)),
+            new Marshaller<CollectorReply>(Serialize,
+                context => CollectorReply.Parser.ParseFrom(context.PayloadAsReadOnlySequence())));
+    }
 
     public void OnServiceMethodDiscovery(ServiceMethodProviderContext<CollectorService> context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        context.AddUnaryMethod(s_send, [], (service, request, call) => service.Send(request, call));
+        context.AddUnaryMethod(_send, [], (service, request, call) => service.Send(request, call));
     }
 
-    private static Records DeserializeRecords(DeserializationContext context)
+    private static Records DeserializeRecords(DeserializationContext context, CollectorService service)
     {
+        var payload = context.PayloadAsReadOnlySequence();
+        if (PbflowWire.TryCountRecords(payload, out var count))
+        {
+            service.RefuseIfNoRoom(count);
+        }
+
         try
         {
-            return Records.Parser.ParseFrom(context.PayloadAsReadOnlySequence());
+            return Records.Parser.ParseFrom(payload);
         }
         catch (InvalidProtocolBufferException ex)
         {

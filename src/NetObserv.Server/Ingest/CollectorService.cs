@@ -63,6 +63,20 @@ internal sealed class CollectorService
         return _channel.TryWriteBatch(batch) ? s_reply : throw Busy(count);
     }
 
+    /// <summary>
+    /// Refuses at once, before the body is parsed, a batch of <paramref name="count"/> records that cannot
+    /// fit in the channel now (the parse of a refused batch would only take CPU from the writer).
+    /// </summary>
+    public void RefuseIfNoRoom(int count)
+    {
+        var waiting = _channel.Count;
+        if (count > 0 && waiting > 0 && waiting + count > _channel.Capacity)
+        {
+            _metrics.Received(count);
+            throw Busy(count);
+        }
+    }
+
     private RpcException Busy(int count)
     {
         _metrics.RejectedBusy(count);

@@ -38,9 +38,7 @@ public sealed class FlowBatchWriter : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly FlowWriterMetrics _metrics;
-    private readonly RollupAggregator _rollups = new();
-    private readonly MacAddressCache _macs = new();
-    private readonly List<DateOnly> _days = [];
+    private readonly int _lanes;
     private readonly CancellationTokenSource _abort = new();
     private long _rowsWritten;
     private long _batches;
@@ -61,6 +59,7 @@ public sealed class FlowBatchWriter : BackgroundService
         _mode = database.Mode;
         _partitions = partitions;
         _batchSize = Math.Max(1, options.Value.BatchSize);
+        _lanes = Math.Max(1, options.Value.Writers);
         _flushInterval = options.Value.FlushInterval > s_minimumFlushInterval
             ? options.Value.FlushInterval
             : s_minimumFlushInterval;
@@ -92,6 +91,12 @@ public sealed class FlowBatchWriter : BackgroundService
         using var registration = cancellationToken.Register(
             static state => ((CancellationTokenSource)state!).Cancel(), _abort);
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        if (ExecuteTask is { IsCanceled: true })
+        {
+            // Stopped before the loop ever ran (the host cancels a background service that has not
+            // begun): drain here, so what was accepted is still written.
+            await RunLanesAsync().ConfigureAwait(false);
+        }
     }
 
     public override void Dispose()
@@ -103,10 +108,33 @@ public sealed class FlowBatchWriter : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
-        StorageLog.WriterStarted(_logger, _batchSize, _flushInterval);
-        var abort = _abort.Token;
-        var batch = new List<FlowRecord>(Math.Min(_batchSize, 100_000));
         using var stopping = stoppingToken.Register(static state => ((FlowChannel)state!).Complete(), _channel);
+        await RunLanesAsync().ConfigureAwait(false);
+    }
+
+    private async Task RunLanesAsync()
+    {
+        StorageLog.WriterStarted(_logger, _batchSize, _flushInterval, _lanes);
+        var lanes = new Task[_lanes];
+        for (var i = 0; i < lanes.Length; i++)
+        {
+            lanes[i] = Task.Run(() => RunAsync(new Lane(Math.Min(_batchSize, 100_000))));
+        }
+
+        await Task.WhenAll(lanes).ConfigureAwait(false);
+        if (_abort.IsCancellationRequested)
+        {
+            StorageLog.WriterAborted(_logger, _channel.Count + Volatile.Read(ref _inFlight));
+        }
+
+        StorageLog.WriterStopped(_logger, RowsWritten, BatchesWritten);
+    }
+
+    /// <summary>One writer loop: until the channel is completed and empty, or the writer is aborted.</summary>
+    private async Task RunAsync(Lane lane)
+    {
+        var abort = _abort.Token;
+        var batch = lane.Batch;
         try
         {
             while (await _channel.WaitToReadAsync(abort).ConfigureAwait(false))
@@ -114,19 +142,17 @@ public sealed class FlowBatchWriter : BackgroundService
                 await FillAsync(batch, abort).ConfigureAwait(false);
                 if (batch.Count > 0)
                 {
-                    Volatile.Write(ref _inFlight, batch.Count);
-                    await WriteAsync(batch, 0, batch.Count, abort).ConfigureAwait(false);
+                    Interlocked.Add(ref _inFlight, batch.Count);
+                    await WriteAsync(lane, 0, batch.Count, abort).ConfigureAwait(false);
+                    Interlocked.Add(ref _inFlight, -batch.Count);
                     batch.Clear();
-                    Volatile.Write(ref _inFlight, 0);
                 }
             }
         }
         catch (OperationCanceledException) when (abort.IsCancellationRequested)
         {
-            StorageLog.WriterAborted(_logger, batch.Count + _channel.Count);
+            // Counted by RunLanesAsync: the batch is still in flight.
         }
-
-        StorageLog.WriterStopped(_logger, RowsWritten, BatchesWritten);
     }
 
     /// <summary>Takes records until the batch is full, the flush interval has passed, or the channel is done.</summary>
@@ -154,13 +180,14 @@ public sealed class FlowBatchWriter : BackgroundService
     }
 
     /// <summary>Writes records [start, start + count) until they are committed (or isolated as invalid).</summary>
-    private async Task WriteAsync(List<FlowRecord> batch, int start, int count, CancellationToken abort)
+    private async Task WriteAsync(Lane lane, int start, int count, CancellationToken abort)
     {
+        var batch = lane.Batch;
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await WriteOnceAsync(batch, start, count, abort).ConfigureAwait(false);
+                await WriteOnceAsync(lane, start, count, abort).ConfigureAwait(false);
                 if (attempt > 1)
                 {
                     StorageLog.BatchRecovered(_logger, count, attempt);
@@ -184,8 +211,8 @@ public sealed class FlowBatchWriter : BackgroundService
 
                     StorageLog.BatchSplit(_logger, e, count);
                     var half = count / 2;
-                    await WriteAsync(batch, start, half, abort).ConfigureAwait(false);
-                    await WriteAsync(batch, start + half, count - half, abort).ConfigureAwait(false);
+                    await WriteAsync(lane, start, half, abort).ConfigureAwait(false);
+                    await WriteAsync(lane, start + half, count - half, abort).ConfigureAwait(false);
                     return;
                 }
 
@@ -202,36 +229,39 @@ public sealed class FlowBatchWriter : BackgroundService
         }
     }
 
-    private async Task WriteOnceAsync(List<FlowRecord> batch, int start, int count, CancellationToken abort)
+    private async Task WriteOnceAsync(Lane lane, int start, int count, CancellationToken abort)
     {
         var started = _time.GetTimestamp();
-        _rollups.Clear();
-        _days.Clear();
+        var batch = lane.Batch;
+        var rollups = lane.Rollups;
+        var days = lane.Days;
+        rollups.Clear();
+        days.Clear();
         for (var i = start; i < start + count; i++)
         {
             var record = batch[i];
             var timeEnd = FlowTime.Clamp(record.TimeFlowEndMs);
-            _rollups.Add(record, timeEnd);
+            rollups.Add(record, timeEnd);
             if (_mode == StorageMode.Native)
             {
-                AddDay(FlowPartitions.DayOf(timeEnd));
+                AddDay(days, FlowPartitions.DayOf(timeEnd));
             }
         }
 
-        _rollups.Complete();
+        rollups.Complete();
 
         var connection = await _dataSource.OpenConnectionAsync(abort).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            if (_days.Count > 0)
+            if (days.Count > 0)
             {
-                await _partitions.EnsureAsync(connection, _days, abort).ConfigureAwait(false);
+                await _partitions.EnsureAsync(connection, days, abort).ConfigureAwait(false);
             }
 
             var transaction = await connection.BeginTransactionAsync(abort).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
-                var copied = await FlowCopy.WriteAsync(connection, batch, start, count, _macs, abort)
+                var copied = await FlowCopy.WriteAsync(connection, batch, start, count, lane.Macs, abort)
                     .ConfigureAwait(false);
                 if (copied != (ulong)count)
                 {
@@ -240,9 +270,9 @@ public sealed class FlowBatchWriter : BackgroundService
                 }
 
                 var rollupRows = await RollupUpsert.WriteAsync(connection, transaction, hourly: false,
-                    _rollups.Minutes, abort).ConfigureAwait(false);
+                    rollups.Minutes, abort).ConfigureAwait(false);
                 rollupRows += await RollupUpsert.WriteAsync(connection, transaction, hourly: true,
-                    _rollups.Hours, abort).ConfigureAwait(false);
+                    rollups.Hours, abort).ConfigureAwait(false);
                 await transaction.CommitAsync(abort).ConfigureAwait(false);
 
                 Interlocked.Add(ref _rowsWritten, count);
@@ -252,18 +282,18 @@ public sealed class FlowBatchWriter : BackgroundService
         }
     }
 
-    private void AddDay(DateOnly day)
+    private static void AddDay(List<DateOnly> days, DateOnly day)
     {
         // Batches span one or two days: a short list beats a set.
-        for (var i = _days.Count - 1; i >= 0; i--)
+        for (var i = days.Count - 1; i >= 0; i--)
         {
-            if (_days[i] == day)
+            if (days[i] == day)
             {
                 return;
             }
         }
 
-        _days.Add(day);
+        days.Add(day);
     }
 
     /// <summary>Errors that retrying cannot fix: the data itself (class 22, 23) or a value the client cannot encode.</summary>
@@ -280,5 +310,17 @@ public sealed class FlowBatchWriter : BackgroundService
     {
         var ms = 200 * Math.Pow(2, Math.Min(attempt - 1, 16));
         return TimeSpan.FromMilliseconds(Math.Min(ms, s_maximumBackoff.TotalMilliseconds));
+    }
+
+    /// <summary>What one writer loop reuses from batch to batch.</summary>
+    private sealed class Lane(int capacity)
+    {
+        public List<FlowRecord> Batch { get; } = new(capacity);
+
+        public RollupAggregator Rollups { get; } = new();
+
+        public MacAddressCache Macs { get; } = new();
+
+        public List<DateOnly> Days { get; } = [];
     }
 }

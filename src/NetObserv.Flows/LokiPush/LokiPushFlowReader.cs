@@ -1,0 +1,223 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Unicode;
+
+namespace NetObserv.Flows.LokiPush;
+
+/// <summary>
+/// Turns decoded push streams into flow records. Each line is a NetObserv JSON flow record written by
+/// flowlogs-pipeline's Loki writer, which moves its label fields (<c>SrcK8S_Namespace</c>,
+/// <c>FlowDirection</c>, ...) out of the line into the stream labels: a label that names a flow field
+/// fills that field when the line lacks it (the line wins otherwise); other labels (<c>app</c>) are
+/// ignored. The entry timestamp fills <c>TimeFlowEndMs</c> when the line lacks it. Records are kept as
+/// they arrive (already enriched). A bad line is counted with its reason and loses nothing else.
+/// </summary>
+public static class LokiPushFlowReader
+{
+    private static readonly FlowRecord s_empty = new();
+
+    /// <summary>Reads every entry of <paramref name="request"/> into <paramref name="batch"/>.</summary>
+    /// <param name="request">The decoded body.</param>
+    /// <param name="tenant">The tenant every record belongs to.</param>
+    /// <param name="maxLineBytes">Longer lines are rejected.</param>
+    /// <param name="batch">Receives the records and the rejections.</param>
+    public static void Read(LokiPushRequest request, string tenant, int maxLineBytes, LokiPushBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(batch);
+
+        // Streams with the same label set share what their labels say (FLP sends many small streams).
+        var byLabels = new Dictionary<string, StreamLabels>(StringComparer.Ordinal);
+        foreach (var stream in request.Streams)
+        {
+            if (stream.Entries.Count == 0)
+            {
+                continue;
+            }
+
+            if (stream.LabelError is not null)
+            {
+                batch.Reject(LokiPushRejectReason.InvalidLabels, stream.Entries.Count,
+                    string.Create(CultureInfo.InvariantCulture,
+                        $"stream {Describe(stream)}: {stream.LabelError} ({stream.Entries.Count} lines)"));
+                continue;
+            }
+
+            var key = stream.LabelText ?? LabelKey(stream);
+            if (!byLabels.TryGetValue(key, out var labels))
+            {
+                labels = ReadLabels(stream);
+                byLabels[key] = labels;
+            }
+
+            for (var i = 0; i < stream.Entries.Count; i++)
+            {
+                ReadEntry(stream, i, labels, tenant, maxLineBytes, batch);
+            }
+        }
+    }
+
+    /// <summary>What a stream's labels say: a record holding the label fields, the labels that set one, and bad ones.</summary>
+    private sealed class StreamLabels
+    {
+        public FlowRecord Template { get; } = new();
+        public List<string> Fields { get; } = [];
+        public List<KeyValuePair<string, string>> Bad { get; } = [];
+    }
+
+    private static string LabelKey(LokiStreamAdapter stream)
+    {
+        var key = new StringBuilder();
+        foreach (var (name, value) in stream.Labels)
+        {
+            key.Append(name).Append('\u0001').Append(value).Append('\u0002');
+        }
+
+        return key.ToString();
+    }
+
+    private static StreamLabels ReadLabels(LokiStreamAdapter stream)
+    {
+        var labels = new StreamLabels();
+        foreach (var (name, value) in stream.Labels)
+        {
+            if (!LokiLabelField.IsFlowField(name))
+            {
+                continue;
+            }
+
+            if (TrySetLabel(labels.Template, name, value))
+            {
+                labels.Fields.Add(name);
+            }
+            else
+            {
+                labels.Bad.Add(new KeyValuePair<string, string>(name, value));
+            }
+        }
+
+        return labels;
+    }
+
+    /// <summary>A label value as Go's <c>fmt.Sprint</c> prints the field (<c>true</c>/<c>false</c> for booleans).</summary>
+    private static bool TrySetLabel(FlowRecord template, string name, string value)
+    {
+        if (name == "Duplicate")
+        {
+            if (!bool.TryParse(value, out var duplicate))
+            {
+                return false;
+            }
+
+            template.Duplicate = duplicate;
+            return true;
+        }
+
+        return FlowRecordJson.TrySetFromString(template, name, value);
+    }
+
+    private static void ReadEntry(LokiStreamAdapter stream, int index, StreamLabels labels, string tenant,
+        int maxLineBytes, LokiPushBatch batch)
+    {
+        var entry = stream.Entries[index];
+        if (entry.Error is not null)
+        {
+            Reject(batch, LokiPushRejectReason.InvalidEntry, stream, index, entry.Error);
+            return;
+        }
+
+        if (entry.Line.Length > maxLineBytes)
+        {
+            Reject(batch, LokiPushRejectReason.LineTooLong, stream, index, string.Create(CultureInfo.InvariantCulture,
+                $"line of {entry.Line.Length} bytes exceeds the limit of {maxLineBytes} bytes"));
+            return;
+        }
+
+        if (!Utf8.IsValid(entry.Line.Span))
+        {
+            Reject(batch, LokiPushRejectReason.InvalidLine, stream, index, "line is not valid UTF-8");
+            return;
+        }
+
+        FlowRecord record;
+        string? error;
+        bool parsed;
+        try
+        {
+            parsed = FlowRecordJson.TryParse(entry.Line.Span, out record, out error);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or JsonException or ArgumentException)
+        {
+            // Whatever the parser did not anticipate is still one bad line, not a failed request.
+            Reject(batch, LokiPushRejectReason.InvalidLine, stream, index, "invalid flow record: " + ex.Message);
+            return;
+        }
+
+        if (!parsed)
+        {
+            Reject(batch, LokiPushRejectReason.InvalidLine, stream, index, error ?? "not a flow record");
+            return;
+        }
+
+        foreach (var (name, value) in labels.Bad)
+        {
+            if (LokiLabelField.FillIfAbsent(s_empty, record, name) == LokiLabelField.Outcome.Filled)
+            {
+                Reject(batch, LokiPushRejectReason.InvalidLabelValue, stream, index,
+                    $"label {name}=\"{value}\" is not a valid {name}");
+                return;
+            }
+        }
+
+        foreach (var name in labels.Fields)
+        {
+            LokiLabelField.FillIfAbsent(labels.Template, record, name);
+        }
+
+        if (!HasFlowField(record))
+        {
+            Reject(batch, LokiPushRejectReason.NotFlowRecord, stream, index,
+                "not a NetObserv flow record (no times, addresses, protocol or counters)");
+            return;
+        }
+
+        if (record.TimeFlowEndMs == 0)
+        {
+            record.TimeFlowEndMs = Math.DivRem(entry.TimestampNs, 1_000_000L, out _);
+        }
+
+        record.Tenant = tenant;
+        batch.Records.Add(record);
+    }
+
+    private static bool HasFlowField(FlowRecord r) =>
+        r.TimeFlowEndMs != 0 || r.TimeFlowStartMs != 0 || r.Bytes != 0 || r.Packets != 0 || r.SrcAddr is not null
+        || r.DstAddr is not null || r.Proto is not null || r.AgentIP is not null;
+
+    private static void Reject(LokiPushBatch batch, string reason, LokiStreamAdapter stream, int index, string message) =>
+        batch.Reject(reason, 1, string.Create(CultureInfo.InvariantCulture,
+            $"stream {Describe(stream)} entry {index}: {message}"));
+
+    /// <summary>The stream's labels as <c>{a="b", c="d"}</c>, cut at 200 characters.</summary>
+    internal static string Describe(LokiStreamAdapter stream)
+    {
+        var text = new StringBuilder("{");
+        foreach (var (name, value) in stream.Labels)
+        {
+            if (text.Length > 1)
+            {
+                text.Append(", ");
+            }
+
+            text.Append(name).Append("=\"").Append(value.Replace("\"", "\\\"", StringComparison.Ordinal)).Append('"');
+            if (text.Length > 200)
+            {
+                return text.ToString(0, 200) + "...}";
+            }
+        }
+
+        return text.Append('}').ToString();
+    }
+}

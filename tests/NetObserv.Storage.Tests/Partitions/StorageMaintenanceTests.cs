@@ -1,0 +1,106 @@
+using NetObserv.Storage.Partitions;
+using NetObserv.Testing;
+
+namespace NetObserv.Storage.Tests.Partitions;
+
+public sealed class StorageMaintenanceTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>, IAsyncLifetime
+{
+    private static readonly DateTimeOffset s_now = new(2026, 3, 10, 12, 0, 0, TimeSpan.Zero);
+
+    public async Task InitializeAsync()
+    {
+        // Each test starts without partitions and rows (the class shares one database).
+        await using var host = await StorageHost.CreateAsync(database.ConnectionString);
+        foreach (var day in await host.Partitions.ListAsync(CancellationToken.None))
+        {
+            await database.ScalarAsync<int>("DROP TABLE " + FlowPartitions.NameOf(day) + "; SELECT 1");
+        }
+
+        await database.ScalarAsync<int>("TRUNCATE flows, flow_rollup_1m, flow_rollup_1h; SELECT 1");
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    [Fact]
+    public async Task StartAsync_NativeMode_CreatesTodayAndPartitionsAhead()
+    {
+        var clock = new ManualTimeProvider(s_now);
+        await using var host = await StorageHost.CreateAsync(database.ConnectionString, partitionsAhead: 3,
+            timeProvider: clock);
+
+        await host.Maintenance.StartAsync(CancellationToken.None).DefaultTimeout();
+        await Timeouts.WaitUntilAsync(async () => (await host.Partitions.ListAsync(CancellationToken.None)).Count == 4,
+            what: "partitions created at start");
+        await host.Maintenance.StopAsync(CancellationToken.None).DefaultTimeout();
+
+        Assert.Equal(
+            [new DateOnly(2026, 3, 10), new DateOnly(2026, 3, 11), new DateOnly(2026, 3, 12), new DateOnly(2026, 3, 13)],
+            await host.Partitions.ListAsync(CancellationToken.None));
+        Assert.Equal("flows_p20260313", await database.ScalarAsync<string>(
+            "SELECT to_regclass('flows_p20260313')::text"));
+    }
+
+    [Fact]
+    public async Task RunOnceAsync_PartitionPastRetention_DroppedAndNewerKept()
+    {
+        await using var host = await StorageHost.CreateAsync(database.ConnectionString,
+            retention: TimeSpan.FromDays(7), partitionsAhead: 1, flushInterval: TimeSpan.FromMilliseconds(50));
+        // Cutoff: 2026-03-03T12:00Z. 03-02 ends at 03-03T00:00 (entirely past); 03-03 ends after the cutoff,
+        // so its partition stays whole, while its per-minute rollups before 12:00 are past retention.
+        var old = TestFlows.Generate(40, seed: 11, baseMs: Ms(2026, 3, 2, 6), spanMinutes: 60);
+        var morning = TestFlows.Generate(30, seed: 12, baseMs: Ms(2026, 3, 3, 6), spanMinutes: 60);
+        var afternoon = TestFlows.Generate(60, seed: 13, baseMs: Ms(2026, 3, 3, 13), spanMinutes: 60);
+        await host.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
+        host.Accept([.. old, .. morning, .. afternoon]);
+        await host.Writer.StopAsync(CancellationToken.None).DefaultTimeout();
+        Assert.Equal(130, await database.ScalarAsync<long>("SELECT count(*) FROM flows"));
+
+        var dropped = await host.Maintenance.RunOnceAsync(s_now, CancellationToken.None).DefaultTimeout();
+
+        Assert.Equal(["flows_p20260302"], dropped);
+        var days = await host.Partitions.ListAsync(CancellationToken.None);
+        Assert.DoesNotContain(new DateOnly(2026, 3, 2), days);
+        Assert.Contains(new DateOnly(2026, 3, 3), days);
+        Assert.Contains(new DateOnly(2026, 3, 10), days);
+        Assert.Contains(new DateOnly(2026, 3, 11), days);
+        Assert.Equal(90, await database.ScalarAsync<long>("SELECT count(*) FROM flows"));
+
+        // Per-minute rollups follow flow retention; per-hour rollups are kept for RollupRetention (90 days).
+        Assert.Equal(60, await database.ScalarAsync<long>("SELECT coalesce(sum(flows), 0) FROM flow_rollup_1m"));
+        Assert.Equal(130, await database.ScalarAsync<long>("SELECT coalesce(sum(flows), 0) FROM flow_rollup_1h"));
+
+        // Far enough ahead, the hourly rows go too.
+        await host.Maintenance.RunOnceAsync(s_now.AddDays(100), CancellationToken.None).DefaultTimeout();
+        Assert.Equal(0, await database.ScalarAsync<long>("SELECT count(*) FROM flow_rollup_1h"));
+        Assert.Equal(0, await database.ScalarAsync<long>("SELECT count(*) FROM flows"));
+    }
+
+    [Fact]
+    public async Task RunOnceAsync_RunTwice_SamePartitionsNoError()
+    {
+        await using var host = await StorageHost.CreateAsync(database.ConnectionString, partitionsAhead: 2);
+
+        await host.Maintenance.RunOnceAsync(s_now, CancellationToken.None).DefaultTimeout();
+        var first = await host.Partitions.ListAsync(CancellationToken.None);
+        await using var other = await StorageHost.CreateAsync(database.ConnectionString, partitionsAhead: 2);
+        await Task.WhenAll(
+            host.Maintenance.RunOnceAsync(s_now, CancellationToken.None),
+            other.Maintenance.RunOnceAsync(s_now, CancellationToken.None)).DefaultTimeout();
+
+        Assert.Equal(first, await host.Partitions.ListAsync(CancellationToken.None));
+        Assert.Equal(3, first.Count);
+    }
+
+    [Theory]
+    [InlineData(0L, "1970-01-01")]
+    [InlineData(86_399_999L, "1970-01-01")]
+    [InlineData(86_400_000L, "1970-01-02")]
+    [InlineData(-1L, "1969-12-31")]
+    [InlineData(-86_400_000L, "1969-12-31")]
+    [InlineData(-86_400_001L, "1969-12-30")]
+    public void DayOf_UnixMilliseconds_UtcDay(long ms, string day) =>
+        Assert.Equal(DateOnly.Parse(day, System.Globalization.CultureInfo.InvariantCulture), FlowPartitions.DayOf(ms));
+
+    private static long Ms(int year, int month, int day, int hour) =>
+        new DateTimeOffset(year, month, day, hour, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
+}
