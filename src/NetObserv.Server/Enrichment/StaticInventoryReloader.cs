@@ -37,7 +37,18 @@ internal sealed class StaticInventoryReloader : BackgroundService
 
     private bool Poll(bool requireStable)
     {
-        var info = new FileInfo(_path);
+        // Stat the file the link chain ends at: a ConfigMap volume swaps a directory link behind an
+        // unchanged file link, so the link's own time and size never change.
+        FileInfo info;
+        try
+        {
+            info = new FileInfo(File.ResolveLinkTarget(_path, returnFinalTarget: true)?.FullName ?? _path);
+        }
+        catch (IOException)
+        {
+            info = new FileInfo(_path); // a dangling link: reported as missing below
+        }
+
         if (!info.Exists)
         {
             if (!_reportedMissing)

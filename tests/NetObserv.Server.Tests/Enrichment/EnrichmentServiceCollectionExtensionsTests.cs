@@ -136,4 +136,36 @@ public sealed class EnrichmentServiceCollectionExtensionsTests : IDisposable
             }
         }
     }
+
+    [Fact]
+    public async Task StaticInventoryReloader_ConfigMapStyleLinkSwap_Reloads()
+    {
+        // A ConfigMap volume: inventory.yaml -> ..data/inventory.yaml, ..data -> ..v1; an update writes
+        // ..v2 and points ..data at it.
+        var v1 = Directory.CreateDirectory(Path.Combine(_directory, "..v1")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(v1, "inventory.yaml"),
+            "entries:\n  - {ip: 10.1.0.1, type: Service, namespace: a, name: before}\n");
+        var data = Path.Combine(_directory, "..data");
+        Directory.CreateSymbolicLink(data, "..v1");
+        var path = Path.Combine(_directory, "inventory.yaml");
+        File.CreateSymbolicLink(path, Path.Combine("..data", "inventory.yaml"));
+        var enricher = new KubernetesEnricher(new EnrichmentOptions());
+        var reloader = new StaticInventoryReloader(enricher, new EnrichmentOptions { InventoryFile = path },
+            TimeProvider.System, new Microsoft.Extensions.Logging.Abstractions.NullLogger<StaticInventoryReloader>());
+        await reloader.StartAsync(CancellationToken.None).DefaultTimeout();
+        await reloader.StopAsync(CancellationToken.None).DefaultTimeout();
+        Assert.Equal("before", enricher.Index.Lookup(IPAddress.Parse("10.1.0.1"))?.Name);
+
+        var v2 = Directory.CreateDirectory(Path.Combine(_directory, "..v2")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(v2, "inventory.yaml"),
+            "entries:\n  - {ip: 10.1.0.1, type: Service, namespace: a, name: after}\n");
+        Directory.Delete(data); // removes the link only
+        Directory.CreateSymbolicLink(data, "..v2");
+        Assert.True(File.Exists(Path.Combine(v1, "inventory.yaml")));
+
+        Assert.False(reloader.Poll()); // changed: wait one interval for it to hold still
+        Assert.True(reloader.Poll());
+        Assert.Equal("after", enricher.Index.Lookup(IPAddress.Parse("10.1.0.1"))?.Name);
+        Assert.False(reloader.Poll());
+    }
 }

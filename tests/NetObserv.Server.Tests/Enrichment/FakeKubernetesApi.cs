@@ -135,6 +135,9 @@ internal sealed class FakeKubernetesApi : IAsyncDisposable
     /// <summary>Ends the current watch stream normally (as a server-side timeout does).</summary>
     public void EndWatch(string path) => _collections[path].Events.Writer.TryWrite(null);
 
+    /// <summary>Every request for <paramref name="path"/> is answered 403 Forbidden (no RBAC for that kind).</summary>
+    public void Forbid(string path) => Volatile.Write(ref _collections[path].Forbidden, true);
+
     /// <summary>The next watch request of <paramref name="path"/> is answered with HTTP 410 Gone.</summary>
     public void AnswerNextWatchWithGone(string path) => Volatile.Write(ref _collections[path].NextWatchGone, true);
 
@@ -210,6 +213,14 @@ internal sealed class FakeKubernetesApi : IAsyncDisposable
         if (!_collections.TryGetValue(target.AbsolutePath, out var collection))
         {
             await WriteStatusAsync(stream, HttpStatusCode.NotFound, "NotFound", $"no such path {target.AbsolutePath}");
+            return true;
+        }
+
+        if (Volatile.Read(ref collection.Forbidden))
+        {
+            Interlocked.Increment(ref collection.ListCount);
+            await WriteStatusAsync(stream, HttpStatusCode.Forbidden, "Forbidden",
+                $"cannot list resource at the cluster scope ({target.AbsolutePath})");
             return true;
         }
 
@@ -338,6 +349,7 @@ internal sealed class FakeKubernetesApi : IAsyncDisposable
         public int WatchCount;
         public string? LastWatchVersion;
         public bool NextWatchGone;
+        public bool Forbidden;
         public Channel<string?> Events { get; } = Channel.CreateUnbounded<string?>();
     }
 }

@@ -205,4 +205,23 @@ public sealed class KubernetesInformerTests : IAsyncLifetime
         await WaitForAsync(() => Resolve("10.129.0.10")?.OwnerName == "weekly-report", "the resynced job owner");
         Assert.True(_api.ListCount(Jobs) >= 2);
     }
+
+    [Fact]
+    public async Task Start_KindForbidden_OtherKindsStillEnrich()
+    {
+        _api.Forbid(ReplicaSets);
+        var options = new EnrichmentOptions { Kubeconfig = _api.WriteKubeconfig(_directory) };
+        _informer = new KubernetesInformer(() => KubernetesInformer.CreateClient(options), _enricher, options,
+            TimeProvider.System, new TestOutputLogger<KubernetesInformer>(_output))
+        {
+            DebounceInterval = TimeSpan.FromMilliseconds(50),
+        };
+
+        await _informer.StartAsync(CancellationToken.None).DefaultTimeout();
+
+        // Without ReplicaSets the owner stays the ReplicaSet, as flowlogs-pipeline leaves it.
+        await WaitForAsync(() => Resolve(FrontendIp)?.OwnerType == "ReplicaSet", "the index without ReplicaSets");
+        Assert.Equal("frontend-7d9c", Resolve(FrontendIp)?.OwnerName);
+        Assert.Equal("kubernetes", Resolve("172.30.0.1")?.Name);
+    }
 }
