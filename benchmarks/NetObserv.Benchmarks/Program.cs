@@ -7,6 +7,8 @@ switch (name)
     case "writer": return await NetObserv.Benchmarks.Copy.WriterBenchmark.RunAsync(rest);
     case "ingest": return await NetObserv.Benchmarks.Ingest.IngestBenchmark.RunAsync(rest);
     case "loki-push": return NetObserv.Benchmarks.LokiPush.LokiPushBenchmark.Run(rest);
+    case "ipfix-decode": return NetObserv.Benchmarks.Ipfix.IpfixDecodeBenchmark.Run(rest);
+    case "query": return await NetObserv.Benchmarks.Query.QueryBenchmark.RunAsync(rest);
     default:
         Console.Error.WriteLine($"unknown benchmark '{name}'");
         return 2;

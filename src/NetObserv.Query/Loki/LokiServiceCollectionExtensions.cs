@@ -2,7 +2,9 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using NetObserv.Query.Planning;
+using NetObserv.Storage;
 
 namespace NetObserv.Query.Loki;
 
@@ -15,7 +17,12 @@ public static class LokiServiceCollectionExtensions
         services.AddOptions<QueryOptions>().BindConfiguration(QueryOptions.Section);
         services.AddMetrics();
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<QueryEngine>();
+        services.TryAddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<QueryOptions>>();
+            var database = sp.GetRequiredService<FlowDatabase>();
+            return new QueryEngine(QueryDataSource.Create(database.ConnectionString, options.Value), options);
+        });
         services.TryAddSingleton<QueryResultCache>();
         services.TryAddSingleton<QueryMetrics>();
         return services;

@@ -22,7 +22,6 @@ internal sealed class MetricPlanner
     private readonly List<LeafPlan> _leaves = [];
     private readonly List<string> _branches = [];
     private string? _tenantParameter;
-    private string? _startParameter;
 
     public MetricPlanner(IReadOnlyList<string> streamLabels, EvaluationGrid grid, long queryRangeMs, string[] tenants)
     {
@@ -147,10 +146,7 @@ internal sealed class MetricPlanner
     private string BranchSql(LeafPlan leaf, LogQuery log, string? valueColumn)
     {
         var p = _parameters;
-        _tenantParameter ??= p.Add(_tenants, NpgsqlDbType.Array | NpgsqlDbType.Text);
-        _startParameter ??= p.Add(DateTimeOffset.FromUnixTimeMilliseconds(_grid.StartMs).UtcDateTime,
-            NpgsqlDbType.TimestampTz);
-
+        _tenantParameter ??= FilterCompiler.Tenant(_tenants, p);
         // Sub-buckets of width w = gcd(step, range): window k is sub-buckets (k*a - b, k*a].
         var step = _grid.Count == 1 ? leaf.RangeMs : _grid.StepMs;
         var w = Gcd(step, leaf.RangeMs);
@@ -159,23 +155,29 @@ internal sealed class MetricPlanner
         var lo = _grid.StartMs - leaf.RangeMs;
         var hi = _grid.EndMs;
 
-        var labelSql = new StringBuilder("ARRAY[");
+        // Label columns g0..gN: grouped on as plain columns, packed into an array only at the end.
+        var labelColumns = new StringBuilder();
+        var groupColumns = new StringBuilder();
+        var arrayColumns = new StringBuilder("ARRAY[");
         for (var i = 0; i < leaf.Labels.Count; i++)
         {
             var name = leaf.Labels[i];
-            labelSql.Append(i > 0 ? ", " : "");
+            var column = "g" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
             if (FilterCompiler.ConstantValue(name) is { } constant)
             {
-                labelSql.Append(p.Add(constant, NpgsqlDbType.Text));
+                labelColumns.Append(p.Add(constant, NpgsqlDbType.Text)).Append("::text AS ").Append(column).Append(", ");
             }
             else
             {
                 FlowFieldCatalog.TryGet(name, out var field);
-                labelSql.Append("coalesce(").Append(field.TextSql).Append(", '')");
+                labelColumns.Append("coalesce(").Append(field.TextSql).Append(", '') AS ").Append(column).Append(", ");
             }
+
+            groupColumns.Append(", ").Append(column);
+            arrayColumns.Append(i > 0 ? ", " : "").Append(column);
         }
 
-        labelSql.Append("]::text[]");
+        arrayColumns.Append("]::text[]");
 
         var where = new StringBuilder();
         foreach (var m in log.Matchers)
@@ -188,7 +190,8 @@ internal sealed class MetricPlanner
             where.Append(" AND ").Append(FilterCompiler.Filter(stage.Filter, p));
         }
 
-        var wParam = p.Add(w, NpgsqlDbType.Bigint);
+        var wParam = p.Add((double)w, NpgsqlDbType.Double);
+        var startMs = p.Add((double)_grid.StartMs, NpgsqlDbType.Double);
         string inner;
         if (leaf.Source == PlanSource.Flows)
         {
@@ -198,11 +201,11 @@ internal sealed class MetricPlanner
             }
 
             inner = $"""
-                SELECT ceil(extract(epoch from time_end - {_startParameter}) * 1000 / {wParam})::bigint AS j,
-                       {labelSql} AS labels, {(valueColumn is null ? "NULL::float8" : valueColumn + "::float8")} AS v,
+                SELECT ceil((date_part('epoch', time_end) * 1000 - {startMs}) / {wParam})::bigint AS j,
+                       {labelColumns}{(valueColumn is null ? "NULL::float8" : valueColumn + "::float8")} AS v,
                        1::bigint AS cnt
                 FROM flows
-                WHERE tenant = ANY({_tenantParameter})
+                WHERE {_tenantParameter}
                   AND time_end > {p.Add(ToTime(lo), NpgsqlDbType.TimestampTz)}
                   AND time_end <= {p.Add(ToTime(hi), NpgsqlDbType.TimestampTz)}{where}
                 """;
@@ -211,44 +214,43 @@ internal sealed class MetricPlanner
         {
             var bucketMs = leaf.Source == PlanSource.Rollup1h ? 3_600_000L : 60_000L;
             var table = leaf.Source == PlanSource.Rollup1h ? "flow_rollup_1h" : "flow_rollup_1m";
-            var width = p.Add(TimeSpan.FromMilliseconds(bucketMs), NpgsqlDbType.Interval);
+            var width = p.Add((double)bucketMs, NpgsqlDbType.Double);
             // A bucket [b, b + width) counts in the window holding its end.
             inner = $"""
-                SELECT ceil(extract(epoch from bucket + {width} - {_startParameter}) * 1000 / {wParam})::bigint AS j,
-                       {labelSql} AS labels, {(valueColumn is null ? "NULL::float8" : valueColumn + "::float8")} AS v,
+                SELECT ceil((date_part('epoch', bucket) * 1000 + {width} - {startMs}) / {wParam})::bigint AS j,
+                       {labelColumns}{(valueColumn is null ? "NULL::float8" : valueColumn + "::float8")} AS v,
                        flows AS cnt
                 FROM {table}
-                WHERE tenant = ANY({_tenantParameter})
+                WHERE {_tenantParameter}
                   AND bucket > {p.Add(ToTime(lo - bucketMs), NpgsqlDbType.TimestampTz)}
                   AND bucket <= {p.Add(ToTime(hi - bucketMs), NpgsqlDbType.TimestampTz)}{where}
                 """;
         }
 
         var partial = $"""
-            SELECT j, labels, sum(v) AS s, sum(cnt)::float8 AS c, min(v) AS mn, max(v) AS mx
+            SELECT j{groupColumns}, sum(v) AS s, sum(cnt)::float8 AS c, min(v) AS mn, max(v) AS mx
             FROM ({inner}) r
-            GROUP BY j, labels
+            GROUP BY j{groupColumns}
             """;
         var id = p.Add(leaf.Id, NpgsqlDbType.Integer);
-        var last = p.Add((long)(_grid.Count - 1), NpgsqlDbType.Bigint);
         if (a == 1 && b == 1)
         {
             return $"""
-                SELECT {id} AS leaf, j AS k, labels, s, c, mn, mx
+                SELECT {id} AS leaf, j AS k, {arrayColumns} AS labels, s, c, mn, mx
                 FROM ({partial}) pb
-                WHERE j BETWEEN 0 AND {last}
                 """;
         }
 
         var aParam = p.Add(a, NpgsqlDbType.Bigint);
         var bParam = p.Add(b, NpgsqlDbType.Bigint);
+        var last = p.Add((long)(_grid.Count - 1), NpgsqlDbType.Bigint);
         return $"""
-            SELECT {id} AS leaf, k, labels, sum(s) AS s, sum(c) AS c, min(mn) AS mn, max(mx) AS mx
+            SELECT {id} AS leaf, k, {arrayColumns} AS labels, sum(s) AS s, sum(c) AS c, min(mn) AS mn, max(mx) AS mx
             FROM ({partial}) pb
             CROSS JOIN LATERAL generate_series(
                 greatest(ceil(j::numeric / {aParam}), 0)::bigint,
                 least(floor((j + {bParam} - 1)::numeric / {aParam}), {last})::bigint) AS k
-            GROUP BY k, labels
+            GROUP BY k{groupColumns}
             """;
     }
 

@@ -230,7 +230,7 @@ internal sealed class QueryEngine
         var sql = $"""
             SELECT {FlowRowReader.Columns}
             FROM flows
-            WHERE tenant = ANY({p.Add(request.Tenants, NpgsqlDbType.Array | NpgsqlDbType.Text)})
+            WHERE {FilterCompiler.Tenant(request.Tenants, p)}
               AND time_end >= {p.Add(FromNs(request.StartNs), NpgsqlDbType.TimestampTz)}
               AND time_end < {p.Add(FromNs(request.EndNs), NpgsqlDbType.TimestampTz)}{where}
             ORDER BY time_end {(request.Forward ? "ASC" : "DESC")}
@@ -365,7 +365,7 @@ internal sealed class QueryEngine
         {
             sql = $"""
                 SELECT DISTINCT {field.TextSql} FROM flow_rollup_1h
-                WHERE tenant = ANY({p.Add(tenants, NpgsqlDbType.Array | NpgsqlDbType.Text)})
+                WHERE {FilterCompiler.Tenant(tenants, p)}
                   AND bucket >= date_trunc('hour', {p.Add(start, NpgsqlDbType.TimestampTz)})
                   AND bucket < {p.Add(end, NpgsqlDbType.TimestampTz)}
                   AND {field.Sql} IS NOT NULL{where}
@@ -376,7 +376,7 @@ internal sealed class QueryEngine
         {
             sql = $"""
                 SELECT DISTINCT {field.TextSql} FROM flows
-                WHERE tenant = ANY({p.Add(tenants, NpgsqlDbType.Array | NpgsqlDbType.Text)})
+                WHERE {FilterCompiler.Tenant(tenants, p)}
                   AND time_end >= {p.Add(start, NpgsqlDbType.TimestampTz)}
                   AND time_end < {p.Add(end, NpgsqlDbType.TimestampTz)}
                   AND {field.Sql} IS NOT NULL{where}
@@ -420,7 +420,7 @@ internal sealed class QueryEngine
             }));
             var sql = $"""
                 SELECT DISTINCT {columns} FROM flows
-                WHERE tenant = ANY({p.Add(tenants, NpgsqlDbType.Array | NpgsqlDbType.Text)})
+                WHERE {FilterCompiler.Tenant(tenants, p)}
                   AND time_end >= {p.Add(FromNs(startNs), NpgsqlDbType.TimestampTz)}
                   AND time_end < {p.Add(FromNs(endNs), NpgsqlDbType.TimestampTz)}{Where(selector, p)}
                 LIMIT {p.Add((long)_options.MaxSeries + 1, NpgsqlDbType.Bigint)}
@@ -462,7 +462,7 @@ internal sealed class QueryEngine
         var p = new SqlParameters();
         var sql = $"""
             SELECT count(*) FROM flows
-            WHERE tenant = ANY({p.Add(tenants, NpgsqlDbType.Array | NpgsqlDbType.Text)})
+            WHERE {FilterCompiler.Tenant(tenants, p)}
               AND time_end >= {p.Add(FromNs(startNs), NpgsqlDbType.TimestampTz)}
               AND time_end < {p.Add(FromNs(endNs), NpgsqlDbType.TimestampTz)}{Where(selector, p)}
             """;

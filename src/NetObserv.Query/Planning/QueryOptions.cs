@@ -34,6 +34,9 @@ public sealed class QueryOptions
     /// <summary>Cache size limit in cached results. Defaults to 1,000.</summary>
     public int CacheEntries { get; set; } = 1_000;
 
+    /// <summary>PostgreSQL <c>work_mem</c> of query connections. Defaults to <c>64MB</c>.</summary>
+    public string WorkMem { get; set; } = "64MB";
+
     /// <summary>Timeout of one query's SQL. Defaults to 60 seconds.</summary>
     public TimeSpan QueryTimeout { get; set; } = TimeSpan.FromSeconds(60);
 }

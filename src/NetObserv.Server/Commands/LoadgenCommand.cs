@@ -11,6 +11,7 @@ internal static class LoadgenCommand
         return protocol switch
         {
             "grpc" => GrpcLoadCommand.RunAsync(commandLine.Rest),
+            "ipfix" => IpfixLoadGenerator.RunAsync(commandLine.Rest, CancellationToken.None),
             _ => throw new CommandLineException($"loadgen: unknown protocol '{protocol}' (grpc or ipfix)"),
         };
     }

@@ -1,3 +1,7 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using NetObserv.Server.Hosting;
+
 namespace NetObserv.Server.Ingest;
 
 /// <summary>IPFIX and NetFlow v9 UDP collector registrations.</summary>
@@ -6,6 +10,17 @@ internal static class IpfixServiceCollectionExtensions
     public static IServiceCollection AddIpfixCollector(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        var role = configuration[$"{ServerOptions.Section}:{nameof(ServerOptions.Role)}"];
+        if (string.Equals(role, "query", StringComparison.OrdinalIgnoreCase))
+        {
+            return services;
+        }
+
+        services.AddOptions<ServerOptions>().BindConfiguration(ServerOptions.Section);
+        services.AddOptions<IpfixOptions>().BindConfiguration(IpfixOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IpfixOptions>, IpfixOptionsValidator>());
+        services.TryAddSingleton<IpfixCollectorService>();
+        services.AddHostedService(sp => sp.GetRequiredService<IpfixCollectorService>());
         return services;
     }
 }

@@ -1,0 +1,248 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using NetObserv.Query.Loki;
+using NetObserv.Query.Planning;
+using NetObserv.Storage;
+using Npgsql;
+
+namespace NetObserv.Benchmarks.Query;
+
+/// <summary>
+/// <c>query [--flows N] [--iterations N] [--data-dir DIR] [--database CS]</c>: loads N flows (default 20
+/// million) spread over the last 7 days (kept between runs), fills both rollups, then prints p50/p95 of
+/// the volumetry panel (bytes/s by source namespace) over 1 h, 24 h and 7 d with the step Grafana
+/// picks for a 1,000-pixel panel, and of the flow table (100 newest flows of one namespace over 24 h).
+/// </summary>
+internal static class QueryBenchmark
+{
+    private const string Volumetry =
+        "sum by (SrcK8S_Namespace) (rate({app=\"netobserv-flowcollector\"} | json | unwrap Bytes | __error__=\"\" [$__interval]))";
+
+    private const string FlowTable = "{app=\"netobserv-flowcollector\", SrcK8S_Namespace=\"ns-7\"}";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var flows = 20_000_000L;
+        var iterations = 20;
+        var dataDir = "./.bench-query";
+        string? database = null;
+        var explain = args.Contains("--explain");
+        args = args.Where(a => a != "--explain").ToArray();
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            switch (args[i])
+            {
+                case "--flows": flows = long.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--iterations": iterations = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--data-dir": dataDir = args[i + 1]; break;
+                case "--database": database = args[i + 1]; break;
+                default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
+            }
+        }
+
+        await using var db = await FlowDatabase.OpenAsync(
+            new StorageOptions { ConnectionString = database, DataDirectory = dataDir, TimescaleDb = "off" }, null,
+            CancellationToken.None);
+        var end = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 60_000 * 60_000;
+        end = await LoadAsync(db.DataSource, flows, end);
+
+        var queryOptions = new QueryOptions();
+        await using var queryDataSource = QueryDataSource.Create(db.ConnectionString, queryOptions);
+        var engine = new QueryEngine(queryDataSource, Options.Create(queryOptions));
+        Console.WriteLine($"query: {flows:N0} flows over 7 days, {iterations} runs per case, 2 cores");
+        foreach (var (name, rangeMs) in new[] { ("1h", 3_600_000L), ("24h", 86_400_000L), ("7d", 604_800_000L) })
+        {
+            var step = GrafanaInterval(rangeMs / 1000);
+            var query = Volumetry.Replace("$__interval", NetObserv.Query.LogQL.LogQLDuration.Format(TimeSpan.FromMilliseconds(step)), StringComparison.Ordinal);
+            await MeasureAsync(engine, $"volumetry by SrcK8S_Namespace, {name}, step {step / 1000}s", query,
+                end - rangeMs - 17_000, end - 17_000, step, iterations);
+            if (explain)
+            {
+                await ExplainAsync(queryDataSource, engine, query, end - rangeMs - 17_000, end - 17_000, step);
+            }
+        }
+
+        await MeasureAsync(engine, "flow table, 100 newest flows of one namespace, 24h", FlowTable,
+            end - 86_400_000 - 17_000, end - 17_000, 345_000, iterations, limit: 100);
+        return 0;
+    }
+
+    /// <summary>Grafana's interval for a panel <paramref name="pixels"/> wide: range/pixels rounded to a nice value.</summary>
+    internal static long GrafanaInterval(long rangeSeconds, int pixels = 1000)
+    {
+        var ms = rangeSeconds * 1000.0 / pixels;
+        (double Below, long Interval)[] table =
+        [
+            (15, 10), (35, 20), (75, 50), (150, 100), (350, 200), (750, 500), (1_500, 1_000), (3_500, 2_000),
+            (7_500, 5_000), (12_500, 10_000), (17_500, 15_000), (25_000, 20_000), (45_000, 30_000), (90_000, 60_000),
+            (210_000, 120_000), (450_000, 300_000), (750_000, 600_000), (1_050_000, 900_000), (1_500_000, 1_200_000),
+            (2_700_000, 1_800_000), (5_400_000, 3_600_000), (9_000_000, 7_200_000), (16_200_000, 10_800_000),
+            (27_000_000, 21_600_000), (43_200_000, 43_200_000), (86_400_000, 86_400_000),
+        ];
+        foreach (var (below, interval) in table)
+        {
+            if (ms < below)
+            {
+                return interval;
+            }
+        }
+
+        return 604_800_000;
+    }
+
+    private static async Task MeasureAsync(QueryEngine engine, string name, string query, long startMs, long endMs,
+        long stepMs, int iterations, int limit = 1000)
+    {
+        var request = new QueryRequest(query, startMs * 1_000_000, endMs * 1_000_000, stepMs, limit, false, false,
+            ["default"]);
+        var expr = QueryEngine.Parse(query);
+        var times = new List<double>();
+        QueryResult? last = null;
+        for (var i = 0; i < iterations + 2; i++)
+        {
+            var stopwatch = Stopwatch.StartNew();
+            last = await engine.ExecuteAsync(request, expr, CancellationToken.None);
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+            using (var writer = new Utf8JsonWriter(buffer))
+            {
+                LokiResponseWriter.WriteQueryResult(writer, last, stopwatch.Elapsed);
+            }
+
+            if (i >= 2)
+            {
+                times.Add(stopwatch.Elapsed.TotalMilliseconds);
+            }
+        }
+
+        times.Sort();
+        var shape = last switch
+        {
+            MatrixResult m => $"{m.Series.Count} series x {m.TimestampsMs.Length} points",
+            StreamsResult s => $"{s.Streams.Sum(x => x.Entries.Count)} lines",
+            _ => "",
+        };
+        var source = last is MatrixResult
+            ? new MetricPlanner(engine.StreamLabels, new EvaluationGrid(startMs, stepMs, (int)((endMs - startMs) / stepMs) + 1),
+                endMs - startMs, ["default"]).Plan(expr).Leaves[0].Source.ToString()
+            : "flows";
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{name}: p50 {Percentile(times, 0.50):F1} ms, p95 {Percentile(times, 0.95):F1} ms ({shape}, reads {source})"));
+    }
+
+    private static async Task ExplainAsync(NpgsqlDataSource dataSource, QueryEngine engine, string query, long startMs,
+        long endMs, long stepMs)
+    {
+        var plan = new MetricPlanner(engine.StreamLabels, new EvaluationGrid(startMs, stepMs, (int)((endMs - startMs) / stepMs) + 1),
+            endMs - startMs, ["default"]).Plan(QueryEngine.Parse(query));
+        await using var command = dataSource.CreateCommand("EXPLAIN (ANALYZE, BUFFERS) " + plan.Sql);
+        foreach (var parameter in plan.Parameters.All)
+        {
+            command.Parameters.Add(parameter.Clone());
+        }
+
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            Console.WriteLine("  " + reader.GetString(0));
+        }
+    }
+
+    private static double Percentile(List<double> sorted, double p) =>
+        sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
+
+    /// <summary>Loads the flows unless a previous run did; returns the end of the data (Unix ms).</summary>
+    private static async Task<long> LoadAsync(NpgsqlDataSource dataSource, long count, long endMs)
+    {
+        await using (var check = dataSource.CreateCommand("SELECT count(*), (extract(epoch from max(time_end)) * 1000)::bigint FROM flows"))
+        await using (var reader = await check.ExecuteReaderAsync())
+        {
+            await reader.ReadAsync();
+            if (reader.GetInt64(0) >= count && !reader.IsDBNull(1))
+            {
+                var existingEnd = (reader.GetInt64(1) / 60_000 * 60_000) + 60_000;
+                Console.WriteLine($"using {reader.GetInt64(0):N0} flows already loaded");
+                return existingEnd;
+            }
+        }
+
+        var span = 7 * 86_400_000L;
+        var startMs = endMs - span;
+        var loadWatch = Stopwatch.StartNew();
+        await ExecuteAsync(dataSource, "TRUNCATE flows, flow_rollup_1m, flow_rollup_1h");
+        var firstDay = DateTimeOffset.FromUnixTimeMilliseconds(startMs).UtcDateTime.Date;
+        for (var day = firstDay; day <= DateTimeOffset.FromUnixTimeMilliseconds(endMs).UtcDateTime.Date.AddDays(1); day = day.AddDays(1))
+        {
+            await ExecuteAsync(dataSource, string.Create(CultureInfo.InvariantCulture,
+                $"CREATE TABLE IF NOT EXISTS flows_bench_{day:yyyyMMdd} PARTITION OF flows FOR VALUES FROM ('{day:yyyy-MM-dd}') TO ('{day.AddDays(1):yyyy-MM-dd}')"));
+        }
+
+        // 120 workloads (4 per namespace, 30 namespaces) in 200 active conversations, both directions.
+        const string insert = """
+            INSERT INTO flows (time_end, time_start, time_received, tenant, src_addr, dst_addr, src_port, dst_port, proto,
+                bytes, packets, flow_direction, src_k8s_namespace, src_k8s_owner_name, src_k8s_owner_type, src_k8s_name,
+                src_k8s_type, dst_k8s_namespace, dst_k8s_owner_name, dst_k8s_owner_type, dst_k8s_name, dst_k8s_type,
+                k8s_flow_layer, k8s_cluster_name, record_type)
+            SELECT te, te - interval '800 milliseconds', te, 'default',
+                   ('10.128.' || sw || '.' || (i % 200))::inet, ('10.129.' || dw || '.' || (i % 180))::inet,
+                   32768 + (i % 20000)::int, (ARRAY[443, 8080, 5432, 53])[1 + (pair % 4)::int], 6,
+                   100 + ((i * 31) % 20000), 1 + (i % 40), (i % 2)::int,
+                   'ns-' || (sw / 4), 'wl-' || sw, 'Deployment', 'wl-' || sw || '-' || (i % 3), 'Pod',
+                   'ns-' || (dw / 4), 'wl-' || dw, 'Deployment', 'wl-' || dw || '-' || (i % 5), 'Pod',
+                   'app', 'bench', 'flowLog'
+            FROM (SELECT i, to_timestamp(($1 + (i * $2 / $3)) / 1000.0) + ((i % 997) * interval '1 millisecond') AS te,
+                         ((i * 2654435761) % 200) AS pair
+                  FROM generate_series($4::bigint, $5::bigint) AS i) g,
+                 LATERAL (SELECT (pair % 120) AS sw, ((pair * 37 + 11) % 120) AS dw) w
+            """;
+        const int Chunks = 28;
+        var chunk = (count + Chunks - 1) / Chunks;
+        await Parallel.ForEachAsync(Enumerable.Range(0, Chunks), new ParallelOptions { MaxDegreeOfParallelism = 2 },
+            async (c, ct) =>
+            {
+                var from = c * chunk;
+                var to = Math.Min(count, from + chunk) - 1;
+                await using var command = dataSource.CreateCommand(insert);
+                command.CommandTimeout = 0;
+                command.Parameters.Add(new NpgsqlParameter { Value = startMs });
+                command.Parameters.Add(new NpgsqlParameter { Value = span });
+                command.Parameters.Add(new NpgsqlParameter { Value = count });
+                command.Parameters.Add(new NpgsqlParameter { Value = from });
+                command.Parameters.Add(new NpgsqlParameter { Value = to });
+                await command.ExecuteNonQueryAsync(ct);
+            });
+        Console.WriteLine($"loaded {count:N0} flows in {loadWatch.Elapsed.TotalSeconds:F0} s");
+
+        await ExecuteAsync(dataSource, """
+            INSERT INTO flow_rollup_1m (tenant, bucket, src_k8s_namespace, src_k8s_owner_type, src_k8s_owner_name,
+                dst_k8s_namespace, dst_k8s_owner_type, dst_k8s_owner_name, flow_direction, k8s_flow_layer,
+                k8s_cluster_name, bytes, packets, sampled_bytes, sampled_packets, flows)
+            SELECT tenant, date_trunc('minute', time_end), src_k8s_namespace, src_k8s_owner_type, src_k8s_owner_name,
+                dst_k8s_namespace, dst_k8s_owner_type, dst_k8s_owner_name, flow_direction, k8s_flow_layer,
+                k8s_cluster_name, sum(bytes), sum(packets), sum(bytes), sum(packets), count(*)
+            FROM flows GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+            """);
+        await ExecuteAsync(dataSource, """
+            INSERT INTO flow_rollup_1h (tenant, bucket, src_k8s_namespace, src_k8s_owner_type, src_k8s_owner_name,
+                dst_k8s_namespace, dst_k8s_owner_type, dst_k8s_owner_name, flow_direction, k8s_flow_layer,
+                k8s_cluster_name, bytes, packets, sampled_bytes, sampled_packets, flows)
+            SELECT tenant, date_trunc('hour', bucket), src_k8s_namespace, src_k8s_owner_type, src_k8s_owner_name,
+                dst_k8s_namespace, dst_k8s_owner_type, dst_k8s_owner_name, flow_direction, k8s_flow_layer,
+                k8s_cluster_name, sum(bytes), sum(packets), sum(sampled_bytes), sum(sampled_packets), sum(flows)
+            FROM flow_rollup_1m GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+            """);
+        await ExecuteAsync(dataSource, "VACUUM ANALYZE flows");
+        await ExecuteAsync(dataSource, "VACUUM ANALYZE flow_rollup_1m");
+        await ExecuteAsync(dataSource, "VACUUM ANALYZE flow_rollup_1h");
+        Console.WriteLine($"loaded and rolled up in {loadWatch.Elapsed.TotalSeconds:F0} s");
+        return endMs;
+    }
+
+    private static async Task ExecuteAsync(NpgsqlDataSource dataSource, string sql)
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        command.CommandTimeout = 0;
+        await command.ExecuteNonQueryAsync();
+    }
+}

@@ -1,0 +1,217 @@
+using System.Buffers;
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+using NetObserv.Flows;
+using NetObserv.Flows.Enrichment;
+using NetObserv.Flows.Ipfix;
+using NetObserv.Flows.Pipeline;
+using NetObserv.Server.Hosting;
+
+namespace NetObserv.Server.Ingest;
+
+/// <summary>
+/// The IPFIX (Server:IpfixPort) and NetFlow v9 (Server:NetflowPort) collector: UDP listeners feed one
+/// bounded packet queue; one decode loop owns the decoder and its template cache, enriches each flow
+/// and offers it to the <see cref="FlowChannel"/> (dropped and counted when full). Sockets are bound in
+/// <see cref="StartAsync"/>, so a port in use fails startup with a clear error.
+/// </summary>
+internal sealed class IpfixCollectorService : IHostedService, IDisposable
+{
+    private readonly ServerOptions _server;
+    private readonly IpfixOptions _options;
+    private readonly FlowChannel _flows;
+    private readonly IFlowEnricher? _enricher;
+    private readonly ILogger<IpfixCollectorService> _logger;
+    private readonly Channel<UdpPacket> _queue;
+    private readonly IpfixDecoder _decoder;
+    private readonly List<UdpFlowListener> _listeners = [];
+    private readonly List<Task> _loops = [];
+    private CancellationTokenSource? _stopping;
+
+    public IpfixCollectorService(IOptions<ServerOptions> server, IOptions<IpfixOptions> options, FlowChannel flows,
+        IMeterFactory meterFactory, ILogger<IpfixCollectorService> logger, IServiceProvider services)
+    {
+        _server = server.Value;
+        _options = options.Value;
+        _flows = flows;
+        _logger = logger;
+        _enricher = services.GetService<IFlowEnricher>();
+        _queue = Channel.CreateBounded<UdpPacket>(new BoundedChannelOptions(_options.QueueCapacity)
+        {
+            SingleReader = true,
+            SingleWriter = false,
+            FullMode = BoundedChannelFullMode.Wait, // TryWrite fails when full: the listener drops and counts
+        });
+        Counters = new IpfixDecodeCounters();
+        _decoder = new IpfixDecoder(new IpfixDecoderOptions
+        {
+            TemplateLifetime = _options.TemplateLifetime,
+            DefaultSampling = _options.DefaultSampling,
+            MaxExporters = _options.MaxExporters,
+        }, services.GetService<TimeProvider>() ?? TimeProvider.System, Counters);
+        _ = new IpfixMetrics(meterFactory, Counters, () => _queue.Reader.Count);
+    }
+
+    /// <summary>Packets, records and drops by reason.</summary>
+    public IpfixDecodeCounters Counters { get; }
+
+    /// <summary>The bound local endpoints (after start).</summary>
+    public IReadOnlyList<IPEndPoint> EndPoints => _listeners.ConvertAll(l => l.LocalEndPoint);
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var addresses = ListenAddresses(_server.ListenAddress);
+        var ports = new List<(int Port, string Protocol)>();
+        if (_server.IpfixPort > 0)
+        {
+            ports.Add((_server.IpfixPort, "IPFIX"));
+        }
+
+        if (_server.NetflowPort > 0 && _server.NetflowPort != _server.IpfixPort)
+        {
+            ports.Add((_server.NetflowPort, "NetFlow v9"));
+        }
+
+        try
+        {
+            foreach (var (port, protocol) in ports)
+            {
+                foreach (var address in addresses)
+                {
+                    var listener = UdpFlowListener.Bind(address, port, _options.ReceiveBufferBytes, _queue.Writer, Counters,
+                        _logger);
+                    _listeners.Add(listener);
+                    IpfixLog.Listening(_logger, protocol, listener.LocalEndPoint);
+                }
+            }
+        }
+        catch (SocketException e)
+        {
+            DisposeListeners();
+            throw new InvalidOperationException(
+                $"cannot bind the IPFIX/NetFlow UDP ports ({string.Join(", ", ports.ConvertAll(p => p.Port))}) on " +
+                $"'{_server.ListenAddress}': {e.Message}", e);
+        }
+
+        if (_listeners.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        _stopping = new CancellationTokenSource();
+        var token = _stopping.Token;
+        foreach (var listener in _listeners)
+        {
+            _loops.Add(Task.Run(() => listener.RunAsync(token), CancellationToken.None));
+        }
+
+        _loops.Add(Task.Run(() => DecodeLoopAsync(token), CancellationToken.None));
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_stopping is null)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        DisposeListeners();
+        _queue.Writer.TryComplete();
+        try
+        {
+            await Task.WhenAll(_loops).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task DecodeLoopAsync(CancellationToken cancellationToken)
+    {
+        var records = new List<FlowRecord>(256);
+        try
+        {
+            while (await _queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (_queue.Reader.TryRead(out var packet))
+                {
+                    Process(packet, records);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        // Packets still queued at shutdown go back to the pool.
+        while (_queue.Reader.TryRead(out var left))
+        {
+            ArrayPool<byte>.Shared.Return(left.Buffer);
+        }
+    }
+
+    private void Process(UdpPacket packet, List<FlowRecord> records)
+    {
+        records.Clear();
+        try
+        {
+            var result = _decoder.Decode(packet.Buffer.AsSpan(0, packet.Length), packet.Exporter, records);
+            if (!result.IsClean)
+            {
+                IpfixLog.PacketDropped(_logger, packet.Exporter, result.Reason, result.Offset, result.Records);
+            }
+
+            foreach (var record in records)
+            {
+                _enricher?.Enrich(record);
+                if (!_flows.TryWrite(record))
+                {
+                    Counters.AddDrop(IpfixDropReason.ChannelFull);
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            // One bad packet (or an enricher fault) must not stop the collector.
+            IpfixLog.DecodeFailed(_logger, packet.Exporter, e);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(packet.Buffer);
+        }
+    }
+
+    private static List<IPAddress> ListenAddresses(string listen)
+    {
+        if (listen is "*" or "" or "any")
+        {
+            return [Socket.OSSupportsIPv6 ? IPAddress.IPv6Any : IPAddress.Any];
+        }
+
+        if (listen is "localhost")
+        {
+            return [IPAddress.Loopback];
+        }
+
+        return [IPAddress.Parse(listen)];
+    }
+
+    private void DisposeListeners()
+    {
+        foreach (var listener in _listeners)
+        {
+            listener.Dispose();
+        }
+    }
+
+    public void Dispose()
+    {
+        DisposeListeners();
+        _stopping?.Dispose();
+    }
+}

@@ -1,0 +1,27 @@
+using System.Net;
+using NetObserv.Flows.Ipfix;
+
+namespace NetObserv.Server.Ingest;
+
+internal static partial class IpfixLog
+{
+    [LoggerMessage(EventId = 4100, EventName = "IpfixListening", Level = LogLevel.Information,
+        Message = "{Protocol} collector listening on udp {EndPoint}")]
+    public static partial void Listening(ILogger logger, string protocol, EndPoint endPoint);
+
+    [LoggerMessage(EventId = 4101, EventName = "IpfixReceiveFailed", Level = LogLevel.Warning,
+        Message = "UDP receive on {EndPoint} failed; continuing")]
+    public static partial void ReceiveFailed(ILogger logger, EndPoint endPoint, Exception exception);
+
+    [LoggerMessage(EventId = 4102, EventName = "IpfixPacketDropped", Level = LogLevel.Debug,
+        Message = "Packet from {Exporter}: {Reason} at offset {Offset}, {Records} records kept")]
+    public static partial void PacketDropped(ILogger logger, IPAddress exporter, IpfixDropReason reason, int offset, int records);
+
+    [LoggerMessage(EventId = 4103, EventName = "IpfixDecodeFailed", Level = LogLevel.Error,
+        Message = "Packet from {Exporter} could not be processed; dropped")]
+    public static partial void DecodeFailed(ILogger logger, IPAddress exporter, Exception exception);
+
+    [LoggerMessage(EventId = 4104, EventName = "IpfixReceiveBufferCapped", Level = LogLevel.Information,
+        Message = "UDP receive buffer on {EndPoint} is {Actual} bytes ({Requested} requested; raise net.core.rmem_max for more)")]
+    public static partial void ReceiveBufferCapped(ILogger logger, EndPoint endPoint, int actual, int requested);
+}
