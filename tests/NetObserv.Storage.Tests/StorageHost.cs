@@ -26,6 +26,8 @@ internal sealed class StorageHost : IAsyncDisposable
 
     public FlowDatabase Database { get; }
 
+    public IServiceProvider Services => _services;
+
     public FlowChannel Channel => _services.GetRequiredService<FlowChannel>();
 
     public FlowBatchWriter Writer => _services.GetRequiredService<FlowBatchWriter>();

@@ -1,3 +1,6 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 using NetObserv.Storage.Partitions;
 using NetObserv.Testing;
 using Npgsql;
@@ -34,6 +37,39 @@ public sealed class FlowBatchWriterLifecycleTests(PostgresDatabase database) : I
         Assert.Equal(n, await database.ScalarAsync<long>("SELECT count(*) FROM flows"));
         Assert.Equal(n, await database.ScalarAsync<long>("SELECT sum(flows) FROM flow_rollup_1h"));
         Assert.False(host.Channel.TryWrite(records[0]), "a stopped writer's channel accepts no more records");
+    }
+
+    [Fact]
+    public async Task Write_Batches_MetersCountRowsAndBatches()
+    {
+        var records = TestFlows.Generate(3_000, seed: 14);
+        await using var host = await StorageHost.CreateAsync(database.ConnectionString, batchSize: 1_000,
+            flushInterval: TimeSpan.FromMilliseconds(50));
+        var factory = host.Services.GetRequiredService<IMeterFactory>();
+        var totals = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (ReferenceEquals(instrument.Meter.Scope, factory) && instrument.Meter.Name == "NetObserv.Storage")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+            totals.AddOrUpdate(instrument.Name, value, (_, old) => old + value));
+        listener.Start();
+
+        await host.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
+        host.Accept(records);
+        await host.Writer.StopAsync(CancellationToken.None).DefaultTimeout();
+
+        Assert.Equal(records.Count, totals.GetValueOrDefault("netobserv.storage.rows_written"));
+        Assert.Equal(host.Writer.BatchesWritten, totals.GetValueOrDefault("netobserv.storage.batches"));
+        Assert.True(host.Writer.BatchesWritten >= 3);
+        // Each batch upserts each of its keys once; a key seen by several batches is counted by each.
+        var rollupRows = await database.ScalarAsync<long>(
+            "SELECT (SELECT count(*) FROM flow_rollup_1m) + (SELECT count(*) FROM flow_rollup_1h)");
+        Assert.InRange(totals.GetValueOrDefault("netobserv.storage.rollup_rows"), rollupRows, rollupRows * 3);
     }
 
     [Fact]
