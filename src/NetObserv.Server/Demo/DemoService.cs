@@ -170,10 +170,11 @@ internal sealed class DemoService : BackgroundService
     private async Task LiveAsync(Collector.CollectorClient client, DemoTraffic traffic, long originMs, long baselineRows,
         DemoUrls urls, CancellationToken cancellationToken)
     {
+        // The banner waits for queryable data while traffic keeps flowing.
+        var announce = AnnounceAsync(baselineRows, urls, cancellationToken);
         using var timer = new PeriodicTimer(s_tick, _time);
         var last = originMs;
         var records = new List<Record>();
-        var announced = false;
         do
         {
             var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -184,47 +185,68 @@ internal sealed class DemoService : BackgroundService
                 await SendAsync(client, Take(records), cancellationToken).ConfigureAwait(false);
             }
 
-            if (!announced)
+            if (announce.IsCompleted)
             {
-                announced = true;
-                await WaitForFirstDataAsync(baselineRows, urls, cancellationToken).ConfigureAwait(false);
-                await Output.WriteAsync(Banner(urls)).ConfigureAwait(false);
-                await Output.FlushAsync(cancellationToken).ConfigureAwait(false);
-                _ready.TrySetResult(urls);
+                await announce.ConfigureAwait(false);
             }
         }
         while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false));
     }
 
-    /// <summary>Waits until what was sent is written and the example query answers with data.</summary>
-    private async Task WaitForFirstDataAsync(long baselineRows, DemoUrls urls, CancellationToken cancellationToken)
+    /// <summary>Prints the banner once live records were sent, written, and the example query answers with data.</summary>
+    private async Task AnnounceAsync(long baselineRows, DemoUrls urls, CancellationToken cancellationToken)
     {
+        await Task.Yield();
+        while (RecordsSent == 0)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(50), _time, cancellationToken).ConfigureAwait(false);
+        }
+
+        var sent = RecordsSent;
         var clock = Stopwatch.StartNew();
-        while (_writer.RowsWritten < baselineRows + RecordsSent && clock.Elapsed < s_firstDataTimeout)
+        while (_writer.RowsWritten < baselineRows + sent && clock.Elapsed < s_firstDataTimeout)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(50), _time, cancellationToken).ConfigureAwait(false);
         }
 
         using var http = new HttpClient { BaseAddress = urls.LocalHttp, Timeout = TimeSpan.FromSeconds(10) };
-        while (clock.Elapsed < s_firstDataTimeout)
+        while (!await HasDataAsync(http, cancellationToken).ConfigureAwait(false))
+        {
+            if (clock.Elapsed > s_firstDataTimeout)
+            {
+                DemoLog.NoData(_logger, (int)s_firstDataTimeout.TotalSeconds);
+                break;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(250), _time, cancellationToken).ConfigureAwait(false);
+        }
+
+        await Output.WriteAsync(Banner(urls)).ConfigureAwait(false);
+        await Output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        _ready.TrySetResult(urls);
+    }
+
+    private static async Task<bool> HasDataAsync(HttpClient http, CancellationToken cancellationToken)
+    {
+        try
         {
             using var response = await http.GetAsync(new Uri(DemoUrls.ExamplePathAndQuery, UriKind.Relative), cancellationToken)
                 .ConfigureAwait(false);
-            if (response.IsSuccessStatusCode)
+            if (!response.IsSuccessStatusCode)
             {
-                using var body = await JsonDocument.ParseAsync(
-                    await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false),
-                    cancellationToken: cancellationToken).ConfigureAwait(false);
-                if (body.RootElement.GetProperty("data").GetProperty("result").GetArrayLength() > 0)
-                {
-                    return;
-                }
+                return false;
             }
 
-            await Task.Delay(TimeSpan.FromMilliseconds(500), _time, cancellationToken).ConfigureAwait(false);
+            using var body = await JsonDocument.ParseAsync(
+                await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false),
+                cancellationToken: cancellationToken).ConfigureAwait(false);
+            return body.RootElement.GetProperty("data").GetProperty("result").GetArrayLength() > 0;
         }
-
-        DemoLog.NoData(_logger, (int)s_firstDataTimeout.TotalSeconds);
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested
+            && ex is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Sends one message, retrying while the collector is busy or briefly unreachable.</summary>

@@ -12,6 +12,7 @@ namespace NetObserv.Server.Tests.Demo;
 /// the dashboards' default range (the last hour) and a 1000-pixel panel, against the server running the
 /// demo: each parses and returns data, and a volumetry panel equals a sum computed here in SQL.
 /// </summary>
+[Collection(DemoTestGroup.Name)]
 public sealed partial class DashboardQueryTests : IClassFixture<DemoServerFixture>
 {
     private const long RangeMs = 3_600_000;
