@@ -22,6 +22,7 @@ internal sealed class KubernetesInformer : BackgroundService
     private static readonly TimeSpan s_maxBackoff = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan s_watchGrace = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan s_clientTimeout = TimeSpan.FromMinutes(10);
+    private static readonly TimeSpan s_shortWatch = TimeSpan.FromSeconds(1);
 
     private readonly Func<IKubernetes> _clientFactory;
     private readonly KubernetesEnricher _enricher;
@@ -199,9 +200,12 @@ internal sealed class KubernetesInformer : BackgroundService
                 using var watchCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 watchCancellation.CancelAfter(TimeSpan.FromSeconds(timeoutSeconds) + s_watchGrace);
                 var events = watch(resourceVersion!, timeoutSeconds, OnError, watchCancellation.Token);
+                var watchStarted = _time.GetTimestamp();
+                var received = 0;
                 await foreach (var (type, item) in UntilWatchEnds(events, cancellationToken)
                     .ConfigureAwait(false))
                 {
+                    received++;
                     if (item?.Metadata?.ResourceVersion is { Length: > 0 } version)
                     {
                         resourceVersion = version;
@@ -233,6 +237,11 @@ internal sealed class KubernetesInformer : BackgroundService
                 {
                     EnrichmentLog.KubernetesWatchGone(_logger, kind);
                     resourceVersion = null;
+                }
+                else if (received == 0 && _time.GetElapsedTime(watchStarted) < s_shortWatch)
+                {
+                    // A server that ends watches at once must not be asked again in a tight loop.
+                    await Task.Delay(s_shortWatch, _time, cancellationToken).ConfigureAwait(false);
                 }
             }
             catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.Gone)
