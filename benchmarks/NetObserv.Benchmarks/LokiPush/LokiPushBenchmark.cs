@@ -122,13 +122,23 @@ internal static class LokiPushBenchmark
                 TimeFlowRttNs = 120_000,
                 Src = new KubernetesMetadata
                 {
-                    Name = $"web-{i % 50}", Type = "Pod", Namespace = namespaces[i % 5], OwnerName = $"web-{i % 10}",
-                    OwnerType = "Deployment", HostIP = IPAddress.Parse("192.168.1.10"), HostName = "node-a",
+                    Name = $"web-{i % 50}",
+                    Type = "Pod",
+                    Namespace = namespaces[i % 5],
+                    OwnerName = $"web-{i % 10}",
+                    OwnerType = "Deployment",
+                    HostIP = IPAddress.Parse("192.168.1.10"),
+                    HostName = "node-a",
                 },
                 Dst = new KubernetesMetadata
                 {
-                    Name = $"db-{i % 7}", Type = "Pod", Namespace = namespaces[(i + 1) % 5], OwnerName = $"db-{i % 7}",
-                    OwnerType = "StatefulSet", HostIP = IPAddress.Parse("192.168.1.11"), HostName = "node-b",
+                    Name = $"db-{i % 7}",
+                    Type = "Pod",
+                    Namespace = namespaces[(i + 1) % 5],
+                    OwnerName = $"db-{i % 7}",
+                    OwnerType = "StatefulSet",
+                    HostIP = IPAddress.Parse("192.168.1.11"),
+                    HostName = "node-b",
                 },
                 K8SFlowLayer = "app",
             };

@@ -230,6 +230,21 @@ public sealed class QueryEngineTests : IClassFixture<QueryDataFixture>
         Assert.Equal(expected, series.Values);
     }
 
+    [Theory]
+    [InlineData("$__auto")]
+    [InlineData("$__interval")]
+    public async Task GrafanaRangeVariable_Literal_MeansTheStep(string variable)
+    {
+        var withVariable = Assert.IsType<MatrixResult>(await RunAsync(
+            Range($"sum(count_over_time({App}[{variable}]))", Ms(1), 120_000, 15)));
+        var fixedRange = Assert.IsType<MatrixResult>(await RunAsync(
+            Range($"sum(count_over_time({App}[2m]))", Ms(1), 120_000, 15)));
+
+        var expected = TestFlows.Expected(_data.Records, Ms(1), 120_000, 15, 120_000, _ => "", _ => 1, false)[""];
+        Assert.Equal(expected, Assert.Single(withVariable.Series).Values);
+        Assert.Equal(expected, Assert.Single(fixedRange.Series).Values);
+    }
+
     [Fact]
     public async Task Arithmetic_VectorTimesScalarAndVectorDivision_ComputesPerSeries()
     {
