@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using System.Text;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -16,7 +15,9 @@ namespace NetObserv.Storage.Copy;
 /// whatever arrived within <see cref="StorageOptions.FlushInterval"/>) and writes each batch in one
 /// transaction: a binary COPY into <c>flows</c> plus additive upserts of the batch's sums into
 /// <c>flow_rollup_1m</c> and <c>flow_rollup_1h</c>. In native mode the daily partitions a batch needs
-/// are created first, so late or future data is never refused.
+/// are created first, so late or future data is never refused. <see cref="StorageOptions.Writers"/>
+/// loops run at once, each with its own connection; rollup rows are upserted in key order so they
+/// never deadlock each other.
 /// <para>
 /// A batch that fails because the database is unavailable is retried with backoff, never dropped.
 /// A batch the database refuses as invalid data is split in halves until the bad record(s) are
@@ -296,14 +297,20 @@ public sealed class FlowBatchWriter : BackgroundService
         days.Add(day);
     }
 
-    /// <summary>Errors that retrying cannot fix: the data itself (class 22, 23) or a value the client cannot encode.</summary>
+    /// <summary>
+    /// Errors that retrying cannot fix: the database refusing the data itself (class 22, 23 except a
+    /// missing partition) or the client failing on a record (a value it cannot encode, a malformed
+    /// record). Database, network and state errors are retried instead, so an outage or a schema
+    /// problem never discards data.
+    /// </summary>
     internal static bool IsInvalidData(Exception e) => e switch
     {
         PostgresException pg => pg.SqlState.StartsWith("22", StringComparison.Ordinal)
             || (pg.SqlState.StartsWith("23", StringComparison.Ordinal)
                 && pg.SqlState != PostgresErrorCodes.CheckViolation),
-        EncoderFallbackException or InvalidCastException or OverflowException => true,
-        _ => false,
+        NpgsqlException or IOException or TimeoutException or InvalidOperationException
+            or ObjectDisposedException or OutOfMemoryException => false,
+        _ => true,
     };
 
     internal static TimeSpan Backoff(int attempt)

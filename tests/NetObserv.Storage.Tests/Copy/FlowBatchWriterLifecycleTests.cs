@@ -165,6 +165,22 @@ public sealed class FlowBatchWriterLifecycleTests(PostgresDatabase database) : I
     }
 
     [Fact]
+    public async Task Write_MalformedRecord_OnlyThatRecordSkipped()
+    {
+        var records = TestFlows.Generate(50, seed: 15);
+        records[17].Src = null!;
+        await using var host = await StorageHost.CreateAsync(database.ConnectionString, writers: 1);
+        await host.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
+
+        host.Accept(records);
+        await host.Writer.StopAsync(CancellationToken.None).DefaultTimeout();
+
+        Assert.Equal(1, host.Writer.RowsRejected);
+        Assert.Equal(49, await database.ScalarAsync<long>("SELECT count(*) FROM flows"));
+        Assert.Equal(0, await database.ScalarAsync<long>("SELECT count(*) FROM flows WHERE hash_id = 'h17'"));
+    }
+
+    [Fact]
     public async Task Write_DatabaseUnreachableThenBack_BatchRetriedNothingLost()
     {
         var target = new NpgsqlConnectionStringBuilder(database.ConnectionString);
