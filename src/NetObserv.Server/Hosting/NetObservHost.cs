@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using NetObserv.Query.Loki;
 using NetObserv.Server.Commands;
+using NetObserv.Server.Demo;
 using NetObserv.Server.Enrichment;
 using NetObserv.Server.Ingest;
 using NetObserv.Server.Metrics;
@@ -25,13 +26,15 @@ internal static class NetObservHost
         });
         NetObservConfiguration.Apply(builder.Configuration, commandLine);
         configure?.Invoke(builder);
+        builder.AddNetObservDemo(); // --demo: synthetic cluster, its inventory and traffic
 
         var serverOptions = builder.Configuration.GetSection(ServerOptions.Section).Get<ServerOptions>()
             ?? new ServerOptions();
         var storageOptions = builder.Configuration.GetSection(StorageOptions.Section).Get<StorageOptions>()
             ?? new StorageOptions();
 
-        using (var startupLogging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true)))
+        using (var startupLogging = LoggerFactory.Create(b => b.AddConfiguration(builder.Configuration.GetSection("Logging"))
+            .AddSimpleConsole(o => o.SingleLine = true)))
         {
             var database = await FlowDatabase.OpenAsync(storageOptions, startupLogging, cancellationToken)
                 .ConfigureAwait(false);
