@@ -12,6 +12,29 @@ internal static class FlowFieldCatalog
     /// <summary>The value of <see cref="AppLabel"/>.</summary>
     public const string AppValue = "netobserv-flowcollector";
 
+    /// <summary>Bytes corrected for sampling (<c>Bytes * max(Sampling, 1)</c>); not in the line, a derived field.</summary>
+    public const string SampledBytes = "SampledBytes";
+
+    /// <summary>Packets corrected for sampling (<c>Packets * max(Sampling, 1)</c>).</summary>
+    public const string SampledPackets = "SampledPackets";
+
+    private const string SampledBytesSql = "(bytes * greatest(coalesce(sampling, 1), 1))";
+    private const string SampledPacketsSql = "(packets * greatest(coalesce(sampling, 1), 1))";
+
+    /// <summary>
+    /// The rollup column holding the same sum as <paramref name="flowsSql"/>, or null when the rollups
+    /// cannot answer it. Rollup value columns: bytes, packets, sampled_bytes, sampled_packets.
+    /// </summary>
+    public static string? RollupValueColumn(string? flowsSql) => flowsSql switch
+    {
+        null => null,
+        "bytes" => "bytes",
+        "packets" => "packets",
+        SampledBytesSql => "sampled_bytes",
+        SampledPacketsSql => "sampled_packets",
+        _ => null,
+    };
+
     private static readonly FlowField[] s_fields =
     [
         new("TimeFlowStartMs", "(extract(epoch from time_start) * 1000)::bigint", FlowFieldKind.Computed, false),
@@ -31,6 +54,8 @@ internal static class FlowFieldCatalog
         new("Bytes", "bytes", FlowFieldKind.Integer, false),
         new("Packets", "packets", FlowFieldKind.Integer, false),
         new("Sampling", "sampling", FlowFieldKind.Integer, false),
+        new(SampledBytes, SampledBytesSql, FlowFieldKind.Computed, false),
+        new(SampledPackets, SampledPacketsSql, FlowFieldKind.Computed, false),
         new("FlowDirection", "flow_direction", FlowFieldKind.Integer, true),
         new("Duplicate", "duplicate", FlowFieldKind.Cast, false),
         new("AgentIP", "agent_ip", FlowFieldKind.Cast, false),

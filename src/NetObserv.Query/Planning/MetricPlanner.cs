@@ -124,7 +124,7 @@ internal sealed class MetricPlanner
             RangeOperator.BytesOverTime or RangeOperator.BytesRate => "bytes",
             _ => unwrapField?.Sql,
         };
-        var rollupValue = valueColumn is null or "bytes" or "packets";
+        var rollupValue = valueColumn is null || FlowFieldCatalog.RollupValueColumn(valueColumn) is not null;
         var rollupOp = node.Op is not (RangeOperator.AvgOverTime or RangeOperator.MaxOverTime or RangeOperator.MinOverTime);
         var source = PlanSource.Flows;
         if (rollupValue && rollupOp && FilterCompiler.OnlyRollupDimensions(filterNames.Concat(labelList)))
@@ -214,11 +214,12 @@ internal sealed class MetricPlanner
         {
             var bucketMs = leaf.Source == PlanSource.Rollup1h ? 3_600_000L : 60_000L;
             var table = leaf.Source == PlanSource.Rollup1h ? "flow_rollup_1h" : "flow_rollup_1m";
+            var rollupColumn = FlowFieldCatalog.RollupValueColumn(valueColumn);
             var width = p.Add((double)bucketMs, NpgsqlDbType.Double);
             // A bucket [b, b + width) counts in the window holding its end.
             inner = $"""
                 SELECT ceil((date_part('epoch', bucket) * 1000 + {width} - {startMs}) / {wParam})::bigint AS j,
-                       {labelColumns}{(valueColumn is null ? "NULL::float8" : valueColumn + "::float8")} AS v,
+                       {labelColumns}{(rollupColumn is null ? "NULL::float8" : rollupColumn + "::float8")} AS v,
                        flows AS cnt
                 FROM {table}
                 WHERE {_tenantParameter}

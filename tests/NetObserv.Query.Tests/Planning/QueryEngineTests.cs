@@ -76,6 +76,22 @@ public sealed class QueryEngineTests : IClassFixture<QueryDataFixture>
     }
 
     [Theory]
+    [InlineData("", "Rollup1m")]
+    [InlineData(" | Proto == 6", "Flows")]
+    public async Task SampledBytesBySourceNamespace_RollupAndRaw_MatchRecords(string extra, string source)
+    {
+        var query = $"sum by (SrcK8S_Namespace) (sum_over_time({App} | json{extra} | unwrap SampledBytes [1m]))";
+        Assert.Equal(Enum.Parse<PlanSource>(source), SourceOf(query, Ms(1), 60_000, 31));
+        Assert.Contains(_data.Records, r => r.Sampling is > 1);
+
+        var result = await RunAsync(Range(query, Ms(1), 60_000, 31));
+
+        var expected = TestFlows.Expected(_data.Records, Ms(1), 60_000, 31, 60_000, r => r.Src.Namespace ?? "",
+            r => r.SampledBytes, perSecond: false);
+        AssertMatrix(expected, result, l => l.Get("SrcK8S_Namespace") ?? "");
+    }
+
+    [Theory]
     [InlineData(60_000, "Rollup1m")]
     [InlineData(30_000, "Flows")]
     public async Task FlowsRateByDestinationNamespace_OverlappingWindows_MatchRecords(long stepMs, string source)

@@ -45,6 +45,7 @@ internal static class TestFlows
                 Proto = 6,
                 Bytes = random.Next(100, 10_000),
                 Packets = random.Next(1, 50),
+                Sampling = i % 3 == 0 ? 50 : null,
                 FlowDirection = random.Next(2),
                 K8SFlowLayer = "app",
                 RecordType = "flowLog",
@@ -97,9 +98,9 @@ internal static class TestFlows
                 INSERT INTO flows (time_end, time_start, time_received, tenant, src_addr, dst_addr, src_port, dst_port,
                     proto, bytes, packets, flow_direction, k8s_flow_layer, record_type,
                     src_k8s_namespace, src_k8s_owner_name, src_k8s_owner_type, src_k8s_name, src_k8s_type,
-                    dst_k8s_namespace, dst_k8s_owner_name, dst_k8s_owner_type, dst_k8s_name, dst_k8s_type)
+                    dst_k8s_namespace, dst_k8s_owner_name, dst_k8s_owner_type, dst_k8s_name, dst_k8s_type, sampling)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
-                    $23, $24)
+                    $23, $24, $25)
                 """);
             Add(command, DateTime.UnixEpoch.AddMilliseconds(r.TimeFlowEndMs), NpgsqlDbType.TimestampTz);
             Add(command, DateTime.UnixEpoch.AddMilliseconds(r.TimeFlowStartMs), NpgsqlDbType.TimestampTz);
@@ -124,6 +125,7 @@ internal static class TestFlows
                 Add(command, m.Type, NpgsqlDbType.Text);
             }
 
+            Add(command, r.Sampling, NpgsqlDbType.Integer);
             batch.BatchCommands.Add(command);
         }
 
