@@ -98,7 +98,7 @@ public sealed partial class DashboardQueryTests : IClassFixture<DemoServerFixtur
             await connection.OpenAsync().DefaultTimeout();
             await using var command = new NpgsqlCommand(
                 """
-                SELECT coalesce(src_k8s_namespace, ''), coalesce(dst_k8s_namespace, ''), sum(bytes)::float8
+                SELECT coalesce(src_k8s_namespace, ''), coalesce(dst_k8s_namespace, ''), sum(bytes * greatest(coalesce(sampling, 1), 1))::float8
                 FROM flows
                 WHERE time_end > @from AND time_end <= @to
                   AND (flow_direction IS DISTINCT FROM 1 OR coalesce(dst_k8s_owner_name, '') = '')

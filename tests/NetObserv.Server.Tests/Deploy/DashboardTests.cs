@@ -76,7 +76,7 @@ public sealed class DashboardTests
     }
 
     [Fact]
-    public void Dashboards_VolumePanels_UnwrapBytesOrPacketsAndDescribeSampling()
+    public void Dashboards_VolumePanels_UnwrapSamplingCorrectedFieldsAndDescribeSampling()
     {
         var volumePanels = 0;
         foreach (var (file, dashboard) in RepositoryFiles.Dashboards())
@@ -92,7 +92,7 @@ public sealed class DashboardTests
                 }
 
                 volumePanels++;
-                var field = unit == "pps" ? "Packets" : "Bytes";
+                var field = unit == "pps" ? "SampledPackets" : "SampledBytes";
                 Assert.All(exprs, e => Assert.Contains("| unwrap " + field + " ", e, StringComparison.Ordinal));
                 var description = (string?)panel["description"] ?? string.Empty;
                 Assert.True(description.Contains("Sampling", StringComparison.Ordinal)
