@@ -130,6 +130,12 @@ public static class FlowRecordJson
             error = "invalid JSON: " + ex.Message;
             return false;
         }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            // Input the reader cannot represent (e.g. a property name that is not valid UTF-8).
+            error = "invalid flow record: " + ex.Message;
+            return false;
+        }
     }
 
     /// <summary>Reads one NetObserv JSON record from a string.</summary>
@@ -149,6 +155,18 @@ public static class FlowRecordJson
         ArgumentNullException.ThrowIfNull(record);
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(value);
+        if (name == "Duplicate")
+        {
+            // A boolean label reads as Go prints it: true or false.
+            if (!bool.TryParse(value, out var duplicate))
+            {
+                return false;
+            }
+
+            record.Duplicate = duplicate;
+            return true;
+        }
+
         var json = IsNumericField(name) ? value : JsonSerializer.Serialize(value);
         try
         {

@@ -140,4 +140,26 @@ public sealed class FlowRecordJsonTests
         Assert.Equal("shop", record.Src.Namespace);
         Assert.Equal(2, record.FlowDirection);
     }
+
+    [Fact]
+    public void TryParse_PropertyNameNotUtf8_ReturnsFalseWithReason()
+    {
+        byte[] json = [(byte)'{', (byte)'"', 0xC3, 0x28, (byte)'"', (byte)':', (byte)'1', (byte)'}'];
+
+        Assert.False(FlowRecordJson.TryParse(json, out _, out var error));
+        Assert.False(string.IsNullOrEmpty(error));
+    }
+
+    [Theory]
+    [InlineData("true", true)]
+    [InlineData("false", false)]
+    public void TrySetFromString_DuplicateAsGoPrintsIt_SetsBoolean(string value, bool expected)
+    {
+        var record = new FlowRecord();
+
+        Assert.True(FlowRecordJson.TrySetFromString(record, "Duplicate", value));
+        Assert.False(FlowRecordJson.TrySetFromString(record, "Duplicate", "maybe"));
+
+        Assert.Equal(expected, record.Duplicate);
+    }
 }

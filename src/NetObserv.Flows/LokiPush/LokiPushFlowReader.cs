@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using System.Text.Unicode;
 
 namespace NetObserv.Flows.LokiPush;
@@ -88,7 +87,7 @@ public static class LokiPushFlowReader
                 continue;
             }
 
-            if (TrySetLabel(labels.Template, name, value))
+            if (FlowRecordJson.TrySetFromString(labels.Template, name, value))
             {
                 labels.Fields.Add(name);
             }
@@ -99,23 +98,6 @@ public static class LokiPushFlowReader
         }
 
         return labels;
-    }
-
-    /// <summary>A label value as Go's <c>fmt.Sprint</c> prints the field (<c>true</c>/<c>false</c> for booleans).</summary>
-    private static bool TrySetLabel(FlowRecord template, string name, string value)
-    {
-        if (name == "Duplicate")
-        {
-            if (!bool.TryParse(value, out var duplicate))
-            {
-                return false;
-            }
-
-            template.Duplicate = duplicate;
-            return true;
-        }
-
-        return FlowRecordJson.TrySetFromString(template, name, value);
     }
 
     private static void ReadEntry(LokiStreamAdapter stream, int index, StreamLabels labels, string tenant,
@@ -141,21 +123,7 @@ public static class LokiPushFlowReader
             return;
         }
 
-        FlowRecord record;
-        string? error;
-        bool parsed;
-        try
-        {
-            parsed = FlowRecordJson.TryParse(entry.Line.Span, out record, out error);
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or JsonException or ArgumentException)
-        {
-            // Whatever the parser did not anticipate is still one bad line, not a failed request.
-            Reject(batch, LokiPushRejectReason.InvalidLine, stream, index, "invalid flow record: " + ex.Message);
-            return;
-        }
-
-        if (!parsed)
+        if (!FlowRecordJson.TryParse(entry.Line.Span, out var record, out var error))
         {
             Reject(batch, LokiPushRejectReason.InvalidLine, stream, index, error ?? "not a flow record");
             return;
