@@ -49,8 +49,8 @@ internal static partial class StorageLog
     public static partial void Dropped(ILogger logger, string partition);
 
     [LoggerMessage(EventId = 2022, EventName = "RollupsPruned", Level = LogLevel.Debug,
-        Message = "Deleted {Minute} per-minute and {Hour} per-hour rollup rows past retention")]
-    public static partial void RollupsPruned(ILogger logger, long minute, long hour);
+        Message = "Deleted {Rows} rollup rows past retention from {Table}")]
+    public static partial void RollupsPruned(ILogger logger, long rows, string table);
 
     [LoggerMessage(EventId = 2023, EventName = "MaintenanceFailed", Level = LogLevel.Warning,
         Message = "Storage maintenance (partitions, retention) failed; retrying in {Delay}")]

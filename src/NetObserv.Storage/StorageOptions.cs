@@ -17,11 +17,14 @@ public sealed class StorageOptions
     /// <summary><c>auto</c> (use TimescaleDB when the extension is available), <c>on</c> or <c>off</c>. Defaults to <c>auto</c>.</summary>
     public string TimescaleDb { get; set; } = "auto";
 
-    /// <summary>How long flows and rollups are kept. Defaults to 7 days.</summary>
+    /// <summary>How long flows and the per-minute rollup are kept. Defaults to 7 days.</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>How long the hourly rollup is kept. Defaults to 90 days.</summary>
     public TimeSpan RollupRetention { get; set; } = TimeSpan.FromDays(90);
+
+    /// <summary>How long the 5- and 10-minute rollups are kept. Defaults to 30 days.</summary>
+    public TimeSpan MidRollupRetention { get; set; } = TimeSpan.FromDays(30);
 
     /// <summary>Native mode: how many daily partitions exist ahead of today. Defaults to 2.</summary>
     public int PartitionsAhead { get; set; } = 2;

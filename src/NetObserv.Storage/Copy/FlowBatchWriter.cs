@@ -13,8 +13,8 @@ namespace NetObserv.Storage.Copy;
 /// <summary>
 /// Drains the <see cref="FlowChannel"/> in batches (<see cref="StorageOptions.BatchSize"/> rows, or
 /// whatever arrived within <see cref="StorageOptions.FlushInterval"/>) and writes each batch in one
-/// transaction: a binary COPY into <c>flows</c> plus additive upserts of the batch's sums into
-/// <c>flow_rollup_1m</c> and <c>flow_rollup_1h</c>. In native mode the daily partitions a batch needs
+/// transaction: a binary COPY into <c>flows</c> plus additive upserts of the batch's sums into every
+/// rollup (<see cref="RollupLevel.All"/>: 1 minute, 5 minutes, 10 minutes, 1 hour). In native mode the daily partitions a batch needs
 /// are created first, so late or future data is never refused. <see cref="StorageOptions.Writers"/>
 /// loops run at once, each with its own connection; rollup rows are upserted in key order so they
 /// never deadlock each other.
@@ -270,10 +270,12 @@ public sealed class FlowBatchWriter : BackgroundService
                         $"COPY reported {copied} rows for a batch of {count}");
                 }
 
-                var rollupRows = await RollupUpsert.WriteAsync(connection, transaction, hourly: false,
-                    rollups.Minutes, abort).ConfigureAwait(false);
-                rollupRows += await RollupUpsert.WriteAsync(connection, transaction, hourly: true,
-                    rollups.Hours, abort).ConfigureAwait(false);
+                var rollupRows = 0;
+                for (var level = 0; level < RollupLevel.All.Count; level++)
+                {
+                    rollupRows += await RollupUpsert.WriteAsync(connection, transaction, RollupLevel.All[level],
+                        rollups.Level(level), abort).ConfigureAwait(false);
+                }
                 await transaction.CommitAsync(abort).ConfigureAwait(false);
 
                 Interlocked.Add(ref _rowsWritten, count);

@@ -27,7 +27,7 @@ internal sealed class FlowWriterMetrics
         _rejected = meter.CreateCounter<long>("netobserv.storage.rows_rejected", "{row}",
             "Flow records the database refused as invalid (skipped)");
         _rollupRows = meter.CreateCounter<long>("netobserv.storage.rollup_rows", "{row}",
-            "Rollup rows inserted or updated (per minute and per hour)");
+            "Rollup rows inserted or updated (all levels)");
         _duration = meter.CreateHistogram<double>("netobserv.storage.batch_duration", "s",
             "Time to write one batch, from connection to commit");
         meter.CreateObservableGauge("netobserv.storage.pending_rows", pending, "{row}",

@@ -11,7 +11,8 @@ namespace NetObserv.Storage.Partitions;
 /// creates the daily partitions ahead and drops those past <see cref="StorageOptions.Retention"/>;
 /// in TimescaleDB mode keeps the hypertable's retention policy equal to the configured retention;
 /// in both, deletes rollup rows past their retention (per minute: <see cref="StorageOptions.Retention"/>,
-/// per hour: <see cref="StorageOptions.RollupRetention"/>). A failure is logged and retried sooner.
+/// per 5 and 10 minutes: <see cref="StorageOptions.MidRollupRetention"/>, per hour:
+/// <see cref="StorageOptions.RollupRetention"/>). A failure is logged and retried sooner.
 /// </summary>
 public sealed class StorageMaintenanceService : BackgroundService
 {
@@ -50,9 +51,13 @@ public sealed class StorageMaintenanceService : BackgroundService
             await SetRetentionPolicyAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        var (minute, hour) = await RollupRetention.PruneAsync(_database.DataSource, now, _options.Retention,
-            _options.RollupRetention, cancellationToken).ConfigureAwait(false);
-        StorageLog.RollupsPruned(_logger, minute, hour);
+        var pruned = await RollupRetention.PruneAsync(_database.DataSource, now, _options, cancellationToken)
+            .ConfigureAwait(false);
+        foreach (var (level, rows) in pruned)
+        {
+            StorageLog.RollupsPruned(_logger, rows, level.Table);
+        }
+
         return dropped;
     }
 

@@ -5,28 +5,32 @@ using NetObserv.Storage.Copy;
 namespace NetObserv.Storage.Rollups;
 
 /// <summary>
-/// Sums a batch of flows in memory by rollup key, per minute and per hour, so each batch upserts
-/// each key once. The bucket of a flow is the minute (hour) of its <c>time_end</c>. Reused between
-/// batches by one writer; not thread-safe.
+/// Sums a batch of flows in memory by rollup key, for every <see cref="RollupLevel"/>, so each batch
+/// upserts each key once per level. The bucket of a flow is the minute (5 minutes, 10 minutes, hour)
+/// of its <c>time_end</c>. Reused between batches by one writer; not thread-safe.
 /// </summary>
 internal sealed class RollupAggregator
 {
-    public const long MinuteMs = 60_000;
-    public const long HourMs = 3_600_000;
+    private readonly Dictionary<RollupKey, RollupSums>[] _levels;
 
-    private readonly Dictionary<RollupKey, RollupSums> _minutes = [];
-    private readonly Dictionary<RollupKey, RollupSums> _hours = [];
+    public RollupAggregator()
+    {
+        _levels = new Dictionary<RollupKey, RollupSums>[RollupLevel.All.Count];
+        for (var i = 0; i < _levels.Length; i++)
+        {
+            _levels[i] = [];
+        }
+    }
 
-    /// <summary>Sums per one-minute bucket.</summary>
-    public IReadOnlyDictionary<RollupKey, RollupSums> Minutes => _minutes;
-
-    /// <summary>Sums per one-hour bucket (filled by <see cref="Complete"/>).</summary>
-    public IReadOnlyDictionary<RollupKey, RollupSums> Hours => _hours;
+    /// <summary>Sums per bucket of <c>RollupLevel.All[level]</c> (levels after the first are filled by <see cref="Complete"/>).</summary>
+    public IReadOnlyDictionary<RollupKey, RollupSums> Level(int level) => _levels[level];
 
     public void Clear()
     {
-        _minutes.Clear();
-        _hours.Clear();
+        foreach (var level in _levels)
+        {
+            level.Clear();
+        }
     }
 
     /// <summary>Adds one flow whose <c>time_end</c> is <paramref name="timeEndMs"/> (already clamped).</summary>
@@ -35,11 +39,11 @@ internal sealed class RollupAggregator
         var src = record.Src;
         var dst = record.Dst;
         var key = new RollupKey(FlowText.Clean(record.Tenant) ?? FlowRecord.DefaultTenant,
-            Floor(timeEndMs, MinuteMs),
+            Floor(timeEndMs, RollupLevel.All[0].WidthMs),
             FlowText.Clean(src.Namespace), FlowText.Clean(src.OwnerType), FlowText.Clean(src.OwnerName),
             FlowText.Clean(dst.Namespace), FlowText.Clean(dst.OwnerType), FlowText.Clean(dst.OwnerName),
             record.FlowDirection, FlowText.Clean(record.K8SFlowLayer), FlowText.Clean(record.K8SClusterName));
-        ref var sums = ref CollectionsMarshal.GetValueRefOrAddDefault(_minutes, key, out _);
+        ref var sums = ref CollectionsMarshal.GetValueRefOrAddDefault(_levels[0], key, out _);
         var factor = record.SamplingFactor;
         sums.Bytes += record.Bytes;
         sums.Packets += record.Packets;
@@ -48,15 +52,20 @@ internal sealed class RollupAggregator
         sums.Flows++;
     }
 
-    /// <summary>Derives the hourly sums from the minute sums.</summary>
+    /// <summary>Derives each coarser level's sums from the level below it.</summary>
     public void Complete()
     {
-        _hours.Clear();
-        foreach (var (key, sums) in _minutes)
+        for (var i = 1; i < _levels.Length; i++)
         {
-            ref var hour = ref CollectionsMarshal.GetValueRefOrAddDefault(_hours,
-                key.WithBucket(Floor(key.BucketMs, HourMs)), out _);
-            hour.Add(sums);
+            var width = RollupLevel.All[i].WidthMs;
+            var target = _levels[i];
+            target.Clear();
+            foreach (var (key, sums) in _levels[i - 1])
+            {
+                ref var coarse = ref CollectionsMarshal.GetValueRefOrAddDefault(target,
+                    key.WithBucket(Floor(key.BucketMs, width)), out _);
+                coarse.Add(sums);
+            }
         }
     }
 

@@ -6,28 +6,22 @@ namespace NetObserv.Storage.Rollups;
 internal static class RollupRetention
 {
     /// <summary>
-    /// Deletes per-minute rows that ended before <paramref name="now"/> minus <paramref name="minuteRetention"/>
-    /// and per-hour rows that ended before <paramref name="now"/> minus <paramref name="hourRetention"/>.
-    /// Returns the rows deleted from each table.
+    /// Deletes, from each level, the rows whose bucket ended before <paramref name="now"/> minus that
+    /// level's retention (<see cref="RollupLevel.Retention"/>). Returns the rows deleted per level.
     /// </summary>
-    public static async Task<(long Minute, long Hour)> PruneAsync(NpgsqlDataSource dataSource, DateTimeOffset now,
-        TimeSpan minuteRetention, TimeSpan hourRetention, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<(RollupLevel Level, long Rows)>> PruneAsync(NpgsqlDataSource dataSource,
+        DateTimeOffset now, StorageOptions options, CancellationToken cancellationToken)
     {
-        var minuteCutoff = now.UtcDateTime - minuteRetention - TimeSpan.FromMilliseconds(RollupAggregator.MinuteMs);
-        var hourCutoff = now.UtcDateTime - hourRetention - TimeSpan.FromMilliseconds(RollupAggregator.HourMs);
+        var deleted = new List<(RollupLevel, long)>(RollupLevel.All.Count);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        var minute = await DeleteAsync(connection, "DELETE FROM flow_rollup_1m WHERE bucket <= $1", minuteCutoff,
-            cancellationToken).ConfigureAwait(false);
-        var hour = await DeleteAsync(connection, "DELETE FROM flow_rollup_1h WHERE bucket <= $1", hourCutoff,
-            cancellationToken).ConfigureAwait(false);
-        return (minute, hour);
-    }
+        foreach (var level in RollupLevel.All)
+        {
+            var cutoff = now.UtcDateTime - level.Retention(options) - TimeSpan.FromMilliseconds(level.WidthMs);
+            await using var command = new NpgsqlCommand($"DELETE FROM {level.Table} WHERE bucket <= $1", connection);
+            command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = cutoff, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+            deleted.Add((level, await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false)));
+        }
 
-    private static async Task<long> DeleteAsync(NpgsqlConnection connection, string sql, DateTime cutoff,
-        CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = cutoff, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return deleted;
     }
 }

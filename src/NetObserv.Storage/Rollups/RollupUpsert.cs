@@ -30,12 +30,12 @@ internal static class RollupUpsert
             flows = t.flows + excluded.flows
         """;
 
-    private const string MinuteSql = "INSERT INTO flow_rollup_1m AS t " + Body;
-    private const string HourSql = "INSERT INTO flow_rollup_1h AS t " + Body;
+    private static readonly Dictionary<RollupLevel, string> s_sql =
+        RollupLevel.All.ToDictionary(l => l, l => "INSERT INTO " + l.Table + " AS t " + Body);
 
-    /// <summary>Upserts into <c>flow_rollup_1m</c> (<paramref name="hourly"/> false) or <c>flow_rollup_1h</c>.</summary>
+    /// <summary>Upserts into the table of <paramref name="level"/>.</summary>
     public static async Task<int> WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        bool hourly, IReadOnlyDictionary<RollupKey, RollupSums> rows, CancellationToken cancellationToken)
+        RollupLevel level, IReadOnlyDictionary<RollupKey, RollupSums> rows, CancellationToken cancellationToken)
     {
         var n = rows.Count;
         if (n == 0)
@@ -93,7 +93,7 @@ internal static class RollupUpsert
             flows[i] = s.Flows;
         }
 
-        await using var command = new NpgsqlCommand(hourly ? HourSql : MinuteSql, connection, transaction);
+        await using var command = new NpgsqlCommand(s_sql[level], connection, transaction);
         var p = command.Parameters;
         p.Add(new NpgsqlParameter<string[]> { TypedValue = tenant, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         p.Add(new NpgsqlParameter<DateTime[]> { TypedValue = bucket, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });

@@ -14,7 +14,7 @@ public sealed class FlowBatchWriterLifecycleTests(PostgresDatabase database) : I
         // Each test starts from empty tables (the class shares one database).
         await using var host = await StorageHost.CreateAsync(database.ConnectionString);
         await using var command = host.Database.DataSource.CreateCommand(
-            "TRUNCATE flows, flow_rollup_1m, flow_rollup_1h");
+            "TRUNCATE flows, flow_rollup_1m, flow_rollup_5m, flow_rollup_10m, flow_rollup_1h");
         await command.ExecuteNonQueryAsync().DefaultTimeout();
     }
 
@@ -68,7 +68,8 @@ public sealed class FlowBatchWriterLifecycleTests(PostgresDatabase database) : I
         Assert.True(host.Writer.BatchesWritten >= 3);
         // Each batch upserts each of its keys once; a key seen by several batches is counted by each.
         var rollupRows = await database.ScalarAsync<long>(
-            "SELECT (SELECT count(*) FROM flow_rollup_1m) + (SELECT count(*) FROM flow_rollup_1h)");
+            "SELECT (SELECT count(*) FROM flow_rollup_1m) + (SELECT count(*) FROM flow_rollup_5m) "
+            + "+ (SELECT count(*) FROM flow_rollup_10m) + (SELECT count(*) FROM flow_rollup_1h)");
         Assert.InRange(totals.GetValueOrDefault("netobserv.storage.rollup_rows"), rollupRows, rollupRows * 3);
     }
 

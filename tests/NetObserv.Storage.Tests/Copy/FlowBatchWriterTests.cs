@@ -52,6 +52,8 @@ public sealed class FlowBatchWriterTests(WrittenFlowsFixture fixture) : IClassFi
 
     [Theory]
     [InlineData("flow_rollup_1m", 60_000)]
+    [InlineData("flow_rollup_5m", 300_000)]
+    [InlineData("flow_rollup_10m", 600_000)]
     [InlineData("flow_rollup_1h", 3_600_000)]
     public async Task Write_100000Flows_RollupSumsEqualSumsOfRecords(string table, long bucketMs)
     {

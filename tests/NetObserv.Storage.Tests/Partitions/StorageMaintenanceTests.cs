@@ -16,7 +16,7 @@ public sealed class StorageMaintenanceTests(PostgresDatabase database) : IClassF
             await database.ScalarAsync<int>("DROP TABLE " + FlowPartitions.NameOf(day) + "; SELECT 1");
         }
 
-        await database.ScalarAsync<int>("TRUNCATE flows, flow_rollup_1m, flow_rollup_1h; SELECT 1");
+        await database.ScalarAsync<int>("TRUNCATE flows, flow_rollup_1m, flow_rollup_5m, flow_rollup_10m, flow_rollup_1h; SELECT 1");
     }
 
     public Task DisposeAsync() => Task.CompletedTask;
@@ -65,11 +65,18 @@ public sealed class StorageMaintenanceTests(PostgresDatabase database) : IClassF
         Assert.Contains(new DateOnly(2026, 3, 11), days);
         Assert.Equal(90, await database.ScalarAsync<long>("SELECT count(*) FROM flows"));
 
-        // Per-minute rollups follow flow retention; per-hour rollups are kept for RollupRetention (90 days).
+        // Per-minute rollups follow flow retention; 5- and 10-minute rollups are kept for
+        // MidRollupRetention (30 days), per-hour rollups for RollupRetention (90 days).
         Assert.Equal(60, await database.ScalarAsync<long>("SELECT coalesce(sum(flows), 0) FROM flow_rollup_1m"));
+        Assert.Equal(130, await database.ScalarAsync<long>("SELECT coalesce(sum(flows), 0) FROM flow_rollup_5m"));
+        Assert.Equal(130, await database.ScalarAsync<long>("SELECT coalesce(sum(flows), 0) FROM flow_rollup_10m"));
         Assert.Equal(130, await database.ScalarAsync<long>("SELECT coalesce(sum(flows), 0) FROM flow_rollup_1h"));
 
-        // Far enough ahead, the hourly rows go too.
+        // 40 days on, only the hourly rows are left; 100 days on, they go too.
+        await host.Maintenance.RunOnceAsync(s_now.AddDays(40), CancellationToken.None).DefaultTimeout();
+        Assert.Equal(0, await database.ScalarAsync<long>("SELECT count(*) FROM flow_rollup_5m"));
+        Assert.Equal(0, await database.ScalarAsync<long>("SELECT count(*) FROM flow_rollup_10m"));
+        Assert.Equal(130, await database.ScalarAsync<long>("SELECT coalesce(sum(flows), 0) FROM flow_rollup_1h"));
         await host.Maintenance.RunOnceAsync(s_now.AddDays(100), CancellationToken.None).DefaultTimeout();
         Assert.Equal(0, await database.ScalarAsync<long>("SELECT count(*) FROM flow_rollup_1h"));
         Assert.Equal(0, await database.ScalarAsync<long>("SELECT count(*) FROM flows"));
