@@ -5,13 +5,14 @@ using Microsoft.Extensions.Options;
 using NetObserv.Query.Loki;
 using NetObserv.Query.Planning;
 using NetObserv.Storage;
+using NetObserv.Storage.Rollups;
 using Npgsql;
 
 namespace NetObserv.Benchmarks.Query;
 
 /// <summary>
 /// <c>query [--flows N] [--iterations N] [--data-dir DIR] [--database CS]</c>: loads N flows (default 20
-/// million) spread over the last 7 days (kept between runs), fills both rollups, then prints p50/p95 of
+/// million) spread over the last 7 days (kept between runs), fills every rollup level, then prints p50/p95 of
 /// the volumetry panel (bytes/s by source namespace) over 1 h, 24 h and 7 d with the step Grafana
 /// picks for a 1,000-pixel panel, and of the flow table (100 newest flows of one namespace over 24 h).
 /// </summary>
@@ -171,7 +172,7 @@ internal static class QueryBenchmark
         var span = 7 * 86_400_000L;
         var startMs = endMs - span;
         var loadWatch = Stopwatch.StartNew();
-        await ExecuteAsync(dataSource, "TRUNCATE flows, flow_rollup_1m, flow_rollup_1h");
+        await ExecuteAsync(dataSource, "TRUNCATE flows, " + string.Join(", ", RollupLevel.All.Select(l => l.Table)));
         var firstDay = DateTimeOffset.FromUnixTimeMilliseconds(startMs).UtcDateTime.Date;
         for (var day = firstDay; day <= DateTimeOffset.FromUnixTimeMilliseconds(endMs).UtcDateTime.Date.AddDays(1); day = day.AddDays(1))
         {
@@ -215,6 +216,7 @@ internal static class QueryBenchmark
             });
         Console.WriteLine($"loaded {count:N0} flows in {loadWatch.Elapsed.TotalSeconds:F0} s");
 
+        // Rollups in bucket order, as the ingest path writes them; each level from the one below.
         await ExecuteAsync(dataSource, """
             INSERT INTO flow_rollup_1m (tenant, bucket, src_k8s_namespace, src_k8s_owner_type, src_k8s_owner_name,
                 dst_k8s_namespace, dst_k8s_owner_type, dst_k8s_owner_name, flow_direction, k8s_flow_layer,
@@ -222,20 +224,29 @@ internal static class QueryBenchmark
             SELECT tenant, date_trunc('minute', time_end), src_k8s_namespace, src_k8s_owner_type, src_k8s_owner_name,
                 dst_k8s_namespace, dst_k8s_owner_type, dst_k8s_owner_name, flow_direction, k8s_flow_layer,
                 k8s_cluster_name, sum(bytes), sum(packets), sum(bytes), sum(packets), count(*)
-            FROM flows GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+            FROM flows GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 ORDER BY 2
             """);
-        await ExecuteAsync(dataSource, """
-            INSERT INTO flow_rollup_1h (tenant, bucket, src_k8s_namespace, src_k8s_owner_type, src_k8s_owner_name,
-                dst_k8s_namespace, dst_k8s_owner_type, dst_k8s_owner_name, flow_direction, k8s_flow_layer,
-                k8s_cluster_name, bytes, packets, sampled_bytes, sampled_packets, flows)
-            SELECT tenant, date_trunc('hour', bucket), src_k8s_namespace, src_k8s_owner_type, src_k8s_owner_name,
-                dst_k8s_namespace, dst_k8s_owner_type, dst_k8s_owner_name, flow_direction, k8s_flow_layer,
-                k8s_cluster_name, sum(bytes), sum(packets), sum(sampled_bytes), sum(sampled_packets), sum(flows)
-            FROM flow_rollup_1m GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
-            """);
+        for (var i = 1; i < RollupLevel.All.Count; i++)
+        {
+            var level = RollupLevel.All[i];
+            await ExecuteAsync(dataSource, string.Create(CultureInfo.InvariantCulture, $"""
+                INSERT INTO {level.Table} (tenant, bucket, src_k8s_namespace, src_k8s_owner_type, src_k8s_owner_name,
+                    dst_k8s_namespace, dst_k8s_owner_type, dst_k8s_owner_name, flow_direction, k8s_flow_layer,
+                    k8s_cluster_name, bytes, packets, sampled_bytes, sampled_packets, flows)
+                SELECT tenant, date_bin('{level.WidthMs / 1000} seconds', bucket, timestamptz '1970-01-01 00:00:00+00'),
+                    src_k8s_namespace, src_k8s_owner_type, src_k8s_owner_name, dst_k8s_namespace, dst_k8s_owner_type,
+                    dst_k8s_owner_name, flow_direction, k8s_flow_layer, k8s_cluster_name,
+                    sum(bytes), sum(packets), sum(sampled_bytes), sum(sampled_packets), sum(flows)
+                FROM {RollupLevel.All[i - 1].Table} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 ORDER BY 2
+                """));
+        }
+
         await ExecuteAsync(dataSource, "VACUUM ANALYZE flows");
-        await ExecuteAsync(dataSource, "VACUUM ANALYZE flow_rollup_1m");
-        await ExecuteAsync(dataSource, "VACUUM ANALYZE flow_rollup_1h");
+        foreach (var level in RollupLevel.All)
+        {
+            await ExecuteAsync(dataSource, "VACUUM ANALYZE " + level.Table);
+        }
+
         Console.WriteLine($"loaded and rolled up in {loadWatch.Elapsed.TotalSeconds:F0} s");
         return endMs;
     }

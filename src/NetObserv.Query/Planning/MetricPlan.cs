@@ -2,20 +2,24 @@ using NetObserv.Query.LogQL;
 
 namespace NetObserv.Query.Planning;
 
-/// <summary>Where a leaf reads: the flow table or a rollup (bucket width in milliseconds).</summary>
+/// <summary>Where a leaf reads: the flow table or one of the rollups.</summary>
 internal enum PlanSource
 {
     Flows,
     Rollup1m,
+    Rollup5m,
+    Rollup10m,
     Rollup1h,
 }
 
 /// <summary>
 /// One range aggregation, possibly with the vector aggregation above it pushed into its grouping:
-/// its rows come from the one SQL statement, tagged with <see cref="Id"/>.
+/// its rows come from the one SQL statement, tagged with <see cref="Id"/>, per sub-bucket of
+/// <see cref="SubBucketMs"/> (gcd of step and range). Window k holds sub-buckets
+/// (k × <see cref="StepMs"/> - <see cref="RangeMs"/>, k × <see cref="StepMs"/>] in units of the sub-bucket.
 /// </summary>
 internal sealed record LeafPlan(int Id, RangeOperator Op, bool Unwrapped, long RangeMs, IReadOnlyList<string> Labels,
-    PlanSource Source);
+    PlanSource Source, long SubBucketMs, long StepMs);
 
 /// <summary>The in-memory part of a metric query, evaluated over the leaves' series.</summary>
 internal abstract record PlanNode;
@@ -31,8 +35,12 @@ internal sealed record AggregateNode(VectorOperator Op, Grouping? Grouping, doub
 
 internal sealed record BinaryNode(BinaryOperator Op, PlanNode Left, PlanNode Right) : PlanNode;
 
-/// <summary>A compiled metric query: one SQL statement (null when no leaf reads data) and the tree above it.</summary>
-internal sealed record MetricPlan(string? Sql, SqlParameters Parameters, PlanNode Root, IReadOnlyList<LeafPlan> Leaves);
+/// <summary>
+/// A compiled metric query: one SQL statement (null when no leaf reads data), whose rows carry
+/// <see cref="LabelWidth"/> label columns, and the tree above it.
+/// </summary>
+internal sealed record MetricPlan(string? Sql, SqlParameters Parameters, PlanNode Root, IReadOnlyList<LeafPlan> Leaves,
+    int LabelWidth);
 
 /// <summary>The evaluation grid: steps at <see cref="StartMs"/> + k × <see cref="StepMs"/>, k in [0, Count).</summary>
 internal sealed record EvaluationGrid(long StartMs, long StepMs, int Count)

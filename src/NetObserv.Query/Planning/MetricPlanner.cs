@@ -1,5 +1,6 @@
 using System.Text;
 using NetObserv.Query.LogQL;
+using NetObserv.Storage.Rollups;
 using NpgsqlTypes;
 
 namespace NetObserv.Query.Planning;
@@ -9,8 +10,8 @@ namespace NetObserv.Query.Planning;
 /// aggregation becomes a branch of a <c>UNION ALL</c> that returns, per step k and label set, the
 /// partial aggregates (sum, count, min, max) over the window (t - range, t]; a <c>sum</c>, <c>max</c>
 /// or <c>min</c> directly above a range aggregation is pushed into that branch's grouping. A branch
-/// reads <c>flow_rollup_1h</c> or <c>flow_rollup_1m</c> when its labels and filters are rollup keys and
-/// step and range are whole buckets, else <c>flows</c>.
+/// reads the coarsest rollup (<c>flow_rollup_1h</c>, <c>_10m</c>, <c>_5m</c>, <c>_1m</c>) whose buckets
+/// tile step and range when its labels and filters are rollup keys, else <c>flows</c>.
 /// </summary>
 internal sealed class MetricPlanner
 {
@@ -20,7 +21,7 @@ internal sealed class MetricPlanner
     private readonly string[] _tenants;
     private readonly SqlParameters _parameters = new();
     private readonly List<LeafPlan> _leaves = [];
-    private readonly List<string> _branches = [];
+    private readonly List<(LeafPlan Leaf, LogQuery Log, string? ValueColumn)> _branches = [];
     private string? _tenantParameter;
 
     public MetricPlanner(IReadOnlyList<string> streamLabels, EvaluationGrid grid, long queryRangeMs, string[] tenants)
@@ -34,8 +35,11 @@ internal sealed class MetricPlanner
     public MetricPlan Plan(LogQLExpr expr)
     {
         var root = Compile(expr);
-        var sql = _branches.Count == 0 ? null : string.Join("\nUNION ALL\n", _branches);
-        return new MetricPlan(sql, _parameters, root, _leaves);
+        var labelWidth = _branches.Count == 0 ? 0 : _branches.Max(b => b.Leaf.Labels.Count);
+        var sql = _branches.Count == 0
+            ? null
+            : string.Join("\nUNION ALL\n", _branches.Select(b => BranchSql(b.Leaf, b.Log, b.ValueColumn, labelWidth)));
+        return new MetricPlan(sql, _parameters, root, _leaves, labelWidth);
     }
 
     private PlanNode Compile(LogQLExpr expr)
@@ -129,55 +133,74 @@ internal sealed class MetricPlanner
         var source = PlanSource.Flows;
         if (rollupValue && rollupOp && FilterCompiler.OnlyRollupDimensions(filterNames.Concat(labelList)))
         {
-            source = Aligned(3_600_000, rangeMs) ? PlanSource.Rollup1h
-                : Aligned(60_000, rangeMs) ? PlanSource.Rollup1m
-                : PlanSource.Flows;
+            // The coarsest level whose buckets tile both the step and the range.
+            for (var i = s_rollups.Length - 1; i >= 0 && source == PlanSource.Flows; i--)
+            {
+                if (Aligned(s_rollups[i].Level.WidthMs, rangeMs))
+                {
+                    source = s_rollups[i].Source;
+                }
+            }
         }
 
-        var leaf = new LeafPlan(_leaves.Count, node.Op, unwrap is not null, rangeMs, labelList, source);
+        var step = _grid.Count == 1 ? rangeMs : _grid.StepMs;
+        var leaf = new LeafPlan(_leaves.Count, node.Op, unwrap is not null, rangeMs, labelList, source, Gcd(step, rangeMs),
+            step);
         _leaves.Add(leaf);
-        _branches.Add(BranchSql(leaf, log, valueColumn));
+        _branches.Add((leaf, log, valueColumn));
         return leaf;
     }
+
+    /// <summary>The rollup levels by source, finest first.</summary>
+    private static readonly (PlanSource Source, RollupLevel Level)[] s_rollups =
+    [
+        (PlanSource.Rollup1m, RollupLevel.Minute),
+        (PlanSource.Rollup5m, RollupLevel.FiveMinutes),
+        (PlanSource.Rollup10m, RollupLevel.TenMinutes),
+        (PlanSource.Rollup1h, RollupLevel.Hour),
+    ];
 
     private bool Aligned(long bucketMs, long rangeMs) =>
         rangeMs % bucketMs == 0 && (_grid.Count == 1 ? _grid.StartMs % bucketMs == 0 : _grid.StepMs % bucketMs == 0);
 
-    private string BranchSql(LeafPlan leaf, LogQuery log, string? valueColumn)
+    /// <summary>
+    /// The SQL of one leaf. Every branch returns the same columns: <c>leaf</c>, <c>j</c> (the
+    /// sub-bucket of width w = gcd(step, range) holding the rows: t in (start + (j-1)w, start + jw]),
+    /// the label columns <c>g0</c>..<c>g(M-1)</c> (raw values, NULL for absent; padded with NULL to the
+    /// widest leaf), and partial aggregates <c>s</c>, <c>c</c>, <c>mn</c>, <c>mx</c>. A (j, labels) pair
+    /// may come in several rows; the reader adds them up and spreads each sub-bucket over the windows
+    /// (t - range, t] that hold it.
+    /// </summary>
+    private string BranchSql(LeafPlan leaf, LogQuery log, string? valueColumn, int labelWidth)
     {
         var p = _parameters;
         _tenantParameter ??= FilterCompiler.Tenant(_tenants, p);
-        // Sub-buckets of width w = gcd(step, range): window k is sub-buckets (k*a - b, k*a].
-        var step = _grid.Count == 1 ? leaf.RangeMs : _grid.StepMs;
-        var w = Gcd(step, leaf.RangeMs);
-        var a = step / w;
-        var b = leaf.RangeMs / w;
+        var w = leaf.SubBucketMs;
         var lo = _grid.StartMs - leaf.RangeMs;
         var hi = _grid.EndMs;
 
-        // Label columns g0..gN: grouped on as plain columns, packed into an array only at the end.
+        // Label columns: grouped on raw (NULL and '' are merged by the reader, which costs less than
+        // coalescing every row).
         var labelColumns = new StringBuilder();
         var groupColumns = new StringBuilder();
-        var arrayColumns = new StringBuilder("ARRAY[");
-        for (var i = 0; i < leaf.Labels.Count; i++)
+        for (var i = 0; i < labelWidth; i++)
         {
-            var name = leaf.Labels[i];
             var column = "g" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            if (FilterCompiler.ConstantValue(name) is { } constant)
+            if (i >= leaf.Labels.Count)
             {
-                labelColumns.Append(p.Add(constant, NpgsqlDbType.Text)).Append("::text AS ").Append(column).Append(", ");
+                labelColumns.Append(", NULL::text AS ").Append(column);
+            }
+            else if (FilterCompiler.ConstantValue(leaf.Labels[i]) is { } constant)
+            {
+                labelColumns.Append(", ").Append(p.Add(constant, NpgsqlDbType.Text)).Append("::text AS ").Append(column);
             }
             else
             {
-                FlowFieldCatalog.TryGet(name, out var field);
-                labelColumns.Append("coalesce(").Append(field.TextSql).Append(", '') AS ").Append(column).Append(", ");
+                FlowFieldCatalog.TryGet(leaf.Labels[i], out var field);
+                labelColumns.Append(", ").Append(field.TextSql).Append(" AS ").Append(column);
+                groupColumns.Append(", ").Append(field.TextSql);
             }
-
-            groupColumns.Append(", ").Append(column);
-            arrayColumns.Append(i > 0 ? ", " : "").Append(column);
         }
-
-        arrayColumns.Append("]::text[]");
 
         var where = new StringBuilder();
         foreach (var m in log.Matchers)
@@ -190,9 +213,9 @@ internal sealed class MetricPlanner
             where.Append(" AND ").Append(FilterCompiler.Filter(stage.Filter, p));
         }
 
+        var id = p.Add(leaf.Id, NpgsqlDbType.Integer);
         var wParam = p.Add((double)w, NpgsqlDbType.Double);
         var startMs = p.Add((double)_grid.StartMs, NpgsqlDbType.Double);
-        string inner;
         if (leaf.Source == PlanSource.Flows)
         {
             if (valueColumn is not null)
@@ -200,58 +223,34 @@ internal sealed class MetricPlanner
                 where.Append(" AND ").Append(valueColumn).Append(" IS NOT NULL");
             }
 
-            inner = $"""
-                SELECT ceil((date_part('epoch', time_end) * 1000 - {startMs}) / {wParam})::bigint AS j,
-                       {labelColumns}{(valueColumn is null ? "NULL::float8" : valueColumn + "::float8")} AS v,
-                       1::bigint AS cnt
+            var value = valueColumn is null ? "NULL::float8" : valueColumn + "::float8";
+            return $"""
+                SELECT {id} AS leaf, ceil((date_part('epoch', time_end) * 1000 - {startMs}) / {wParam})::bigint AS j{labelColumns},
+                       sum({value}) AS s, count(*)::float8 AS c, min({value}) AS mn, max({value}) AS mx
                 FROM flows
                 WHERE {_tenantParameter}
                   AND time_end > {p.Add(ToTime(lo), NpgsqlDbType.TimestampTz)}
                   AND time_end <= {p.Add(ToTime(hi), NpgsqlDbType.TimestampTz)}{where}
-                """;
-        }
-        else
-        {
-            var bucketMs = leaf.Source == PlanSource.Rollup1h ? 3_600_000L : 60_000L;
-            var table = leaf.Source == PlanSource.Rollup1h ? "flow_rollup_1h" : "flow_rollup_1m";
-            var rollupColumn = FlowFieldCatalog.RollupValueColumn(valueColumn);
-            var width = p.Add((double)bucketMs, NpgsqlDbType.Double);
-            // A bucket [b, b + width) counts in the window holding its end.
-            inner = $"""
-                SELECT ceil((date_part('epoch', bucket) * 1000 + {width} - {startMs}) / {wParam})::bigint AS j,
-                       {labelColumns}{(rollupColumn is null ? "NULL::float8" : rollupColumn + "::float8")} AS v,
-                       flows AS cnt
-                FROM {table}
-                WHERE {_tenantParameter}
-                  AND bucket > {p.Add(ToTime(lo - bucketMs), NpgsqlDbType.TimestampTz)}
-                  AND bucket <= {p.Add(ToTime(hi - bucketMs), NpgsqlDbType.TimestampTz)}{where}
+                GROUP BY 2{groupColumns}
                 """;
         }
 
-        var partial = $"""
-            SELECT j{groupColumns}, sum(v) AS s, sum(cnt)::float8 AS c, min(v) AS mn, max(v) AS mx
-            FROM ({inner}) r
-            GROUP BY j{groupColumns}
-            """;
-        var id = p.Add(leaf.Id, NpgsqlDbType.Integer);
-        if (a == 1 && b == 1)
-        {
-            return $"""
-                SELECT {id} AS leaf, j AS k, {arrayColumns} AS labels, s, c, mn, mx
-                FROM ({partial}) pb
-                """;
-        }
-
-        var aParam = p.Add(a, NpgsqlDbType.Bigint);
-        var bParam = p.Add(b, NpgsqlDbType.Bigint);
-        var last = p.Add((long)(_grid.Count - 1), NpgsqlDbType.Bigint);
+        // A rollup row is grouped on its raw bucket (cheaper to hash than a computed sub-bucket); j is
+        // computed once per group. A bucket [b, b + width) counts in the sub-bucket holding its end.
+        // Sums are float8 (exact up to 2^53, far cheaper than numeric); min and max are never needed
+        // here (min_over_time and max_over_time read flows).
+        var level = Array.Find(s_rollups, r => r.Source == leaf.Source).Level;
+        var width = p.Add((double)level.WidthMs, NpgsqlDbType.Double);
+        var rollupColumn = FlowFieldCatalog.RollupValueColumn(valueColumn);
         return $"""
-            SELECT {id} AS leaf, k, {arrayColumns} AS labels, sum(s) AS s, sum(c) AS c, min(mn) AS mn, max(mx) AS mx
-            FROM ({partial}) pb
-            CROSS JOIN LATERAL generate_series(
-                greatest(ceil(j::numeric / {aParam}), 0)::bigint,
-                least(floor((j + {bParam} - 1)::numeric / {aParam}), {last})::bigint) AS k
-            GROUP BY k{groupColumns}
+            SELECT {id} AS leaf, ceil((date_part('epoch', bucket) * 1000 + {width} - {startMs}) / {wParam})::bigint AS j{labelColumns},
+                   {(rollupColumn is null ? "NULL::float8" : "sum(" + rollupColumn + "::float8)")} AS s, sum(flows::float8) AS c,
+                   NULL::float8 AS mn, NULL::float8 AS mx
+            FROM {level.Table}
+            WHERE {_tenantParameter}
+              AND bucket > {p.Add(ToTime(lo - level.WidthMs), NpgsqlDbType.TimestampTz)}
+              AND bucket <= {p.Add(ToTime(hi - level.WidthMs), NpgsqlDbType.TimestampTz)}{where}
+            GROUP BY bucket{groupColumns}
             """;
     }
 

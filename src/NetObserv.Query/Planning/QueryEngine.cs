@@ -94,11 +94,10 @@ internal sealed class QueryEngine
         var grid = Grid(request);
         var planner = new MetricPlanner(StreamLabels, grid, (request.EndNs - request.StartNs) / 1_000_000, request.Tenants);
         var plan = planner.Plan(expr);
-        var leafSeries = new Dictionary<int, List<Series>>();
+        var builder = new LeafSeriesBuilder(grid, _options.MaxSeries);
         long rows = 0;
         if (plan.Sql is not null)
         {
-            var bySeries = new Dictionary<(int, string), (LeafPlan Leaf, LabelSet Labels, double?[] Values)>();
             await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using var command = new NpgsqlCommand(plan.Sql, connection)
             {
@@ -109,59 +108,28 @@ internal sealed class QueryEngine
                 command.Parameters.Add(parameter);
             }
 
+            // Columns: leaf, j, g0..g(LabelWidth-1), s, c, mn, mx.
+            var sumColumn = 2 + plan.LabelWidth;
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 var leaf = plan.Leaves[reader.GetInt32(0)];
-                var k = (int)reader.GetInt64(1);
-                var labelValues = reader.GetFieldValue<string[]>(2);
-                var key = string.Join('\u0001', labelValues);
-                if (!bySeries.TryGetValue((leaf.Id, key), out var series))
+                var labelValues = new string[leaf.Labels.Count];
+                for (var i = 0; i < labelValues.Length; i++)
                 {
-                    var pairs = new KeyValuePair<string, string>[leaf.Labels.Count];
-                    for (var i = 0; i < pairs.Length; i++)
-                    {
-                        pairs[i] = new(leaf.Labels[i], labelValues[i]);
-                    }
-
-                    series = (leaf, LabelSet.From(pairs), new double?[grid.Count]);
-                    bySeries[(leaf.Id, key)] = series;
-                    if (bySeries.Count > _options.MaxSeries)
-                    {
-                        throw new QueryException(string.Create(CultureInfo.InvariantCulture,
-                            $"maximum number of series ({_options.MaxSeries}) reached for a single query"));
-                    }
+                    labelValues[i] = reader.IsDBNull(2 + i) ? "" : reader.GetString(2 + i);
                 }
 
-                var s = reader.IsDBNull(3) ? 0 : reader.GetDouble(3);
-                var c = reader.IsDBNull(4) ? 0 : reader.GetDouble(4);
+                var c = reader.IsDBNull(sumColumn + 1) ? 0 : reader.GetDouble(sumColumn + 1);
                 rows += (long)c;
-                double? mn = reader.IsDBNull(5) ? null : reader.GetDouble(5);
-                double? mx = reader.IsDBNull(6) ? null : reader.GetDouble(6);
-                var seconds = leaf.RangeMs / 1000.0;
-                series.Values[k] = leaf.Op switch
-                {
-                    RangeOperator.CountOverTime => c,
-                    RangeOperator.Rate => (leaf.Unwrapped ? s : c) / seconds,
-                    RangeOperator.BytesOverTime or RangeOperator.SumOverTime => s,
-                    RangeOperator.BytesRate => s / seconds,
-                    RangeOperator.AvgOverTime => c > 0 ? s / c : null,
-                    RangeOperator.MaxOverTime => mx,
-                    _ => mn,
-                };
-            }
-
-            foreach (var (leaf, labels, values) in bySeries.Values)
-            {
-                if (!leafSeries.TryGetValue(leaf.Id, out var list))
-                {
-                    leafSeries[leaf.Id] = list = [];
-                }
-
-                list.Add(new Series(labels, values));
+                builder.Add(leaf, reader.GetInt64(1), labelValues,
+                    reader.IsDBNull(sumColumn) ? 0 : reader.GetDouble(sumColumn), c,
+                    reader.IsDBNull(sumColumn + 2) ? null : reader.GetDouble(sumColumn + 2),
+                    reader.IsDBNull(sumColumn + 3) ? null : reader.GetDouble(sumColumn + 3));
             }
         }
 
+        var leafSeries = builder.Build();
         var value = new MetricEvaluator(grid, leafSeries).Evaluate(plan.Root);
         if (value.Series is null)
         {

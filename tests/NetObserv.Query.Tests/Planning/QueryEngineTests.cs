@@ -108,6 +108,28 @@ public sealed class QueryEngineTests : IClassFixture<QueryDataFixture>
     }
 
     [Theory]
+    [InlineData(300_000, 300_000, "", "Rollup5m")]
+    [InlineData(600_000, 600_000, "", "Rollup10m")]
+    [InlineData(600_000, 1_200_000, "", "Rollup10m")]
+    [InlineData(900_000, 900_000, "", "Rollup5m")]
+    [InlineData(300_000, 600_000, "", "Rollup5m")]
+    [InlineData(600_000, 600_000, " | Proto >= 0", "Flows")]
+    public async Task BytesRateBySourceNamespace_FiveAndTenMinuteLevels_MatchRecords(long stepMs, long rangeMs, string extra,
+        string source)
+    {
+        var range = LogQLDuration.Format(TimeSpan.FromMilliseconds(rangeMs));
+        var query = $"sum by (SrcK8S_Namespace) (rate({App} | json{extra} | unwrap Bytes | __error__=\"\" [{range}]))";
+        var count = (int)(40 * 60_000 / stepMs);
+        Assert.Equal(Enum.Parse<PlanSource>(source), SourceOf(query, Ms(0), stepMs, count));
+
+        var result = await RunAsync(Range(query, Ms(0), stepMs, count));
+
+        var expected = TestFlows.Expected(_data.Records, Ms(0), stepMs, count, rangeMs, r => r.Src.Namespace ?? "",
+            r => r.Bytes, perSecond: true);
+        AssertMatrix(expected, result, l => l.Get("SrcK8S_Namespace") ?? "");
+    }
+
+    [Theory]
     [InlineData("", "Rollup1h")]
     [InlineData(" | SrcPort > 0", "Flows")]
     public async Task FlowCountByWorkload_HourBuckets_MatchRecords(string extra, string source)

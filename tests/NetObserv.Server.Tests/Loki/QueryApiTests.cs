@@ -279,8 +279,9 @@ public sealed class QueryApiTests : IClassFixture<QueryApiFixture>
         {
             await connection.OpenAsync();
             await using var delete = new Npgsql.NpgsqlCommand(
-                "DELETE FROM flows WHERE tenant = 'cache'; DELETE FROM flow_rollup_1m WHERE tenant = 'cache'; "
-                + "DELETE FROM flow_rollup_1h WHERE tenant = 'cache'", connection);
+                "DELETE FROM flows WHERE tenant = 'cache'; "
+                + string.Concat(NetObserv.Storage.Rollups.RollupLevel.All.Select(l => $"DELETE FROM {l.Table} WHERE tenant = 'cache'; ")),
+                connection);
             Assert.True(await delete.ExecuteNonQueryAsync() >= 20);
         }
 

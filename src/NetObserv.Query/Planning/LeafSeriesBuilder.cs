@@ -1,0 +1,144 @@
+using NetObserv.Query.LogQL;
+
+namespace NetObserv.Query.Planning;
+
+/// <summary>
+/// Turns the rows of a metric plan (leaf, sub-bucket j, label values, partial sum/count/min/max) into
+/// each leaf's series: adds up the rows of one (leaf, labels), spreads each sub-bucket over the
+/// windows (t - range, t] that hold it, and applies the range aggregation's formula per step.
+/// </summary>
+internal sealed class LeafSeriesBuilder
+{
+    private readonly EvaluationGrid _grid;
+    private readonly int _maxSeries;
+    private readonly Dictionary<(int Leaf, string Key), Accumulator> _series = [];
+
+    public LeafSeriesBuilder(EvaluationGrid grid, int maxSeries)
+    {
+        _grid = grid;
+        _maxSeries = maxSeries;
+    }
+
+    /// <summary>Adds one row; <paramref name="labelValues"/> are the leaf's label values ("" when absent).</summary>
+    public void Add(LeafPlan leaf, long j, string[] labelValues, double sum, double count, double? min, double? max)
+    {
+        var key = string.Join('\u0001', labelValues);
+        if (!_series.TryGetValue((leaf.Id, key), out var acc))
+        {
+            if (_series.Count >= _maxSeries)
+            {
+                throw new QueryException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"maximum number of series ({_maxSeries}) reached for a single query"));
+            }
+
+            var pairs = new KeyValuePair<string, string>[leaf.Labels.Count];
+            for (var i = 0; i < pairs.Length; i++)
+            {
+                pairs[i] = new(leaf.Labels[i], labelValues[i]);
+            }
+
+            acc = new Accumulator(leaf, LabelSet.From(pairs), _grid.Count);
+            _series[(leaf.Id, key)] = acc;
+        }
+
+        // Window k holds sub-buckets (k*a - b, k*a].
+        var a = leaf.StepMs / leaf.SubBucketMs;
+        var b = leaf.RangeMs / leaf.SubBucketMs;
+        var from = Math.Max(CeilDiv(j, a), 0);
+        var to = Math.Min(FloorDiv(j + b - 1, a), _grid.Count - 1);
+        for (var k = from; k <= to; k++)
+        {
+            acc.Add((int)k, sum, count, min, max);
+        }
+    }
+
+    /// <summary>The series of each leaf, by leaf id.</summary>
+    public Dictionary<int, List<Series>> Build()
+    {
+        var result = new Dictionary<int, List<Series>>();
+        foreach (var acc in _series.Values)
+        {
+            if (!result.TryGetValue(acc.Leaf.Id, out var list))
+            {
+                result[acc.Leaf.Id] = list = [];
+            }
+
+            list.Add(new Series(acc.Labels, acc.Values()));
+        }
+
+        return result;
+    }
+
+    internal static long FloorDiv(long x, long y) => (x / y) - ((x % y != 0) && ((x < 0) != (y < 0)) ? 1 : 0);
+
+    internal static long CeilDiv(long x, long y) => -FloorDiv(-x, y);
+
+    private sealed class Accumulator
+    {
+        private readonly double[] _sum;
+        private readonly double[] _count;
+        private readonly double[] _min;
+        private readonly double[] _max;
+        private readonly bool[] _present;
+
+        public Accumulator(LeafPlan leaf, LabelSet labels, int points)
+        {
+            Leaf = leaf;
+            Labels = labels;
+            _sum = new double[points];
+            _count = new double[points];
+            _min = new double[points];
+            _max = new double[points];
+            _present = new bool[points];
+            Array.Fill(_min, double.NaN);
+            Array.Fill(_max, double.NaN);
+        }
+
+        public LeafPlan Leaf { get; }
+
+        public LabelSet Labels { get; }
+
+        public void Add(int k, double sum, double count, double? min, double? max)
+        {
+            _present[k] = true;
+            _sum[k] += sum;
+            _count[k] += count;
+            if (min is { } mn && !(mn >= _min[k]))
+            {
+                _min[k] = mn;
+            }
+
+            if (max is { } mx && !(mx <= _max[k]))
+            {
+                _max[k] = mx;
+            }
+        }
+
+        public double?[] Values()
+        {
+            var seconds = Leaf.RangeMs / 1000.0;
+            var values = new double?[_sum.Length];
+            for (var k = 0; k < values.Length; k++)
+            {
+                if (!_present[k])
+                {
+                    continue;
+                }
+
+                double s = _sum[k], c = _count[k];
+                values[k] = Leaf.Op switch
+                {
+                    RangeOperator.CountOverTime => c,
+                    RangeOperator.Rate => (Leaf.Unwrapped ? s : c) / seconds,
+                    RangeOperator.BytesOverTime or RangeOperator.SumOverTime => s,
+                    RangeOperator.BytesRate => s / seconds,
+                    RangeOperator.AvgOverTime => c > 0 ? s / c : null,
+                    RangeOperator.MaxOverTime => double.IsNaN(_max[k]) ? null : _max[k],
+                    _ => double.IsNaN(_min[k]) ? null : _min[k],
+                };
+            }
+
+            return values;
+        }
+    }
+}
