@@ -124,8 +124,28 @@ internal static class LokiResponseWriter
     public static void WriteSample(Utf8JsonWriter w, long timestampMs, double value)
     {
         w.WriteStartArray();
-        w.WriteRawValue(FormatSeconds(timestampMs), skipInputValidation: true);
-        w.WriteStringValue(FormatValue(value));
+        Span<byte> buffer = stackalloc byte[32];
+        // Whole seconds and plain values (no exponent) are formatted in place; the rest takes the
+        // general path.
+        if (timestampMs % 1000 == 0 && (timestampMs / 1000).TryFormat(buffer, out var written, default, CultureInfo.InvariantCulture))
+        {
+            w.WriteRawValue(buffer[..written], skipInputValidation: true);
+        }
+        else
+        {
+            w.WriteRawValue(FormatSeconds(timestampMs), skipInputValidation: true);
+        }
+
+        if (double.IsFinite(value) && value.TryFormat(buffer, out written, "R", CultureInfo.InvariantCulture)
+            && buffer[..written].IndexOf((byte)'E') < 0)
+        {
+            w.WriteStringValue(buffer[..written]);
+        }
+        else
+        {
+            w.WriteStringValue(FormatValue(value));
+        }
+
         w.WriteEndArray();
     }
 
