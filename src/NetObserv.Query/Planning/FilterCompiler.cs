@@ -76,6 +76,12 @@ internal static class FilterCompiler
                 return equal ? $"({field.TextSql} = {v})" : $"({field.TextSql} IS DISTINCT FROM {v})";
             default:
                 var positive = op == MatchOperator.Regex;
+                if (value is ".*" or ".*?" or "(.*)" or "(?:.*)")
+                {
+                    // Matches every value, the empty one (an absent label) included: Grafana's "All".
+                    return positive ? "TRUE" : "FALSE";
+                }
+
                 if (field.Kind == FlowFieldKind.Text && TryLiteralAlternatives(value, out var literals)
                     && !literals.Contains(""))
                 {

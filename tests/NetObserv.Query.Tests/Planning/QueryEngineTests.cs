@@ -144,6 +144,28 @@ public sealed class QueryEngineTests : IClassFixture<QueryDataFixture>
         AssertMatrix(expected, result, l => (l.Get("SrcK8S_OwnerName") ?? "") + "->" + (l.Get("DstK8S_OwnerName") ?? ""));
     }
 
+    [Theory]
+    [InlineData(".*")]
+    [InlineData("(.*)")]
+    public async Task RegexMatchingEverything_GrafanaAll_SameAsNoMatcherAndNoRegexInSql(string all)
+    {
+        var query = $"sum by (SrcK8S_Namespace) (count_over_time({{app=\"netobserv-flowcollector\", SrcK8S_Namespace=~\"{all}\", "
+            + $"DstK8S_OwnerName=~\"{all}\"}} | Proto >= 0 [5m]))";
+        var plan = new MetricPlanner(["app"], new EvaluationGrid(Ms(5), 300_000, 6), 25 * 60_000, ["default"])
+            .Plan(LogQLParser.Parse(query));
+        Assert.DoesNotContain("~", plan.Sql, StringComparison.Ordinal);
+
+        var result = await RunAsync(Range(query, Ms(5), 300_000, 6));
+        var none = await RunAsync(Range(query.Replace("!~", "=~", StringComparison.Ordinal)
+            .Replace($"=~\"{all}\"", $"!~\"{all}\"", StringComparison.Ordinal), Ms(5), 300_000, 6));
+
+        var expected = TestFlows.Expected(_data.Records, Ms(5), 300_000, 6, 300_000, r => r.Src.Namespace ?? "",
+            _ => 1, perSecond: false);
+        Assert.Contains("", expected.Keys);
+        AssertMatrix(expected, result, l => l.Get("SrcK8S_Namespace") ?? "");
+        Assert.Empty(Assert.IsType<MatrixResult>(none).Series);
+    }
+
     [Fact]
     public async Task TopK_BytesBySourceNamespace_KeepsTheLargestPerStep()
     {
