@@ -21,6 +21,12 @@ internal static class QueryBenchmark
     private const string Volumetry =
         "sum by (SrcK8S_Namespace) (rate({app=\"netobserv-flowcollector\"} | json | unwrap Bytes | __error__=\"\" [$__interval]))";
 
+    /// <summary>The overview dashboard's "Bytes/s by source namespace" panel with every variable on All.</summary>
+    private const string DashboardPanel =
+        "sum by (SrcK8S_Namespace) (rate({app=\"netobserv-flowcollector\", SrcK8S_Namespace=~\".*\", SrcK8S_OwnerName=~\".*\", "
+        + "DstK8S_Namespace=~\".*\", DstK8S_OwnerName=~\".*\"} | FlowDirection!=\"1\" or DstK8S_OwnerName=\"\" | json "
+        + "| unwrap SampledBytes | __error__=\"\" [$__interval]))";
+
     private const string FlowTable = "{app=\"netobserv-flowcollector\", SrcK8S_Namespace=\"ns-7\"}";
 
     public static async Task<int> RunAsync(string[] args)
@@ -65,6 +71,10 @@ internal static class QueryBenchmark
             }
         }
 
+        var weekStep = GrafanaInterval(604_800);
+        await MeasureAsync(engine, $"dashboard panel bytes/s by source namespace (All), 7d, step {weekStep / 1000}s",
+            DashboardPanel.Replace("$__interval", NetObserv.Query.LogQL.LogQLDuration.Format(TimeSpan.FromMilliseconds(weekStep)), StringComparison.Ordinal),
+            end - 604_800_000 - 17_000, end - 17_000, weekStep, iterations);
         await MeasureAsync(engine, "flow table, 100 newest flows of one namespace, 24h", FlowTable,
             end - 86_400_000 - 17_000, end - 17_000, 345_000, iterations, limit: 100);
         return 0;
