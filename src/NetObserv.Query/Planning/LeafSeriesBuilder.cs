@@ -19,9 +19,22 @@ internal sealed class LeafSeriesBuilder
         _maxSeries = maxSeries;
     }
 
-    /// <summary>Adds one row; <paramref name="labelValues"/> are the leaf's label values ("" when absent).</summary>
-    public void Add(LeafPlan leaf, long j, string[] labelValues, double sum, double count, double? min, double? max)
+    /// <summary>
+    /// Adds one row; <paramref name="labelValues"/> are the leaf's label values ("" when absent).
+    /// Returns false when no window holds the sub-bucket (a range shorter than the step leaves gaps).
+    /// </summary>
+    public bool Add(LeafPlan leaf, long j, string[] labelValues, double sum, double count, double? min, double? max)
     {
+        // Window k holds sub-buckets (k*a - b, k*a].
+        var a = leaf.StepMs / leaf.SubBucketMs;
+        var b = leaf.RangeMs / leaf.SubBucketMs;
+        var from = Math.Max(CeilDiv(j, a), 0);
+        var to = Math.Min(FloorDiv(j + b - 1, a), _grid.Count - 1);
+        if (from > to)
+        {
+            return false;
+        }
+
         var key = string.Join('\u0001', labelValues);
         if (!_series.TryGetValue((leaf.Id, key), out var acc))
         {
@@ -41,15 +54,12 @@ internal sealed class LeafSeriesBuilder
             _series[(leaf.Id, key)] = acc;
         }
 
-        // Window k holds sub-buckets (k*a - b, k*a].
-        var a = leaf.StepMs / leaf.SubBucketMs;
-        var b = leaf.RangeMs / leaf.SubBucketMs;
-        var from = Math.Max(CeilDiv(j, a), 0);
-        var to = Math.Min(FloorDiv(j + b - 1, a), _grid.Count - 1);
         for (var k = from; k <= to; k++)
         {
             acc.Add((int)k, sum, count, min, max);
         }
+
+        return true;
     }
 
     /// <summary>The series of each leaf, by leaf id.</summary>

@@ -121,11 +121,13 @@ internal sealed class QueryEngine
                 }
 
                 var c = reader.IsDBNull(sumColumn + 1) ? 0 : reader.GetDouble(sumColumn + 1);
-                rows += (long)c;
-                builder.Add(leaf, reader.GetInt64(1), labelValues,
+                if (builder.Add(leaf, reader.GetInt64(1), labelValues,
                     reader.IsDBNull(sumColumn) ? 0 : reader.GetDouble(sumColumn), c,
                     reader.IsDBNull(sumColumn + 2) ? null : reader.GetDouble(sumColumn + 2),
-                    reader.IsDBNull(sumColumn + 3) ? null : reader.GetDouble(sumColumn + 3));
+                    reader.IsDBNull(sumColumn + 3) ? null : reader.GetDouble(sumColumn + 3)))
+                {
+                    rows += (long)c;
+                }
             }
         }
 

@@ -114,7 +114,9 @@ public sealed class QueryEngineTests : IClassFixture<QueryDataFixture>
     [InlineData(900_000, 900_000, "", "Rollup5m")]
     [InlineData(300_000, 600_000, "", "Rollup5m")]
     [InlineData(600_000, 600_000, " | Proto >= 0", "Flows")]
-    public async Task BytesRateBySourceNamespace_FiveAndTenMinuteLevels_MatchRecords(long stepMs, long rangeMs, string extra,
+    [InlineData(600_000, 300_000, "", "Rollup5m")]
+    [InlineData(600_000, 300_000, " | Proto >= 0", "Flows")]
+    public async Task BytesRateBySourceNamespace_FiveAndTenMinuteLevelsAndGaps_MatchRecords(long stepMs, long rangeMs, string extra,
         string source)
     {
         var range = LogQLDuration.Format(TimeSpan.FromMilliseconds(rangeMs));
