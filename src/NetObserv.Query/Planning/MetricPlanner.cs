@@ -10,7 +10,8 @@ namespace NetObserv.Query.Planning;
 /// partial aggregates (sum, count, min, max) over the window (t - range, t]; a <c>sum</c>, <c>max</c>
 /// or <c>min</c> directly above a range aggregation is pushed into that branch's grouping. A branch
 /// reads <c>flow_rollup_1h</c> or <c>flow_rollup_1m</c> when its labels and filters are rollup keys and
-/// step and range are whole buckets, else <c>flows</c>.
+/// step and range are whole buckets, else <c>flows</c>. A range aggregation with a line filter gets no
+/// branch: it is a <see cref="LineFilterLeaf"/>, evaluated in memory by <see cref="LineFilterEvaluator"/>.
 /// </summary>
 internal sealed class MetricPlanner
 {
@@ -21,6 +22,7 @@ internal sealed class MetricPlanner
     private readonly SqlParameters _parameters = new();
     private readonly List<LeafPlan> _leaves = [];
     private readonly List<string> _branches = [];
+    private readonly List<LineFilterLeaf> _lineFilterLeaves = [];
     private string? _tenantParameter;
 
     public MetricPlanner(IReadOnlyList<string> streamLabels, EvaluationGrid grid, long queryRangeMs, string[] tenants)
@@ -35,7 +37,7 @@ internal sealed class MetricPlanner
     {
         var root = Compile(expr);
         var sql = _branches.Count == 0 ? null : string.Join("\nUNION ALL\n", _branches);
-        return new MetricPlan(sql, _parameters, root, _leaves);
+        return new MetricPlan(sql, _parameters, root, _leaves, _lineFilterLeaves);
     }
 
     private PlanNode Compile(LogQLExpr expr)
@@ -86,11 +88,7 @@ internal sealed class MetricPlanner
         }
 
         var log = node.Log;
-        if (log.Stages.OfType<LineFilterStage>().Any())
-        {
-            throw new QueryException("unsupported construct: line filters in metric queries "
-                + "(use a label filter after | json, e.g. | json | SrcK8S_Name=\"x\")");
-        }
+        var lineFiltered = log.Stages.OfType<LineFilterStage>().Any();
 
         var dropped = new HashSet<string>(log.Stages.OfType<DropStage>().SelectMany(d => d.Labels), StringComparer.Ordinal);
         var unwrap = log.Stages.OfType<UnwrapStage>().FirstOrDefault();
@@ -134,8 +132,15 @@ internal sealed class MetricPlanner
                 : PlanSource.Flows;
         }
 
-        var leaf = new LeafPlan(_leaves.Count, node.Op, unwrap is not null, rangeMs, labelList, source);
+        var leaf = new LeafPlan(_leaves.Count, node.Op, unwrap is not null, rangeMs, labelList,
+            lineFiltered ? PlanSource.Flows : source);
         _leaves.Add(leaf);
+        if (lineFiltered)
+        {
+            _lineFilterLeaves.Add(new LineFilterLeaf(leaf, log, valueColumn));
+            return leaf;
+        }
+
         _branches.Add(BranchSql(leaf, log, valueColumn));
         return leaf;
     }
