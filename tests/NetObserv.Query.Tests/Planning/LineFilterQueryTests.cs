@@ -243,6 +243,17 @@ public sealed class LineFilterQueryTests : IClassFixture<QueryDataFixture>
     }
 
     [Fact]
+    public async Task QueryTimeout_LineFilterLeaf_TimeoutException()
+    {
+        var query = $"sum(count_over_time({App} |= \"ns-a\" [1m]))";
+
+        var error = await Assert.ThrowsAsync<TimeoutException>(() =>
+            RunAsync(Range(query, Ms(1), 60_000, 30), new QueryOptions { QueryTimeout = TimeSpan.Zero }));
+
+        Assert.Contains("Query:QueryTimeout", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task LineFilter_Backreference_RejectedAsUnsupported()
     {
         var error = await Assert.ThrowsAsync<QueryException>(() =>
