@@ -118,6 +118,7 @@ internal sealed class QueryEngine
             }
         }
 
+        var rows = builder.Rows;
         if (plan.LineFilterLeaves.Count > 0)
         {
             // Rendering lines is C# work between reads, which the command timeout does not see: the
@@ -131,6 +132,8 @@ internal sealed class QueryEngine
                 {
                     await evaluator.EvaluateAsync(leaf, builder, timeout.Token).ConfigureAwait(false);
                 }
+
+                rows += evaluator.RowsScanned;
             }
             catch (OperationCanceledException ex) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
@@ -140,7 +143,6 @@ internal sealed class QueryEngine
         }
 
         var leafSeries = builder.Build();
-        var rows = builder.Rows;
         var value = new MetricEvaluator(grid, leafSeries).Evaluate(plan.Root);
         if (value.Series is null)
         {
