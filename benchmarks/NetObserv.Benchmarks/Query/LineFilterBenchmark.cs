@@ -11,7 +11,7 @@ namespace NetObserv.Benchmarks.Query;
 /// <c>line-filter [--flows N] [--iterations N] [--data-dir DIR]</c>: loads N flows (default 1 million)
 /// over the hour before the last whole minute (kept between runs) and prints p50/p95 and candidate rows
 /// per second of metric queries with line filters (evaluated in memory), beside the same query without
-/// the line filter (SQL on the 1-minute rollup) and with a namespace matcher that narrows the rows read.
+/// the line filter (aggregated by SQL) and with a namespace matcher that narrows the rows read.
 /// </summary>
 internal static class LineFilterBenchmark
 {
@@ -46,7 +46,7 @@ internal static class LineFilterBenchmark
         Console.WriteLine($"line-filter: {flows:N0} flows over 1 h, step {step / 1000}s, {iterations} runs per case, 2 cores");
         (string Name, string Query)[] cases =
         [
-            ("log volume, no line filter (rollup)", $"sum by (level, detected_level) (count_over_time({App} | drop __error__[{range}]))"),
+            ("log volume, no line filter (SQL on flows)", $"sum by (level, detected_level) (count_over_time({App} | drop __error__[{range}]))"),
             ("log volume, |= \"10.128.5.17\"", $"sum by (level, detected_level) (count_over_time({App} |= \"10.128.5.17\" | drop __error__[{range}]))"),
             ("bytes/s by namespace, |~ DstPort 443|8080", $"sum by (SrcK8S_Namespace) (rate({App} |~ `\"DstPort\":(443|8080),` | json | unwrap Bytes [1m]))"),
             ("log volume, one namespace, |= \"10.128\"", $"sum by (level, detected_level) (count_over_time({{app=\"netobserv-flowcollector\", SrcK8S_Namespace=\"ns-3\"}} |= \"10.128\" | drop __error__[{range}]))"),
@@ -92,7 +92,8 @@ internal static class LineFilterBenchmark
         {
             await using var reader = await check.ExecuteReaderAsync();
             await reader.ReadAsync();
-            if (reader.GetInt64(0) >= count && !reader.IsDBNull(1))
+            // Flows past the end of the hour are not inserted, so a complete load holds slightly fewer than count.
+            if (reader.GetInt64(0) >= count * 99 / 100 && !reader.IsDBNull(1))
             {
                 Console.WriteLine($"using {reader.GetInt64(0):N0} flows already loaded");
                 return (reader.GetInt64(1) / 60_000 * 60_000) + 60_000;
