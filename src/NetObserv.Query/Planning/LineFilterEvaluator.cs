@@ -10,13 +10,6 @@ using NpgsqlTypes;
 namespace NetObserv.Query.Planning;
 
 /// <summary>
-/// A range aggregation whose pipeline has a line filter: the leaf, its log query and the SQL of its
-/// sample value (null for counts). Line filters test the rendered JSON line, which SQL cannot see, so
-/// such a leaf is evaluated by <see cref="LineFilterEvaluator"/> instead of a SQL branch.
-/// </summary>
-internal sealed record LineFilterLeaf(LeafPlan Leaf, LogQuery Log, string? ValueSql);
-
-/// <summary>
 /// Evaluates a <see cref="LineFilterLeaf"/> in memory: one parameterised statement streams the candidate
 /// rows of <c>flows</c> (tenant, window <c>(start - range, end]</c>, stream matchers and label filters in
 /// SQL, label and value columns computed as the SQL branches compute them), each row's line is rendered
