@@ -9,6 +9,7 @@ switch (name)
     case "loki-push": return NetObserv.Benchmarks.LokiPush.LokiPushBenchmark.Run(rest);
     case "ipfix-decode": return NetObserv.Benchmarks.Ipfix.IpfixDecodeBenchmark.Run(rest);
     case "query": return await NetObserv.Benchmarks.Query.QueryBenchmark.RunAsync(rest);
+    case "line-filter": return await NetObserv.Benchmarks.Query.LineFilterBenchmark.RunAsync(rest);
     default:
         Console.Error.WriteLine($"unknown benchmark '{name}'");
         return 2;

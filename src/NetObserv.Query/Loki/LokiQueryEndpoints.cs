@@ -63,6 +63,13 @@ internal static class LokiQueryEndpoints
             QueryLog.TimedOut(logger, endpoint, ex);
             await Text(context, StatusCodes.Status504GatewayTimeout, "query timed out").ConfigureAwait(false);
         }
+        catch (TimeoutException ex) when (ex is not System.Text.RegularExpressions.RegexMatchTimeoutException)
+        {
+            // The query timeout of work done in memory (line filters in metric queries).
+            metrics.Error(endpoint);
+            QueryLog.TimedOut(logger, endpoint, ex);
+            await Text(context, StatusCodes.Status504GatewayTimeout, "query timed out").ConfigureAwait(false);
+        }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             // The client went away.
@@ -243,15 +250,15 @@ internal static class LokiQueryEndpoints
         var (start, end) = MetadataRange(context, read);
         var selector = ParseSelector(Required(read, "query"));
         var engine = context.RequestServices.GetRequiredService<QueryEngine>();
-        var (streams, entries) = await engine.StatsAsync(selector, start, end, LokiParameters.Tenants(context.Request),
+        var stats = await engine.StatsAsync(selector, start, end, LokiParameters.Tenants(context.Request),
             context.RequestAborted).ConfigureAwait(false);
         await WriteJsonAsync(context, w =>
         {
             w.WriteStartObject();
-            w.WriteNumber("streams", streams);
-            w.WriteNumber("chunks", 0);
-            w.WriteNumber("bytes", 0);
-            w.WriteNumber("entries", entries);
+            w.WriteNumber("streams", stats.Streams);
+            w.WriteNumber("chunks", stats.Chunks);
+            w.WriteNumber("bytes", stats.Bytes);
+            w.WriteNumber("entries", stats.Entries);
             w.WriteEndObject();
         }).ConfigureAwait(false);
     }

@@ -17,6 +17,9 @@ internal static class FlowRowReader
         "dst_k8s_owner_type, dst_k8s_host_ip, dst_k8s_host_name, dst_k8s_zone, k8s_flow_layer, k8s_cluster_name, " +
         "record_type, hash_id";
 
+    /// <summary>How many columns <see cref="Columns"/> selects (further columns of a statement start here).</summary>
+    public const int ColumnCount = 54;
+
     /// <summary>Reads the current row; returns the record and the row's time (ns since the epoch).</summary>
     public static FlowRecord Read(NpgsqlDataReader r, out long timestampNs)
     {

@@ -5,7 +5,9 @@ namespace NetObserv.Query.Planning;
 /// <summary>
 /// Turns the rows of a metric plan (leaf, sub-bucket j, label values, partial sum/count/min/max) into
 /// each leaf's series: adds up the rows of one (leaf, labels), spreads each sub-bucket over the
-/// windows (t - range, t] that hold it, and applies the range aggregation's formula per step.
+/// windows (t - range, t] that hold it, and applies the range aggregation's formula per step. The SQL
+/// branches and the in-memory line filter evaluation both feed it, so everything above a leaf is one
+/// code path.
 /// </summary>
 internal sealed class LeafSeriesBuilder
 {
@@ -35,6 +37,24 @@ internal sealed class LeafSeriesBuilder
             return false;
         }
 
+        var acc = Series(leaf, labelValues);
+        for (var k = from; k <= to; k++)
+        {
+            acc.Add((int)k, sum, count, min, max);
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Adds the partial aggregate of one whole window <paramref name="k"/> (what the in-memory line
+    /// filter evaluation computes itself).
+    /// </summary>
+    public void AddWindow(LeafPlan leaf, int k, string[] labelValues, double sum, double count, double? min, double? max) =>
+        Series(leaf, labelValues).Add(k, sum, count, min, max);
+
+    private Accumulator Series(LeafPlan leaf, string[] labelValues)
+    {
         var key = string.Join('\u0001', labelValues);
         if (!_series.TryGetValue((leaf.Id, key), out var acc))
         {
@@ -54,12 +74,7 @@ internal sealed class LeafSeriesBuilder
             _series[(leaf.Id, key)] = acc;
         }
 
-        for (var k = from; k <= to; k++)
-        {
-            acc.Add((int)k, sum, count, min, max);
-        }
-
-        return true;
+        return acc;
     }
 
     /// <summary>The series of each leaf, by leaf id.</summary>

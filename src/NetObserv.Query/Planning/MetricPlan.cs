@@ -36,11 +36,12 @@ internal sealed record AggregateNode(VectorOperator Op, Grouping? Grouping, doub
 internal sealed record BinaryNode(BinaryOperator Op, PlanNode Left, PlanNode Right) : PlanNode;
 
 /// <summary>
-/// A compiled metric query: one SQL statement (null when no leaf reads data), whose rows carry
-/// <see cref="LabelWidth"/> label columns, and the tree above it.
+/// A compiled metric query: one SQL statement for the leaves SQL can answer (null when none reads data),
+/// whose rows carry <see cref="LabelWidth"/> label columns, the leaves with line filters (evaluated in
+/// memory) and the tree above them.
 /// </summary>
 internal sealed record MetricPlan(string? Sql, SqlParameters Parameters, PlanNode Root, IReadOnlyList<LeafPlan> Leaves,
-    int LabelWidth);
+    int LabelWidth, IReadOnlyList<LineFilterLeaf> LineFilterLeaves);
 
 /// <summary>The evaluation grid: steps at <see cref="StartMs"/> + k × <see cref="StepMs"/>, k in [0, Count).</summary>
 internal sealed record EvaluationGrid(long StartMs, long StepMs, int Count)

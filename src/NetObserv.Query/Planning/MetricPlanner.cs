@@ -11,7 +11,9 @@ namespace NetObserv.Query.Planning;
 /// partial aggregates (sum, count, min, max) over the window (t - range, t]; a <c>sum</c>, <c>max</c>
 /// or <c>min</c> directly above a range aggregation is pushed into that branch's grouping. A branch
 /// reads the coarsest rollup (<c>flow_rollup_1h</c>, <c>_10m</c>, <c>_5m</c>, <c>_1m</c>) whose buckets
-/// tile step and range when its labels and filters are rollup keys, else <c>flows</c>.
+/// tile step and range when its labels and filters are rollup keys, else <c>flows</c>. A range
+/// aggregation with a line filter gets no branch: it is a <see cref="LineFilterLeaf"/>, evaluated in
+/// memory by <see cref="LineFilterEvaluator"/>.
 /// </summary>
 internal sealed class MetricPlanner
 {
@@ -22,6 +24,7 @@ internal sealed class MetricPlanner
     private readonly SqlParameters _parameters = new();
     private readonly List<LeafPlan> _leaves = [];
     private readonly List<(LeafPlan Leaf, LogQuery Log, string? ValueColumn)> _branches = [];
+    private readonly List<LineFilterLeaf> _lineFilterLeaves = [];
     private string? _tenantParameter;
 
     public MetricPlanner(IReadOnlyList<string> streamLabels, EvaluationGrid grid, long queryRangeMs, string[] tenants)
@@ -39,7 +42,7 @@ internal sealed class MetricPlanner
         var sql = _branches.Count == 0
             ? null
             : string.Join("\nUNION ALL\n", _branches.Select(b => BranchSql(b.Leaf, b.Log, b.ValueColumn, labelWidth)));
-        return new MetricPlan(sql, _parameters, root, _leaves, labelWidth);
+        return new MetricPlan(sql, _parameters, root, _leaves, labelWidth, _lineFilterLeaves);
     }
 
     private PlanNode Compile(LogQLExpr expr)
@@ -90,11 +93,7 @@ internal sealed class MetricPlanner
         }
 
         var log = node.Log;
-        if (log.Stages.OfType<LineFilterStage>().Any())
-        {
-            throw new QueryException("unsupported construct: line filters in metric queries "
-                + "(use a label filter after | json, e.g. | json | SrcK8S_Name=\"x\")");
-        }
+        var lineFiltered = log.Stages.OfType<LineFilterStage>().Any();
 
         var dropped = new HashSet<string>(log.Stages.OfType<DropStage>().SelectMany(d => d.Labels), StringComparer.Ordinal);
         var unwrap = log.Stages.OfType<UnwrapStage>().FirstOrDefault();
@@ -144,9 +143,15 @@ internal sealed class MetricPlanner
         }
 
         var step = _grid.Count == 1 ? rangeMs : _grid.StepMs;
-        var leaf = new LeafPlan(_leaves.Count, node.Op, unwrap is not null, rangeMs, labelList, source, Gcd(step, rangeMs),
-            step);
+        var leaf = new LeafPlan(_leaves.Count, node.Op, unwrap is not null, rangeMs, labelList,
+            lineFiltered ? PlanSource.Flows : source, Gcd(step, rangeMs), step);
         _leaves.Add(leaf);
+        if (lineFiltered)
+        {
+            _lineFilterLeaves.Add(new LineFilterLeaf(leaf, log, valueColumn));
+            return leaf;
+        }
+
         _branches.Add((leaf, log, valueColumn));
         return leaf;
     }

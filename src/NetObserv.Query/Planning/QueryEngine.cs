@@ -131,6 +131,29 @@ internal sealed class QueryEngine
             }
         }
 
+        if (plan.LineFilterLeaves.Count > 0)
+        {
+            // Rendering lines is C# work between reads, which the command timeout does not see: the
+            // query timeout bounds the whole evaluation.
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(_options.QueryTimeout);
+            var evaluator = new LineFilterEvaluator(_dataSource, _options, grid, request.Tenants);
+            try
+            {
+                foreach (var leaf in plan.LineFilterLeaves)
+                {
+                    await evaluator.EvaluateAsync(leaf, builder, timeout.Token).ConfigureAwait(false);
+                }
+
+                rows += evaluator.RowsScanned;
+            }
+            catch (OperationCanceledException ex) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw new TimeoutException(string.Create(CultureInfo.InvariantCulture,
+                    $"query timed out after {_options.QueryTimeout} (Query:QueryTimeout)"), ex);
+            }
+        }
+
         var leafSeries = builder.Build();
         var value = new MetricEvaluator(grid, leafSeries).Evaluate(plan.Root);
         if (value.Series is null)
@@ -196,7 +219,7 @@ internal sealed class QueryEngine
             throw new QueryException($"unwrap ({unwrap.Label}) is only valid inside a range aggregation");
         }
 
-        var lineFilters = log.Stages.OfType<LineFilterStage>().ToList();
+        var lineFilter = LineFilter.Compile(log.Stages);
         var sql = $"""
             SELECT {FlowRowReader.Columns}
             FROM flows
@@ -204,17 +227,13 @@ internal sealed class QueryEngine
               AND time_end >= {p.Add(FromNs(request.StartNs), NpgsqlDbType.TimestampTz)}
               AND time_end < {p.Add(FromNs(request.EndNs), NpgsqlDbType.TimestampTz)}{where}
             ORDER BY time_end {(request.Forward ? "ASC" : "DESC")}
-            {(lineFilters.Count == 0 ? "LIMIT " + p.Add((long)limit, NpgsqlDbType.Bigint) : "")}
+            {(lineFilter.IsEmpty ? "LIMIT " + p.Add((long)limit, NpgsqlDbType.Bigint) : "")}
             """;
 
         var json = log.Stages.Any(s => s is JsonStage);
         var dropped = new HashSet<string>(log.Stages.OfType<DropStage>().SelectMany(d => d.Labels), StringComparer.Ordinal);
         var streamLabels = StreamLabels;
         var streams = new Dictionary<string, LogStream>(StringComparer.Ordinal);
-        var regexes = lineFilters.Select(f => f.Op is LineFilterOperator.Matches or LineFilterOperator.NotMatches
-            ? f.Values.Select(v => new System.Text.RegularExpressions.Regex(v, System.Text.RegularExpressions.RegexOptions.None,
-                TimeSpan.FromSeconds(1))).ToArray()
-            : []).ToList();
         var count = 0;
         long rows = 0;
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -233,7 +252,7 @@ internal sealed class QueryEngine
             rows++;
             var record = FlowRowReader.Read(reader, out var ts);
             var line = FlowRecordJson.ToJson(record);
-            if (!PassesLineFilters(line, lineFilters, regexes))
+            if (!lineFilter.Passes(line))
             {
                 continue;
             }
@@ -252,28 +271,6 @@ internal sealed class QueryEngine
         {
             RowsProcessed = rows,
         };
-    }
-
-    private static bool PassesLineFilters(string line, List<LineFilterStage> filters,
-        List<System.Text.RegularExpressions.Regex[]> regexes)
-    {
-        for (var i = 0; i < filters.Count; i++)
-        {
-            var f = filters[i];
-            var any = f.Op switch
-            {
-                LineFilterOperator.Contains or LineFilterOperator.NotContains =>
-                    f.Values.Any(v => line.Contains(v, StringComparison.Ordinal)),
-                _ => regexes[i].Any(r => r.IsMatch(line)),
-            };
-            var positive = f.Op is LineFilterOperator.Contains or LineFilterOperator.Matches;
-            if (any != positive)
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 
     /// <summary>Stream labels of one line (with <c>| json</c>: every scalar field as well).</summary>
@@ -425,27 +422,154 @@ internal sealed class QueryEngine
         return result.Values.OrderBy(s => s.Key, StringComparer.Ordinal).ToList();
     }
 
-    /// <summary>Entries (flows) and streams matching a selector over [start, end).</summary>
-    public async Task<(long Streams, long Entries)> StatsAsync(LogQuery selector, long startNs, long endNs, string[] tenants,
+    /// <summary>How many of the most recent matching flows <see cref="StatsAsync"/> renders to estimate line bytes.</summary>
+    public const int StatsSampleSize = 100;
+
+    /// <summary>
+    /// Index statistics of a selector over [start, end), in two statements. <b>entries</b>: the matching
+    /// flows, exactly; when the selector only names rollup keys, whole hours are read from
+    /// <c>flow_rollup_1h</c>, whole minutes at the edges from <c>flow_rollup_1m</c> and only the
+    /// sub-minute edges from <c>flows</c>, so long ranges stay cheap. <b>bytes</b>: entries times the
+    /// average UTF-8 size of the JSON lines of the <see cref="StatsSampleSize"/> most recent matching
+    /// flows (the exact total when they are all of them), rounded down. <b>streams</b> and <b>chunks</b>:
+    /// the distinct stream-label keys and the (key, hour) rows of <c>flow_rollup_1h</c> over the hours
+    /// overlapping the range, restricted by the selector's matchers on rollup keys; stream labels that
+    /// are not rollup keys (<c>_RecordType</c>) are not told apart. Line filters are ignored (an upper bound).
+    /// </summary>
+    public async Task<IndexStats> StatsAsync(LogQuery selector, long startNs, long endNs, string[] tenants,
         CancellationToken cancellationToken)
     {
         var p = new SqlParameters();
+        var tenant = FilterCompiler.Tenant(tenants, p);
+        var start = FromNs(startNs);
+        var end = FromNs(endNs);
+        var startParameter = p.Add(start, NpgsqlDbType.TimestampTz);
+        var endParameter = p.Add(end, NpgsqlDbType.TimestampTz);
+        var where = Where(selector, p);
+        string entriesSql;
+        if (FilterCompiler.OnlyRollupDimensions(Names(selector)))
+        {
+            // [start, m0) flows, [m0, h0) 1m, [h0, h1) 1h, [h1, m1) 1m, [m1, end) flows.
+            var m0 = Ceiling(start, TimeSpan.TicksPerMinute);
+            var m1 = new DateTime(end.Ticks / TimeSpan.TicksPerMinute * TimeSpan.TicksPerMinute, DateTimeKind.Utc);
+            if (m0 >= m1)
+            {
+                m0 = m1 = end;
+            }
+
+            var h0 = Ceiling(m0, TimeSpan.TicksPerHour);
+            var h1 = new DateTime(m1.Ticks / TimeSpan.TicksPerHour * TimeSpan.TicksPerHour, DateTimeKind.Utc);
+            if (h0 >= h1)
+            {
+                h0 = h1 = m1;
+            }
+
+            var m0p = p.Add(m0, NpgsqlDbType.TimestampTz);
+            var m1p = p.Add(m1, NpgsqlDbType.TimestampTz);
+            var h0p = p.Add(h0, NpgsqlDbType.TimestampTz);
+            var h1p = p.Add(h1, NpgsqlDbType.TimestampTz);
+            entriesSql = $"""
+                (SELECT count(*) FROM flows WHERE {tenant}
+                    AND ((time_end >= {startParameter} AND time_end < {m0p}) OR (time_end >= {m1p} AND time_end < {endParameter})){where})
+                + (SELECT coalesce(sum(flows), 0) FROM flow_rollup_1m WHERE {tenant}
+                    AND ((bucket >= {m0p} AND bucket < {h0p}) OR (bucket >= {h1p} AND bucket < {m1p})){where})
+                + (SELECT coalesce(sum(flows), 0) FROM flow_rollup_1h WHERE {tenant}
+                    AND bucket >= {h0p} AND bucket < {h1p}{where})
+                """;
+        }
+        else
+        {
+            entriesSql = $"""
+                (SELECT count(*) FROM flows WHERE {tenant}
+                    AND time_end >= {startParameter} AND time_end < {endParameter}{where})
+                """;
+        }
+
+        var rollupWhere = new System.Text.StringBuilder();
+        foreach (var m in selector.Matchers.Where(m => FilterCompiler.OnlyRollupDimensions([m.Name])))
+        {
+            rollupWhere.Append(" AND ").Append(FilterCompiler.Matcher(m.Name, m.Op, m.Value, p));
+        }
+
+        var keys = StreamLabels.Select(l => FlowFieldCatalog.TryGet(l, out var f) && f.IsRollupDimension ? f.Sql : null)
+            .OfType<string>().ToList();
         var sql = $"""
-            SELECT count(*) FROM flows
+            SELECT ({entriesSql})::bigint, count(DISTINCT ROW({(keys.Count == 0 ? "1" : string.Join(", ", keys))})), count(*)
+            FROM flow_rollup_1h
+            WHERE {tenant} AND bucket >= date_trunc('hour', {startParameter}) AND bucket < {endParameter}{rollupWhere}
+            """;
+
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        long entries, streams, chunks;
+        await using (var command = new NpgsqlCommand(sql, connection))
+        {
+            command.CommandTimeout = (int)Math.Ceiling(_options.QueryTimeout.TotalSeconds);
+            foreach (var parameter in p.All)
+            {
+                command.Parameters.Add(parameter);
+            }
+
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            entries = reader.GetInt64(0);
+            streams = reader.GetInt64(1);
+            chunks = reader.GetInt64(2);
+        }
+
+        if (entries == 0)
+        {
+            return new IndexStats(0, 0, 0, 0);
+        }
+
+        var (sampled, sampleBytes) = await SampleLineBytesAsync(connection, selector, startNs, endNs, tenants, cancellationToken)
+            .ConfigureAwait(false);
+        var bytes = sampled == 0 ? 0 : sampled >= entries ? sampleBytes : (long)((decimal)sampleBytes * entries / sampled);
+        return new IndexStats(Math.Max(streams, 1), Math.Max(chunks, 1), bytes, entries);
+    }
+
+    /// <summary>The number and total UTF-8 line bytes of the <see cref="StatsSampleSize"/> most recent matching flows.</summary>
+    private async Task<(long Count, long Bytes)> SampleLineBytesAsync(NpgsqlConnection connection, LogQuery selector,
+        long startNs, long endNs, string[] tenants, CancellationToken cancellationToken)
+    {
+        var p = new SqlParameters();
+        var sql = $"""
+            SELECT {FlowRowReader.Columns}
+            FROM flows
             WHERE {FilterCompiler.Tenant(tenants, p)}
               AND time_end >= {p.Add(FromNs(startNs), NpgsqlDbType.TimestampTz)}
               AND time_end < {p.Add(FromNs(endNs), NpgsqlDbType.TimestampTz)}{Where(selector, p)}
+            ORDER BY time_end DESC
+            LIMIT {p.Add((long)StatsSampleSize, NpgsqlDbType.Bigint)}
             """;
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand(sql, connection);
+        await using var command = new NpgsqlCommand(sql, connection)
+        {
+            CommandTimeout = (int)Math.Ceiling(_options.QueryTimeout.TotalSeconds),
+        };
         foreach (var parameter in p.All)
         {
             command.Parameters.Add(parameter);
         }
 
-        var entries = (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) ?? 0L);
-        return (entries > 0 ? 1 : 0, entries);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(2048);
+        await using var writer = new Utf8JsonWriter(buffer);
+        long count = 0;
+        long bytes = 0;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            buffer.ResetWrittenCount();
+            writer.Reset(buffer);
+            FlowRecordJson.Write(writer, FlowRowReader.Read(reader, out _));
+            writer.Flush();
+            count++;
+            bytes += buffer.WrittenCount;
+        }
+
+        return (count, bytes);
     }
+
+    private static DateTime Ceiling(DateTime time, long unitTicks) =>
+        new((time.Ticks + unitTicks - 1) / unitTicks * unitTicks, DateTimeKind.Utc);
 
     private static IEnumerable<string> Names(LogQuery selector) =>
         selector.Matchers.Select(m => m.Name)

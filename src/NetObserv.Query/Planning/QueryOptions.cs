@@ -25,6 +25,13 @@ public sealed class QueryOptions
     /// <summary>Most points per series of a range query. Defaults to 11,000.</summary>
     public int MaxPoints { get; set; } = 11_000;
 
+    /// <summary>
+    /// Most flows a metric query with line filters may read: such range aggregations render and test each
+    /// candidate flow's line in memory, so their cost grows with the flows the selector and label filters
+    /// leave. A query reading more is answered with a 400 naming this limit. Defaults to 5,000,000.
+    /// </summary>
+    public long MaxLineFilterRows { get; set; } = 5_000_000;
+
     /// <summary>Results of ranges that ended at least this long ago are cached. Defaults to 5 minutes.</summary>
     public TimeSpan CacheMinAge { get; set; } = TimeSpan.FromMinutes(5);
 

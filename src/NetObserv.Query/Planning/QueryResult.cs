@@ -3,7 +3,7 @@ namespace NetObserv.Query.Planning;
 /// <summary>What a query returns, in the shape of Loki's <c>resultType</c>.</summary>
 internal abstract record QueryResult
 {
-    /// <summary>Rows (log lines or flows aggregated) the query read.</summary>
+    /// <summary>Rows the query read: log lines, flows aggregated by SQL, candidate rows of line-filtered leaves.</summary>
     public long RowsProcessed { get; init; }
 }
 
