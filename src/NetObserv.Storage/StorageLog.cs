@@ -40,6 +40,46 @@ internal static partial class StorageLog
         Message = "Shutdown timed out while the database was unavailable: {Rows} accepted rows were not written")]
     public static partial void WriterAborted(ILogger logger, long rows);
 
+    [LoggerMessage(EventId = 2030, EventName = "SpillStarted", Level = LogLevel.Warning,
+        Message = "The database is unavailable: batches now go to the spill journal in {Directory}")]
+    public static partial void SpillStarted(ILogger logger, Exception? exception, string directory);
+
+    [LoggerMessage(EventId = 2031, EventName = "SpillStopped", Level = LogLevel.Information,
+        Message = "The database is reachable again: batches go to the database; {Files} spill file(s) ({Bytes} bytes) to replay")]
+    public static partial void SpillStopped(ILogger logger, int files, long bytes);
+
+    [LoggerMessage(EventId = 2032, EventName = "SpillFull", Level = LogLevel.Error,
+        Message = "The spill journal is full ({Bytes} of {MaxBytes} bytes): batches are retried in memory and ingest is slowed down")]
+    public static partial void SpillFull(ILogger logger, long bytes, long maxBytes);
+
+    [LoggerMessage(EventId = 2033, EventName = "SpillFailed", Level = LogLevel.Error,
+        Message = "Writing a batch of {Rows} rows to the spill journal failed; it is retried in memory")]
+    public static partial void SpillFailed(ILogger logger, Exception exception, int rows);
+
+    [LoggerMessage(EventId = 2034, EventName = "SpillReplayed", Level = LogLevel.Information,
+        Message = "Replayed spill file {File}: {Rows} rows written")]
+    public static partial void SpillReplayed(ILogger logger, string file, int rows);
+
+    [LoggerMessage(EventId = 2035, EventName = "SpillAlreadyReplayed", Level = LogLevel.Warning,
+        Message = "Spill file {File} was already written before a restart; deleted without writing it again")]
+    public static partial void SpillAlreadyReplayed(ILogger logger, string file);
+
+    [LoggerMessage(EventId = 2036, EventName = "SpillBadFile", Level = LogLevel.Error,
+        Message = "Spill file {File} cannot be read; moved to {Target}")]
+    public static partial void SpillBadFile(ILogger logger, Exception exception, string file, string target);
+
+    [LoggerMessage(EventId = 2037, EventName = "SpillReplayFailed", Level = LogLevel.Warning,
+        Message = "Replaying spill file {File} failed; retrying in {Delay}")]
+    public static partial void SpillReplayFailed(ILogger logger, Exception exception, string file, TimeSpan delay);
+
+    [LoggerMessage(EventId = 2038, EventName = "SpilledAtShutdown", Level = LogLevel.Warning,
+        Message = "The database was unavailable at shutdown: {Rows} rows went to the spill journal in {Directory}; they are written when the backend next runs")]
+    public static partial void SpilledAtShutdown(ILogger logger, long rows, string directory);
+
+    [LoggerMessage(EventId = 2039, EventName = "SpillJournalFound", Level = LogLevel.Information,
+        Message = "Spill journal in {Directory} holds {Files} file(s) ({Bytes} bytes) to replay")]
+    public static partial void SpillJournalFound(ILogger logger, string directory, int files, long bytes);
+
     [LoggerMessage(EventId = 2020, EventName = "PartitionCreated", Level = LogLevel.Information,
         Message = "Created flow partition {Partition}")]
     public static partial void Created(ILogger logger, string partition);

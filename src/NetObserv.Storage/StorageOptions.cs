@@ -43,4 +43,23 @@ public sealed class StorageOptions
 
     /// <summary>Capacity of the ingest channel in records. Defaults to 200,000.</summary>
     public int ChannelCapacity { get; set; } = 200_000;
+
+    /// <summary>
+    /// Folder of the spill journal, where batches wait while the database is unavailable. Defaults to
+    /// <c>spill/</c> below <see cref="DataDirectory"/>.
+    /// </summary>
+    public string? SpillDirectory { get; set; }
+
+    /// <summary>Largest size of the spill journal in bytes; 0 turns spilling off. Defaults to 1 GiB.</summary>
+    public long SpillMaxBytes { get; set; } = 1L << 30;
+
+    /// <summary>
+    /// How long a batch keeps failing because the database is unavailable before it goes to the spill
+    /// journal. Defaults to 5 seconds.
+    /// </summary>
+    public TimeSpan SpillAfter { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The spill folder in effect: <see cref="SpillDirectory"/>, else <c>spill/</c> below <see cref="DataDirectory"/>.</summary>
+    public string ResolvedSpillDirectory =>
+        string.IsNullOrWhiteSpace(SpillDirectory) ? Path.Combine(DataDirectory, "spill") : SpillDirectory;
 }

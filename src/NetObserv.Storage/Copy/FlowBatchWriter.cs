@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Globalization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -6,6 +7,7 @@ using NetObserv.Flows;
 using NetObserv.Flows.Pipeline;
 using NetObserv.Storage.Partitions;
 using NetObserv.Storage.Rollups;
+using NetObserv.Storage.Spill;
 using Npgsql;
 
 namespace NetObserv.Storage.Copy;
@@ -24,11 +26,24 @@ namespace NetObserv.Storage.Copy;
 /// isolated; only those are skipped (counted in <see cref="RowsRejected"/>). On shutdown the channel
 /// is completed and everything already accepted is written before the writer stops.
 /// </para>
+/// <para>
+/// Spill journal (<see cref="SpillJournal"/>): a batch that has failed for
+/// <see cref="StorageOptions.SpillAfter"/> because the database is unavailable is written to disk
+/// instead, and from then on every lane drains the channel straight into the journal (ingest sees no
+/// backpressure) while a probe checks once a second whether the database is back. Then the journal is
+/// replayed oldest file first, through the same partitions, COPY and rollup upserts as a live batch,
+/// one transaction per file that also records the file's id in <c>spill_replayed</c>, so a file is
+/// written once even if the process dies between commit and delete. When the journal reaches
+/// <see cref="StorageOptions.SpillMaxBytes"/> the writer falls back to retrying in memory. At shutdown
+/// with the database unavailable, whatever is left goes to the journal at once.
+/// </para>
 /// </summary>
 public sealed class FlowBatchWriter : BackgroundService
 {
     private static readonly TimeSpan s_minimumFlushInterval = TimeSpan.FromMilliseconds(1);
     private static readonly TimeSpan s_maximumBackoff = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan s_maximumProbeInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan s_minimumProbeInterval = TimeSpan.FromMilliseconds(50);
 
     private readonly FlowChannel _channel;
     private readonly NpgsqlDataSource _dataSource;
@@ -41,6 +56,18 @@ public sealed class FlowBatchWriter : BackgroundService
     private readonly FlowWriterMetrics _metrics;
     private readonly int _lanes;
     private readonly CancellationTokenSource _abort = new();
+    private readonly CancellationTokenSource _journalStop = new();
+    private readonly SpillJournal? _journal;
+    private readonly TimeSpan _spillAfter;
+    private readonly TimeSpan _probeInterval;
+    private long _rowsSpilled;
+    private long _rowsSpilledAtShutdown;
+    private long _rowsReplayed;
+    private long _rowsLost;
+    private long _badSpillFiles;
+    private int _spilling;
+    private int _spillFullLogged;
+    private volatile bool _stopping;
     private long _rowsWritten;
     private long _batches;
     private long _writeErrors;
@@ -66,7 +93,17 @@ public sealed class FlowBatchWriter : BackgroundService
             : s_minimumFlushInterval;
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger;
-        _metrics = new FlowWriterMetrics(meterFactory, () => _channel.Count + Volatile.Read(ref _inFlight));
+        var storage = options.Value;
+        if (storage.SpillMaxBytes > 0)
+        {
+            _journal = new SpillJournal(storage.ResolvedSpillDirectory, storage.SpillMaxBytes, _time);
+        }
+
+        _spillAfter = storage.SpillAfter > TimeSpan.Zero ? storage.SpillAfter : TimeSpan.Zero;
+        _probeInterval = _spillAfter < s_minimumProbeInterval ? s_minimumProbeInterval
+            : _spillAfter > s_maximumProbeInterval ? s_maximumProbeInterval : _spillAfter;
+        _metrics = new FlowWriterMetrics(meterFactory, () => _channel.Count + Volatile.Read(ref _inFlight),
+            () => _journal?.Bytes ?? 0);
     }
 
     /// <summary>Rows committed since start.</summary>
@@ -81,6 +118,27 @@ public sealed class FlowBatchWriter : BackgroundService
     /// <summary>Records the database refused as invalid and that were skipped.</summary>
     public long RowsRejected => Interlocked.Read(ref _rowsRejected);
 
+    /// <summary>Rows written to the spill journal since start.</summary>
+    public long RowsSpilled => Interlocked.Read(ref _rowsSpilled);
+
+    /// <summary>Rows from the spill journal committed since start (also counted in <see cref="RowsWritten"/>).</summary>
+    public long RowsReplayed => Interlocked.Read(ref _rowsReplayed);
+
+    /// <summary>Spill files that could not be read and were moved to <c>bad/</c>.</summary>
+    public long BadSpillFiles => Interlocked.Read(ref _badSpillFiles);
+
+    /// <summary>True while batches go to the spill journal instead of the database.</summary>
+    public bool IsSpilling => Volatile.Read(ref _spilling) != 0;
+
+    /// <summary>Spill files waiting to be replayed.</summary>
+    public int SpillFiles => _journal?.Files ?? 0;
+
+    /// <summary>Bytes of spill files waiting to be replayed.</summary>
+    public long SpillBytes => _journal?.Bytes ?? 0;
+
+    /// <summary>The spill folder, or null when spilling is off.</summary>
+    public string? SpillDirectory => _journal?.Directory;
+
     /// <summary>
     /// Completes the channel and waits until everything it accepted is written. If
     /// <paramref name="cancellationToken"/> fires first (the host's shutdown timeout, e.g. while the
@@ -88,6 +146,7 @@ public sealed class FlowBatchWriter : BackgroundService
     /// </summary>
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        _stopping = true;
         _channel.Complete();
         using var registration = cancellationToken.Register(
             static state => ((CancellationTokenSource)state!).Cancel(), _abort);
@@ -104,6 +163,7 @@ public sealed class FlowBatchWriter : BackgroundService
     {
         base.Dispose();
         _abort.Dispose();
+        _journalStop.Dispose();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -116,6 +176,18 @@ public sealed class FlowBatchWriter : BackgroundService
     private async Task RunLanesAsync()
     {
         StorageLog.WriterStarted(_logger, _batchSize, _flushInterval, _lanes);
+        var journal = Task.CompletedTask;
+        if (_journal is not null)
+        {
+            if (_journal.Files > 0)
+            {
+                StorageLog.SpillJournalFound(_logger, _journal.Directory, _journal.Files, _journal.Bytes);
+            }
+
+            var stop = _journalStop.Token;
+            journal = Task.Run(() => MaintainJournalAsync(_journal, stop));
+        }
+
         var lanes = new Task[_lanes];
         for (var i = 0; i < lanes.Length; i++)
         {
@@ -123,9 +195,16 @@ public sealed class FlowBatchWriter : BackgroundService
         }
 
         await Task.WhenAll(lanes).ConfigureAwait(false);
-        if (_abort.IsCancellationRequested)
+        await _journalStop.CancelAsync().ConfigureAwait(false);
+        await journal.ConfigureAwait(false);
+        if (Interlocked.Read(ref _rowsLost) > 0)
         {
-            StorageLog.WriterAborted(_logger, _channel.Count + Volatile.Read(ref _inFlight));
+            StorageLog.WriterAborted(_logger, Interlocked.Read(ref _rowsLost));
+        }
+
+        if (Interlocked.Read(ref _rowsSpilledAtShutdown) > 0)
+        {
+            StorageLog.SpilledAtShutdown(_logger, Interlocked.Read(ref _rowsSpilledAtShutdown), _journal!.Directory);
         }
 
         StorageLog.WriterStopped(_logger, RowsWritten, BatchesWritten);
@@ -144,7 +223,12 @@ public sealed class FlowBatchWriter : BackgroundService
                 if (batch.Count > 0)
                 {
                     Interlocked.Add(ref _inFlight, batch.Count);
-                    await WriteAsync(lane, 0, batch.Count, abort).ConfigureAwait(false);
+                    lane.Done = 0;
+                    if (!IsSpilling || !TrySpill(batch, 0, batch.Count, null))
+                    {
+                        await WriteAsync(lane, 0, batch.Count, abort).ConfigureAwait(false);
+                    }
+
                     Interlocked.Add(ref _inFlight, -batch.Count);
                     batch.Clear();
                 }
@@ -152,9 +236,76 @@ public sealed class FlowBatchWriter : BackgroundService
         }
         catch (OperationCanceledException) when (abort.IsCancellationRequested)
         {
-            // Counted by RunLanesAsync: the batch is still in flight.
+            // The host's shutdown timeout: what this lane holds and what the channel still has go to
+            // the journal; only what it cannot take is lost (and counted).
+            SpillOrLose(batch, lane.Done, batch.Count - lane.Done);
+            Interlocked.Add(ref _inFlight, -batch.Count);
+            batch.Clear();
+            while (_channel.Drain(batch, _batchSize) > 0)
+            {
+                SpillOrLose(batch, 0, batch.Count);
+                batch.Clear();
+            }
         }
     }
+
+    private void SpillOrLose(List<FlowRecord> batch, int start, int count)
+    {
+        if (count > 0 && !TrySpill(batch, start, count, null))
+        {
+            Interlocked.Add(ref _rowsLost, count);
+        }
+    }
+
+    /// <summary>
+    /// Writes records [start, start + count) to the journal. False when spilling is off, the journal
+    /// is full or the disk fails: the caller then keeps the batch in memory.
+    /// </summary>
+    private bool TrySpill(List<FlowRecord> batch, int start, int count, Exception? cause)
+    {
+        if (_journal is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            if (!_journal.TryAppend(batch, start, count))
+            {
+                if (Interlocked.Exchange(ref _spillFullLogged, 1) == 0)
+                {
+                    StorageLog.SpillFull(_logger, _journal.Bytes, _journal.MaxBytes);
+                }
+
+                return false;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            StorageLog.SpillFailed(_logger, e, count);
+            return false;
+        }
+
+        Volatile.Write(ref _spillFullLogged, 0);
+        Interlocked.Add(ref _rowsSpilled, count);
+        if (_stopping)
+        {
+            Interlocked.Add(ref _rowsSpilledAtShutdown, count);
+        }
+
+        _metrics.Spilled(count);
+        if (Interlocked.Exchange(ref _spilling, 1) == 0)
+        {
+            StorageLog.SpillStarted(_logger, cause, _journal.Directory);
+        }
+
+        return true;
+    }
+
+    /// <summary>Whether a batch failing since <paramref name="failingSince"/> should go to the journal now.</summary>
+    private bool ShouldSpill(long failingSince) =>
+        _journal is not null
+        && (_stopping || IsSpilling || _time.GetElapsedTime(failingSince) >= _spillAfter);
 
     /// <summary>Takes records until the batch is full, the flush interval has passed, or the channel is done.</summary>
     private async Task FillAsync(List<FlowRecord> batch, CancellationToken abort)
@@ -184,11 +335,13 @@ public sealed class FlowBatchWriter : BackgroundService
     private async Task WriteAsync(Lane lane, int start, int count, CancellationToken abort)
     {
         var batch = lane.Batch;
+        var failingSince = 0L;
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await WriteOnceAsync(lane, start, count, abort).ConfigureAwait(false);
+                await WriteOnceAsync(lane, start, count, null, abort).ConfigureAwait(false);
+                lane.Done = start + count;
                 if (attempt > 1)
                 {
                     StorageLog.BatchRecovered(_logger, count, attempt);
@@ -207,6 +360,7 @@ public sealed class FlowBatchWriter : BackgroundService
                         Interlocked.Increment(ref _rowsRejected);
                         _metrics.Rejected();
                         StorageLog.RecordRejected(_logger, e, batch[start].TimeFlowEndMs, batch[start].Tenant);
+                        lane.Done = start + 1;
                         return;
                     }
 
@@ -223,6 +377,17 @@ public sealed class FlowBatchWriter : BackgroundService
                     _partitions.Forget();
                 }
 
+                if (attempt == 1)
+                {
+                    failingSince = _time.GetTimestamp();
+                }
+
+                if (ShouldSpill(failingSince) && TrySpill(batch, start, count, e))
+                {
+                    lane.Done = start + count;
+                    return;
+                }
+
                 var delay = Backoff(attempt);
                 StorageLog.BatchFailed(_logger, e, count, attempt, delay);
                 await Task.Delay(delay, _time, abort).ConfigureAwait(false);
@@ -230,7 +395,12 @@ public sealed class FlowBatchWriter : BackgroundService
         }
     }
 
-    private async Task WriteOnceAsync(Lane lane, int start, int count, CancellationToken abort)
+    /// <summary>
+    /// One attempt: partitions, COPY and rollup upserts in one transaction. With a
+    /// <paramref name="replayKey"/> the key is recorded in <c>spill_replayed</c> in the same transaction;
+    /// returns false, writing nothing, when it was already recorded.
+    /// </summary>
+    private async Task<bool> WriteOnceAsync(Lane lane, int start, int count, string? replayKey, CancellationToken abort)
     {
         var started = _time.GetTimestamp();
         var batch = lane.Batch;
@@ -262,6 +432,12 @@ public sealed class FlowBatchWriter : BackgroundService
             var transaction = await connection.BeginTransactionAsync(abort).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
+                if (replayKey is not null && !await RecordReplayAsync(connection, transaction, replayKey, count, abort)
+                        .ConfigureAwait(false))
+                {
+                    return false;
+                }
+
                 var copied = await FlowCopy.WriteAsync(connection, batch, start, count, lane.Macs, abort)
                     .ConfigureAwait(false);
                 if (copied != (ulong)count)
@@ -281,7 +457,203 @@ public sealed class FlowBatchWriter : BackgroundService
                 Interlocked.Add(ref _rowsWritten, count);
                 Interlocked.Increment(ref _batches);
                 _metrics.Written(count, rollupRows, _time.GetElapsedTime(started).TotalSeconds);
+                return true;
             }
+        }
+    }
+
+    private static async Task<bool> RecordReplayAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        string key, int rows, CancellationToken cancellationToken)
+    {
+        var command = new NpgsqlCommand(
+            "INSERT INTO spill_replayed (id, rows) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING", connection, transaction);
+        await using (command.ConfigureAwait(false))
+        {
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = rows });
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        }
+    }
+
+    /// <summary>
+    /// The journal's own loop: while spilling, probes the database until it answers; then replays the
+    /// journal oldest file first (files left by a previous run included). Runs beside the lanes, so live
+    /// batches keep flowing during a replay.
+    /// </summary>
+    private async Task MaintainJournalAsync(SpillJournal journal, CancellationToken stop)
+    {
+        var lane = new Lane(Math.Min(_batchSize, 100_000));
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                if (IsSpilling)
+                {
+                    if (!await ProbeAsync(stop).ConfigureAwait(false))
+                    {
+                        await Task.Delay(_probeInterval, _time, stop).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    Volatile.Write(ref _spilling, 0);
+                    StorageLog.SpillStopped(_logger, journal.Files, journal.Bytes);
+                }
+
+                var replayed = 0;
+                var failed = false;
+                if (journal.Files > 0)
+                {
+                    foreach (var file in journal.List())
+                    {
+                        if (stop.IsCancellationRequested || IsSpilling)
+                        {
+                            break;
+                        }
+
+                        if (!await ReplayFileAsync(journal, lane, file, stop).ConfigureAwait(false))
+                        {
+                            failed = true;
+                            break;
+                        }
+
+                        replayed++;
+                    }
+                }
+
+                if (failed || replayed == 0)
+                {
+                    await Task.Delay(_probeInterval, _time, stop).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Shutdown: a file being replayed was rolled back and stays in the journal.
+        }
+    }
+
+    private async Task<bool> ProbeAsync(CancellationToken stop)
+    {
+        try
+        {
+            var connection = await _dataSource.OpenConnectionAsync(stop).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                var command = new NpgsqlCommand("SELECT 1", connection);
+                await using (command.ConfigureAwait(false))
+                {
+                    await command.ExecuteScalarAsync(stop).ConfigureAwait(false);
+                    return true;
+                }
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !stop.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Writes one journal file and deletes it. False when the database failed (the file stays for the
+    /// next attempt); a file that cannot be read is moved to <c>bad/</c> and true is returned.
+    /// </summary>
+    private async Task<bool> ReplayFileAsync(SpillJournal journal, Lane lane, string file, CancellationToken stop)
+    {
+        var batch = lane.Batch;
+        batch.Clear();
+        var id = SpillJournal.IdOf(file);
+        try
+        {
+            SpillJournal.Read(file, batch);
+        }
+        catch (InvalidDataException e)
+        {
+            try
+            {
+                var target = journal.Quarantine(file);
+                Interlocked.Increment(ref _badSpillFiles);
+                _metrics.BadFile();
+                StorageLog.SpillBadFile(_logger, e, file, target);
+                return true;
+            }
+            catch (Exception move) when (move is IOException or UnauthorizedAccessException)
+            {
+                StorageLog.SpillReplayFailed(_logger, move, file, _probeInterval);
+                return false;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            StorageLog.SpillReplayFailed(_logger, e, file, _probeInterval);
+            return false;
+        }
+
+        try
+        {
+            var rows = await ReplayAsync(lane, id, 0, batch.Count, stop).ConfigureAwait(false);
+            journal.Remove(file);
+            if (rows >= 0)
+            {
+                StorageLog.SpillReplayed(_logger, file, rows);
+            }
+            else
+            {
+                StorageLog.SpillAlreadyReplayed(_logger, file);
+            }
+
+            return true;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !stop.IsCancellationRequested)
+        {
+            Interlocked.Increment(ref _writeErrors);
+            _metrics.Error();
+            StorageLog.SpillReplayFailed(_logger, e, file, _probeInterval);
+            return false;
+        }
+        finally
+        {
+            batch.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Writes records [start, start + count) of a journal file in one transaction keyed by the file's
+    /// id (or, for a part of a file split around a record the database refuses,
+    /// <c>{id}#{start}+{count}</c>). Returns the rows written, or -1 when the whole file had already
+    /// been written. Errors other than invalid data propagate: the file stays in the journal.
+    /// </summary>
+    private async Task<int> ReplayAsync(Lane lane, string id, int start, int count, CancellationToken stop)
+    {
+        var whole = start == 0 && count == lane.Batch.Count;
+        var key = whole ? id : string.Create(CultureInfo.InvariantCulture, $"{id}#{start}+{count}");
+        try
+        {
+            if (!await WriteOnceAsync(lane, start, count, key, stop).ConfigureAwait(false))
+            {
+                return whole ? -1 : 0;
+            }
+
+            Interlocked.Add(ref _rowsReplayed, count);
+            _metrics.Replayed(count);
+            return count;
+        }
+        catch (Exception e) when (e is not OperationCanceledException && IsInvalidData(e))
+        {
+            Interlocked.Increment(ref _writeErrors);
+            _metrics.Error();
+            if (count == 1)
+            {
+                Interlocked.Increment(ref _rowsRejected);
+                _metrics.Rejected();
+                StorageLog.RecordRejected(_logger, e, lane.Batch[start].TimeFlowEndMs, lane.Batch[start].Tenant);
+                return 0;
+            }
+
+            StorageLog.BatchSplit(_logger, e, count);
+            var half = count / 2;
+            var first = await ReplayAsync(lane, id, start, half, stop).ConfigureAwait(false);
+            var second = await ReplayAsync(lane, id, start + half, count - half, stop).ConfigureAwait(false);
+            return first + second;
         }
     }
 
@@ -331,5 +703,8 @@ public sealed class FlowBatchWriter : BackgroundService
         public MacAddressCache Macs { get; } = new();
 
         public List<DateOnly> Days { get; } = [];
+
+        /// <summary>Records of <see cref="Batch"/> before this index are settled (committed, skipped or spilled).</summary>
+        public int Done { get; set; }
     }
 }

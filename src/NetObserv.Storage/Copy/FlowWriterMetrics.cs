@@ -13,8 +13,11 @@ internal sealed class FlowWriterMetrics
     private readonly Counter<long> _rejected;
     private readonly Counter<long> _rollupRows;
     private readonly Histogram<double> _duration;
+    private readonly Counter<long> _spilled;
+    private readonly Counter<long> _replayed;
+    private readonly Counter<long> _badFiles;
 
-    public FlowWriterMetrics(IMeterFactory meterFactory, Func<int> pending)
+    public FlowWriterMetrics(IMeterFactory meterFactory, Func<int> pending, Func<long> spillBytes)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         var meter = meterFactory.Create(new MeterOptions(MeterName));
@@ -32,6 +35,14 @@ internal sealed class FlowWriterMetrics
             "Time to write one batch, from connection to commit");
         meter.CreateObservableGauge("netobserv.storage.pending_rows", pending, "{row}",
             "Flow records waiting for the writer");
+        _spilled = meter.CreateCounter<long>("netobserv.storage.rows_spilled", "{row}",
+            "Flow rows written to the spill journal while the database was unavailable");
+        _replayed = meter.CreateCounter<long>("netobserv.storage.rows_replayed", "{row}",
+            "Flow rows from the spill journal committed to the database");
+        _badFiles = meter.CreateCounter<long>("netobserv.storage.spill_bad_files", "{file}",
+            "Spill files that could not be read (moved to bad/)");
+        meter.CreateObservableGauge("netobserv.storage.spill_bytes", spillBytes, "By",
+            "Size of the spill journal waiting to be replayed");
     }
 
     public void Written(int rows, int rollupRows, double seconds)
@@ -45,4 +56,10 @@ internal sealed class FlowWriterMetrics
     public void Error() => _errors.Add(1);
 
     public void Rejected() => _rejected.Add(1);
+
+    public void Spilled(int rows) => _spilled.Add(rows);
+
+    public void Replayed(int rows) => _replayed.Add(rows);
+
+    public void BadFile() => _badFiles.Add(1);
 }
