@@ -17,11 +17,13 @@ namespace NetObserv.Storage.Tests;
 internal sealed class StorageHost : IAsyncDisposable
 {
     private readonly ServiceProvider _services;
+    private readonly string? _ownedSpillDirectory;
 
-    private StorageHost(ServiceProvider services, FlowDatabase database)
+    private StorageHost(ServiceProvider services, FlowDatabase database, string? ownedSpillDirectory)
     {
         _services = services;
         Database = database;
+        _ownedSpillDirectory = ownedSpillDirectory;
     }
 
     public FlowDatabase Database { get; }
@@ -38,8 +40,13 @@ internal sealed class StorageHost : IAsyncDisposable
 
     public static async Task<StorageHost> CreateAsync(string connectionString, int batchSize = 10_000,
         TimeSpan? flushInterval = null, TimeSpan? retention = null, int partitionsAhead = 2,
-        TimeProvider? timeProvider = null, int channelCapacity = 200_000, int writers = 2)
+        TimeProvider? timeProvider = null, int channelCapacity = 200_000, int writers = 2,
+        string? spillDirectory = null, long spillMaxBytes = 1L << 30, TimeSpan? spillAfter = null)
     {
+        // Without a folder from the test, each host spills into its own temporary folder, deleted with it.
+        var owned = spillDirectory is null
+            ? Directory.CreateTempSubdirectory("netobserv-spill-").FullName
+            : null;
         var settings = new Dictionary<string, string?>
         {
             ["Storage:ConnectionString"] = connectionString,
@@ -49,6 +56,9 @@ internal sealed class StorageHost : IAsyncDisposable
             ["Storage:PartitionsAhead"] = partitionsAhead.ToString(CultureInfo.InvariantCulture),
             ["Storage:ChannelCapacity"] = channelCapacity.ToString(CultureInfo.InvariantCulture),
             ["Storage:Writers"] = writers.ToString(CultureInfo.InvariantCulture),
+            ["Storage:SpillDirectory"] = spillDirectory ?? owned,
+            ["Storage:SpillMaxBytes"] = spillMaxBytes.ToString(CultureInfo.InvariantCulture),
+            ["Storage:SpillAfter"] = (spillAfter ?? TimeSpan.FromSeconds(5)).ToString("c"),
         };
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var options = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>()!;
@@ -64,7 +74,7 @@ internal sealed class StorageHost : IAsyncDisposable
 
         services.AddSingleton(database);
         services.AddFlowStorage(configuration);
-        return new StorageHost(services.BuildServiceProvider(), database);
+        return new StorageHost(services.BuildServiceProvider(), database, owned);
     }
 
     /// <summary>Accepts every record into the channel at once, or fails the test.</summary>
@@ -75,5 +85,9 @@ internal sealed class StorageHost : IAsyncDisposable
     {
         await _services.DisposeAsync();
         await Database.DisposeAsync();
+        if (_ownedSpillDirectory is not null && Directory.Exists(_ownedSpillDirectory))
+        {
+            Directory.Delete(_ownedSpillDirectory, recursive: true);
+        }
     }
 }

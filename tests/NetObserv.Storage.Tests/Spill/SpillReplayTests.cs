@@ -1,0 +1,295 @@
+using System.Diagnostics;
+using System.Globalization;
+using NetObserv.Flows;
+using NetObserv.Storage.Spill;
+using NetObserv.Storage.Tests.Copy;
+using NetObserv.Testing;
+using Npgsql;
+
+namespace NetObserv.Storage.Tests.Spill;
+
+public sealed class SpillReplayTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>, IAsyncLifetime
+{
+    private static readonly string[] s_rollups = ["flow_rollup_1m", "flow_rollup_5m", "flow_rollup_10m", "flow_rollup_1h"];
+
+    private readonly string _spill = Directory.CreateTempSubdirectory("netobserv-spill-test-").FullName;
+
+    public async Task InitializeAsync()
+    {
+        // Each test starts from empty tables (the class shares one database).
+        await using var host = await StorageHost.CreateAsync(database.ConnectionString);
+        await using var command = host.Database.DataSource.CreateCommand(
+            "TRUNCATE flows, flow_rollup_1m, flow_rollup_5m, flow_rollup_10m, flow_rollup_1h, spill_replayed");
+        await command.ExecuteNonQueryAsync().DefaultTimeout();
+    }
+
+    public Task DisposeAsync()
+    {
+        Directory.Delete(_spill, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Write_DatabaseDown_RecordsSpilledWithoutBackpressureThenReplayedOnce()
+    {
+        var target = new NpgsqlConnectionStringBuilder(database.ConnectionString);
+        await using var proxy = new TcpProxy(target.Port);
+        proxy.Start();
+        await using var host = await StorageHost.CreateAsync(ViaProxy(proxy), batchSize: 500,
+            flushInterval: TimeSpan.FromMilliseconds(50), channelCapacity: 2_000, spillDirectory: _spill,
+            spillAfter: TimeSpan.FromMilliseconds(200));
+        var records = TestFlows.Generate(12_000, seed: 41);
+
+        proxy.Stop();
+        await host.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
+        // Six times the channel's capacity goes in while the database is down: the writer drains into the journal.
+        for (var start = 0; start < records.Count; start += 1_000)
+        {
+            host.Accept(records[start..(start + 1_000)]);
+            await Timeouts.WaitUntilAsync(() => Task.FromResult(host.Channel.Count == 0), what: "channel drained");
+        }
+
+        await Timeouts.WaitUntilAsync(() => Task.FromResult(host.Writer.RowsSpilled == records.Count),
+            what: "every record spilled");
+        Assert.Equal(0, host.Channel.Rejected);
+        Assert.Equal(0, host.Writer.RowsWritten);
+        Assert.True(host.Writer.IsSpilling);
+        var files = Directory.GetFiles(_spill, "*" + SpillJournal.Extension);
+        Assert.NotEmpty(files);
+        Assert.Equal(records.Count, CountRecords(files));
+
+        proxy.Start();
+        await Timeouts.WaitUntilAsync(async () => host.Writer.SpillFiles == 0
+                && await database.ScalarAsync<long>("SELECT count(*) FROM flows") == records.Count,
+            what: "journal replayed");
+        await host.Writer.StopAsync(CancellationToken.None).DefaultTimeout();
+
+        Assert.False(host.Writer.IsSpilling);
+        Assert.Equal(records.Count, host.Writer.RowsReplayed);
+        Assert.Empty(Directory.GetFiles(_spill, "*" + SpillJournal.Extension));
+        Assert.Equal(files.Length, await database.ScalarAsync<long>("SELECT count(*) FROM spill_replayed"));
+        await AssertStoredAsync(records);
+    }
+
+    [Fact]
+    public async Task Replay_FileAlreadyRecorded_DeletedWithoutWritingTwice()
+    {
+        var records = TestFlows.Generate(300, seed: 42);
+        var journal = new SpillJournal(_spill, long.MaxValue, TimeProvider.System);
+        Assert.True(journal.TryAppend(records, 0, records.Count));
+        var file = journal.List()[0];
+        var saved = await File.ReadAllBytesAsync(file);
+        await using (var first = await StorageHost.CreateAsync(database.ConnectionString, spillDirectory: _spill))
+        {
+            await first.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
+            await Timeouts.WaitUntilAsync(() => Task.FromResult(first.Writer.SpillFiles == 0), what: "replayed");
+            await first.Writer.StopAsync(CancellationToken.None).DefaultTimeout();
+            Assert.Equal(records.Count, first.Writer.RowsReplayed);
+        }
+
+        // The process died after the commit and before the delete: the file is still there.
+        await File.WriteAllBytesAsync(file, saved);
+        await using var second = await StorageHost.CreateAsync(database.ConnectionString, spillDirectory: _spill);
+        Assert.Equal(1, second.Writer.SpillFiles);
+        await second.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
+        await Timeouts.WaitUntilAsync(() => Task.FromResult(second.Writer.SpillFiles == 0), what: "file deleted");
+        await second.Writer.StopAsync(CancellationToken.None).DefaultTimeout();
+
+        Assert.False(File.Exists(file));
+        Assert.Equal(0, second.Writer.RowsReplayed);
+        Assert.Equal(0, second.Writer.RowsWritten);
+        await AssertStoredAsync(records);
+    }
+
+    [Fact]
+    public async Task Replay_CorruptTruncatedAndForeignFiles_MovedToBadOthersReplayed()
+    {
+        var records = TestFlows.Generate(400, seed: 43);
+        var journal = new SpillJournal(_spill, long.MaxValue, TimeProvider.System);
+        for (var start = 0; start < records.Count; start += 100)
+        {
+            Assert.True(journal.TryAppend(records, start, 100));
+        }
+
+        var files = journal.List();
+        var flipped = await File.ReadAllBytesAsync(files[1]);
+        flipped[^10] ^= 0x01;
+        await File.WriteAllBytesAsync(files[1], flipped);
+        var truncated = await File.ReadAllBytesAsync(files[2]);
+        await File.WriteAllBytesAsync(files[2], truncated[..(truncated.Length / 2)]);
+        await File.WriteAllTextAsync(Path.Combine(_spill, "0000000000000000000-foreign" + SpillJournal.Extension),
+            "not a journal file");
+        await using var host = await StorageHost.CreateAsync(database.ConnectionString, spillDirectory: _spill);
+
+        await host.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
+        await Timeouts.WaitUntilAsync(() => Task.FromResult(host.Writer.SpillFiles == 0), what: "journal handled");
+        await host.Writer.StopAsync(CancellationToken.None).DefaultTimeout();
+
+        Assert.Equal(3, host.Writer.BadSpillFiles);
+        Assert.Equal(3, Directory.GetFiles(Path.Combine(_spill, "bad")).Length);
+        Assert.Empty(Directory.GetFiles(_spill, "*" + SpillJournal.Extension));
+        Assert.Equal(200, host.Writer.RowsReplayed);
+        await AssertStoredAsync([.. records[..100], .. records[300..]]);
+    }
+
+    [Fact]
+    public async Task StopAsync_DatabaseDown_AcceptedRecordsSpilledPromptlyAndReplayedByNextHost()
+    {
+        var records = TestFlows.Generate(5_000, seed: 44);
+        var target = new NpgsqlConnectionStringBuilder(database.ConnectionString);
+        await using (var proxy = new TcpProxy(target.Port))
+        {
+            proxy.Start();
+            // SpillAfter is far longer than the test: only the shutdown sends batches to the journal.
+            await using var first = await StorageHost.CreateAsync(ViaProxy(proxy), batchSize: 1_000,
+                flushInterval: TimeSpan.FromMilliseconds(50), spillDirectory: _spill, spillAfter: TimeSpan.FromHours(1));
+            proxy.Stop();
+            await first.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
+            first.Accept(records);
+
+            await first.Writer.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+
+            Assert.Equal(0, first.Writer.RowsWritten);
+            Assert.Equal(records.Count, first.Writer.RowsSpilled);
+            Assert.Equal(records.Count, CountRecords(Directory.GetFiles(_spill, "*" + SpillJournal.Extension)));
+        }
+
+        await using var second = await StorageHost.CreateAsync(database.ConnectionString, spillDirectory: _spill);
+        await second.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
+        await Timeouts.WaitUntilAsync(() => Task.FromResult(second.Writer.SpillFiles == 0), what: "journal replayed");
+        await second.Writer.StopAsync(CancellationToken.None).DefaultTimeout();
+
+        Assert.Equal(records.Count, second.Writer.RowsReplayed);
+        await AssertStoredAsync(records);
+    }
+
+    [Fact]
+    public async Task Write_SpillMaxBytesReached_BackpressureAndNothingLost()
+    {
+        const int batch = 200;
+        var records = TestFlows.Generate(3_000, seed: 45);
+        long maxBytes;
+        using (var sample = new MemoryStream())
+        {
+            SpillCodec.Encode(sample, records, 0, batch);
+            maxBytes = (sample.Length + SpillJournal.HeaderSize) * 5 / 2;
+        }
+
+        var target = new NpgsqlConnectionStringBuilder(database.ConnectionString);
+        await using var proxy = new TcpProxy(target.Port);
+        proxy.Start();
+        await using var host = await StorageHost.CreateAsync(ViaProxy(proxy), batchSize: batch,
+            flushInterval: TimeSpan.FromHours(1), channelCapacity: 3 * batch, writers: 1, spillDirectory: _spill,
+            spillMaxBytes: maxBytes, spillAfter: TimeSpan.FromMilliseconds(100));
+        proxy.Stop();
+        await host.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
+
+        // Accept batches until the channel refuses one for a whole second: the journal is full.
+        var next = 0;
+        while (next < records.Count && await TryAcceptAsync(host, records[next..(next + batch)], TimeSpan.FromSeconds(1)))
+        {
+            next += batch;
+        }
+
+        Assert.True(next < records.Count, "the channel never pushed back");
+        Assert.True(host.Channel.Rejected > 0);
+        Assert.True(host.Writer.RowsSpilled > 0);
+        Assert.InRange(host.Writer.SpillBytes, 1, maxBytes);
+        Assert.Equal(0, host.Writer.RowsWritten);
+
+        proxy.Start();
+        for (; next < records.Count; next += batch)
+        {
+            Assert.True(await TryAcceptAsync(host, records[next..(next + batch)], Timeouts.Default), "accepted once the database is back");
+        }
+
+        await Timeouts.WaitUntilAsync(async () => host.Writer.SpillFiles == 0
+                && await database.ScalarAsync<long>("SELECT count(*) FROM flows") == records.Count,
+            what: "everything written");
+        await host.Writer.StopAsync(CancellationToken.None).DefaultTimeout();
+
+        Assert.Equal(host.Writer.RowsSpilled, host.Writer.RowsReplayed);
+        Assert.Equal(0, host.Writer.RowsRejected);
+        await AssertStoredAsync(records);
+    }
+
+    private static async Task<bool> TryAcceptAsync(StorageHost host, List<FlowRecord> records, TimeSpan patience)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!host.Channel.TryWriteBatch(records))
+        {
+            if (waited.Elapsed >= patience)
+            {
+                return false;
+            }
+
+            await Task.Delay(20);
+        }
+
+        return true;
+    }
+
+    private string ViaProxy(TcpProxy proxy) => new NpgsqlConnectionStringBuilder(database.ConnectionString)
+    {
+        Port = proxy.Port,
+        Timeout = 3,
+    }.ConnectionString;
+
+    private static int CountRecords(IEnumerable<string> files)
+    {
+        var all = new List<FlowRecord>();
+        foreach (var file in files)
+        {
+            SpillJournal.Read(file, all);
+        }
+
+        return all.Count;
+    }
+
+    /// <summary>
+    /// <c>flows</c> holds exactly <paramref name="expected"/> (count and sums per tenant and source
+    /// namespace, and the set of hash ids), and every rollup level's sums per tenant equal theirs.
+    /// </summary>
+    private async Task AssertStoredAsync(List<FlowRecord> expected)
+    {
+        var flows = expected
+            .GroupBy(r => (r.Tenant, Namespace: r.Src.Namespace ?? "-"))
+            .Select(g => Line(g.Key.Tenant, g.Key.Namespace, g.Count(), g.Sum(r => r.Bytes), g.Sum(r => r.Packets)))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        Assert.Equal(flows, await LinesAsync(
+            "SELECT tenant, coalesce(src_k8s_namespace, '-'), count(*), sum(bytes), sum(packets) FROM flows GROUP BY 1, 2"));
+        Assert.Equal(expected.Count, await database.ScalarAsync<long>("SELECT count(DISTINCT hash_id) FROM flows"));
+
+        var rollups = expected
+            .GroupBy(r => r.Tenant)
+            .Select(g => Line(g.Key, g.Count(), g.Sum(r => r.Bytes), g.Sum(r => r.SampledBytes), g.Sum(r => r.SampledPackets)))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        foreach (var table in s_rollups)
+        {
+            Assert.Equal(rollups, await LinesAsync(
+                $"SELECT tenant, sum(flows), sum(bytes), sum(sampled_bytes), sum(sampled_packets) FROM {table} GROUP BY 1"));
+        }
+    }
+
+    private async Task<List<string>> LinesAsync(string sql)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(database.ConnectionString);
+        await using var command = dataSource.CreateCommand(sql);
+        await using var reader = await command.ExecuteReaderAsync().DefaultTimeout();
+        var lines = new List<string>();
+        while (await reader.ReadAsync().DefaultTimeout())
+        {
+            var values = new object[reader.FieldCount];
+            reader.GetValues(values);
+            lines.Add(Line(values));
+        }
+
+        lines.Sort(StringComparer.Ordinal);
+        return lines;
+    }
+
+    private static string Line(params object[] values) =>
+        string.Join('|', values.Select(v => Convert.ToString(v, CultureInfo.InvariantCulture)));
+}
