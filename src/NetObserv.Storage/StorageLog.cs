@@ -69,8 +69,8 @@ internal static partial class StorageLog
     public static partial void SpillBadFile(ILogger logger, Exception exception, string file, string target);
 
     [LoggerMessage(EventId = 2037, EventName = "SpillReplayFailed", Level = LogLevel.Warning,
-        Message = "Replaying spill file {File} failed; retrying in {Delay}")]
-    public static partial void SpillReplayFailed(ILogger logger, Exception exception, string file, TimeSpan delay);
+        Message = "Replaying spill file {File} failed; it stays in the journal and is tried again")]
+    public static partial void SpillReplayFailed(ILogger logger, Exception exception, string file);
 
     [LoggerMessage(EventId = 2038, EventName = "SpilledAtShutdown", Level = LogLevel.Warning,
         Message = "The database was unavailable at shutdown: {Rows} rows went to the spill journal in {Directory}; they are written when the backend next runs")]

@@ -294,7 +294,10 @@ public sealed class FlowBatchWriter : BackgroundService
         }
 
         _metrics.Spilled(count);
-        if (Interlocked.Exchange(ref _spilling, 1) == 0)
+
+        // Only a failed write starts an outage; a batch spilled because one is under way does not
+        // restart it after the probe has ended it.
+        if (cause is not null && Interlocked.Exchange(ref _spilling, 1) == 0)
         {
             StorageLog.SpillStarted(_logger, cause, _journal.Directory);
         }
@@ -302,9 +305,14 @@ public sealed class FlowBatchWriter : BackgroundService
         return true;
     }
 
-    /// <summary>Whether a batch failing since <paramref name="failingSince"/> should go to the journal now.</summary>
-    private bool ShouldSpill(long failingSince) =>
+    /// <summary>
+    /// Whether a batch failing since <paramref name="failingSince"/>, last with <paramref name="error"/>,
+    /// goes to the journal now: only when the database is unavailable, and then after
+    /// <see cref="StorageOptions.SpillAfter"/>, at once during an outage another lane saw, or at shutdown.
+    /// </summary>
+    private bool ShouldSpill(long failingSince, Exception error) =>
         _journal is not null
+        && IsUnavailable(error)
         && (_stopping || IsSpilling || _time.GetElapsedTime(failingSince) >= _spillAfter);
 
     /// <summary>Takes records until the batch is full, the flush interval has passed, or the channel is done.</summary>
@@ -382,13 +390,20 @@ public sealed class FlowBatchWriter : BackgroundService
                     failingSince = _time.GetTimestamp();
                 }
 
-                if (ShouldSpill(failingSince) && TrySpill(batch, start, count, e))
+                if (ShouldSpill(failingSince, e) && TrySpill(batch, start, count, e))
                 {
                     lane.Done = start + count;
                     return;
                 }
 
                 var delay = Backoff(attempt);
+                if (_journal is not null && !IsSpilling && IsUnavailable(e))
+                {
+                    // Try again no later than the moment the batch is due for the journal.
+                    var due = _spillAfter - _time.GetElapsedTime(failingSince);
+                    delay = due < delay ? (due > s_minimumProbeInterval ? due : s_minimumProbeInterval) : delay;
+                }
+
                 StorageLog.BatchFailed(_logger, e, count, attempt, delay);
                 await Task.Delay(delay, _time, abort).ConfigureAwait(false);
             }
@@ -483,6 +498,7 @@ public sealed class FlowBatchWriter : BackgroundService
     private async Task MaintainJournalAsync(SpillJournal journal, CancellationToken stop)
     {
         var lane = new Lane(Math.Min(_batchSize, 100_000));
+        var failures = 0;
         try
         {
             while (!stop.IsCancellationRequested)
@@ -520,9 +536,11 @@ public sealed class FlowBatchWriter : BackgroundService
                     }
                 }
 
+                failures = failed ? failures + 1 : 0;
                 if (failed || replayed == 0)
                 {
-                    await Task.Delay(_probeInterval, _time, stop).ConfigureAwait(false);
+                    var delay = failed && Backoff(failures) > _probeInterval ? Backoff(failures) : _probeInterval;
+                    await Task.Delay(delay, _time, stop).ConfigureAwait(false);
                 }
             }
         }
@@ -578,13 +596,13 @@ public sealed class FlowBatchWriter : BackgroundService
             }
             catch (Exception move) when (move is IOException or UnauthorizedAccessException)
             {
-                StorageLog.SpillReplayFailed(_logger, move, file, _probeInterval);
+                StorageLog.SpillReplayFailed(_logger, move, file);
                 return false;
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            StorageLog.SpillReplayFailed(_logger, e, file, _probeInterval);
+            StorageLog.SpillReplayFailed(_logger, e, file);
             return false;
         }
 
@@ -607,7 +625,7 @@ public sealed class FlowBatchWriter : BackgroundService
         {
             Interlocked.Increment(ref _writeErrors);
             _metrics.Error();
-            StorageLog.SpillReplayFailed(_logger, e, file, _probeInterval);
+            StorageLog.SpillReplayFailed(_logger, e, file);
             return false;
         }
         finally
@@ -685,6 +703,21 @@ public sealed class FlowBatchWriter : BackgroundService
         NpgsqlException or IOException or TimeoutException or InvalidOperationException
             or ObjectDisposedException or OutOfMemoryException => false,
         _ => true,
+    };
+
+    /// <summary>
+    /// Errors that mean the database cannot be reached or cannot take writes right now: the client's
+    /// connection errors (refused, reset, timed out), a connection exception from the server (class 08),
+    /// the server shutting down or starting (57P01-57P03), or out of resources (class 53: disk full,
+    /// memory, connections). Only these send a batch to the spill journal; other retried errors stay in memory.
+    /// </summary>
+    internal static bool IsUnavailable(Exception e) => e switch
+    {
+        PostgresException pg => pg.SqlState.StartsWith("08", StringComparison.Ordinal)
+            || pg.SqlState.StartsWith("53", StringComparison.Ordinal)
+            || pg.SqlState is "57P01" or "57P02" or "57P03",
+        NpgsqlException or IOException or TimeoutException or System.Net.Sockets.SocketException => true,
+        _ => false,
     };
 
     internal static TimeSpan Backoff(int attempt)
