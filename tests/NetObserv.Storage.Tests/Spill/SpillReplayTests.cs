@@ -1,5 +1,8 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
 using NetObserv.Flows;
 using NetObserv.Storage.Spill;
 using NetObserv.Storage.Tests.Copy;
@@ -38,6 +41,7 @@ public sealed class SpillReplayTests(PostgresDatabase database) : IClassFixture<
         await using var host = await StorageHost.CreateAsync(ViaProxy(proxy), batchSize: 500,
             flushInterval: TimeSpan.FromMilliseconds(50), channelCapacity: 2_000, spillDirectory: _spill,
             spillAfter: TimeSpan.FromMilliseconds(200));
+        using var meters = new MeterTotals(host.Services.GetRequiredService<IMeterFactory>());
         var records = TestFlows.Generate(12_000, seed: 41);
 
         proxy.Stop();
@@ -66,6 +70,8 @@ public sealed class SpillReplayTests(PostgresDatabase database) : IClassFixture<
 
         Assert.False(host.Writer.IsSpilling);
         Assert.Equal(records.Count, host.Writer.RowsReplayed);
+        Assert.Equal(records.Count, meters.Total("netobserv.storage.rows_spilled"));
+        Assert.Equal(records.Count, meters.Total("netobserv.storage.rows_replayed"));
         Assert.Empty(Directory.GetFiles(_spill, "*" + SpillJournal.Extension));
         Assert.Equal(files.Length, await database.ScalarAsync<long>("SELECT count(*) FROM spill_replayed"));
         await AssertStoredAsync(records);
@@ -119,12 +125,22 @@ public sealed class SpillReplayTests(PostgresDatabase database) : IClassFixture<
         await File.WriteAllBytesAsync(files[2], truncated[..(truncated.Length / 2)]);
         await File.WriteAllTextAsync(Path.Combine(_spill, "0000000000000000000-foreign" + SpillJournal.Extension),
             "not a journal file");
+        var journalBytes = Directory.GetFiles(_spill).Sum(f => new FileInfo(f).Length);
         await using var host = await StorageHost.CreateAsync(database.ConnectionString, spillDirectory: _spill);
+        Assert.Equal(5, host.Writer.SpillFiles);
+        using var meters = new MeterTotals(host.Services.GetRequiredService<IMeterFactory>());
+        meters.Listener.RecordObservableInstruments();
+        Assert.Equal(journalBytes, meters.Last("netobserv.storage.spill_bytes"));
 
         await host.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
         await Timeouts.WaitUntilAsync(() => Task.FromResult(host.Writer.SpillFiles == 0), what: "journal handled");
         await host.Writer.StopAsync(CancellationToken.None).DefaultTimeout();
 
+        meters.Listener.RecordObservableInstruments();
+        Assert.Equal(0, meters.Last("netobserv.storage.spill_bytes"));
+        Assert.Equal(3, meters.Total("netobserv.storage.spill_bad_files"));
+        Assert.Equal(200, meters.Total("netobserv.storage.rows_replayed"));
+        Assert.Equal(200, meters.Total("netobserv.storage.rows_written"));
         Assert.Equal(3, host.Writer.BadSpillFiles);
         Assert.Equal(3, Directory.GetFiles(Path.Combine(_spill, "bad")).Length);
         Assert.Empty(Directory.GetFiles(_spill, "*" + SpillJournal.Extension));
@@ -292,4 +308,36 @@ public sealed class SpillReplayTests(PostgresDatabase database) : IClassFixture<
 
     private static string Line(params object[] values) =>
         string.Join('|', values.Select(v => Convert.ToString(v, CultureInfo.InvariantCulture)));
+
+    /// <summary>Sums of the storage meter's counters and the last value of its gauges, for one host's meter factory.</summary>
+    private sealed class MeterTotals : IDisposable
+    {
+        private readonly ConcurrentDictionary<string, long> _totals = new(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string, long> _last = new(StringComparer.Ordinal);
+
+        public MeterTotals(IMeterFactory factory)
+        {
+            Listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (ReferenceEquals(instrument.Meter.Scope, factory) && instrument.Meter.Name == "NetObserv.Storage")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            };
+            Listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+            {
+                _totals.AddOrUpdate(instrument.Name, value, (_, old) => old + value);
+                _last[instrument.Name] = value;
+            });
+            Listener.Start();
+        }
+
+        public MeterListener Listener { get; } = new();
+
+        public long Total(string name) => _totals.GetValueOrDefault(name);
+
+        public long Last(string name) => _last.GetValueOrDefault(name, -1);
+
+        public void Dispose() => Listener.Dispose();
+    }
 }
