@@ -44,6 +44,7 @@ public sealed class FlowBatchWriter : BackgroundService
     private static readonly TimeSpan s_maximumBackoff = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan s_maximumProbeInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan s_minimumProbeInterval = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan s_abortGrace = TimeSpan.FromSeconds(10);
 
     private readonly FlowChannel _channel;
     private readonly NpgsqlDataSource _dataSource;
@@ -140,9 +141,10 @@ public sealed class FlowBatchWriter : BackgroundService
     public string? SpillDirectory => _journal?.Directory;
 
     /// <summary>
-    /// Completes the channel and waits until everything it accepted is written. If
-    /// <paramref name="cancellationToken"/> fires first (the host's shutdown timeout, e.g. while the
-    /// database is down), the writer gives up and logs how many rows were not written.
+    /// Completes the channel and waits until everything it accepted is written (or, with the database
+    /// unavailable, spilled to the journal). If <paramref name="cancellationToken"/> fires first (the
+    /// host's shutdown timeout, e.g. while a database connection hangs), what is left goes to the
+    /// journal; only what the journal cannot take is given up, and logged.
     /// </summary>
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -151,6 +153,20 @@ public sealed class FlowBatchWriter : BackgroundService
         using var registration = cancellationToken.Register(
             static state => ((CancellationTokenSource)state!).Cancel(), _abort);
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        if (ExecuteTask is { IsCompleted: false } running)
+        {
+            // The host's timeout fired: the lanes are moving what is left to the journal (local disk,
+            // quick). Wait for that, within a bound, so it is done before the process exits.
+            try
+            {
+                await running.WaitAsync(s_abortGrace, _time, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Logged by RunLanesAsync if it ever finishes; nothing more can be done here.
+            }
+        }
+
         if (ExecuteTask is { IsCanceled: true })
         {
             // Stopped before the loop ever ran (the host cancels a background service that has not
@@ -215,6 +231,7 @@ public sealed class FlowBatchWriter : BackgroundService
     {
         var abort = _abort.Token;
         var batch = lane.Batch;
+        var inFlight = 0;
         try
         {
             while (await _channel.WaitToReadAsync(abort).ConfigureAwait(false))
@@ -222,25 +239,28 @@ public sealed class FlowBatchWriter : BackgroundService
                 await FillAsync(batch, abort).ConfigureAwait(false);
                 if (batch.Count > 0)
                 {
-                    Interlocked.Add(ref _inFlight, batch.Count);
-                    lane.Done = 0;
+                    inFlight = batch.Count;
+                    Interlocked.Add(ref _inFlight, inFlight);
                     if (!IsSpilling || !TrySpill(batch, 0, batch.Count, null))
                     {
                         await WriteAsync(lane, 0, batch.Count, abort).ConfigureAwait(false);
                     }
 
-                    Interlocked.Add(ref _inFlight, -batch.Count);
+                    Interlocked.Add(ref _inFlight, -inFlight);
+                    inFlight = 0;
                     batch.Clear();
+                    lane.Done = 0;
                 }
             }
         }
         catch (OperationCanceledException) when (abort.IsCancellationRequested)
         {
-            // The host's shutdown timeout: what this lane holds and what the channel still has go to
-            // the journal; only what it cannot take is lost (and counted).
+            // The host's shutdown timeout: what this lane holds (past what is already settled) and
+            // what the channel still has go to the journal; only what it cannot take is lost (and counted).
             SpillOrLose(batch, lane.Done, batch.Count - lane.Done);
-            Interlocked.Add(ref _inFlight, -batch.Count);
+            Interlocked.Add(ref _inFlight, -inFlight);
             batch.Clear();
+            lane.Done = 0;
             while (_channel.Drain(batch, _batchSize) > 0)
             {
                 SpillOrLose(batch, 0, batch.Count);

@@ -58,6 +58,11 @@ internal sealed class SpillJournal
     /// </summary>
     public bool TryAppend(List<FlowRecord> records, int start, int count)
     {
+        if (Interlocked.Read(ref _bytes) + HeaderSize > MaxBytes)
+        {
+            return false;
+        }
+
         using var buffer = new MemoryStream();
         buffer.SetLength(HeaderSize);
         buffer.Position = HeaderSize;

@@ -15,6 +15,7 @@ internal sealed class TcpProxy : IAsyncDisposable
     private TcpListener? _listener;
     private CancellationTokenSource? _cts;
     private Task? _accepting;
+    private volatile bool _hang;
 
     public TcpProxy(int target)
     {
@@ -32,6 +33,17 @@ internal sealed class TcpProxy : IAsyncDisposable
         _listener = listener;
         _cts = new CancellationTokenSource();
         _accepting = AcceptAsync(listener, _cts.Token);
+    }
+
+    /// <summary>
+    /// Cuts open connections, then accepts new ones without ever answering: a database that hangs
+    /// (a connection attempt waits for its timeout instead of being refused).
+    /// </summary>
+    public void Hang()
+    {
+        Stop();
+        _hang = true;
+        Start();
     }
 
     public void Stop()
@@ -56,6 +68,16 @@ internal sealed class TcpProxy : IAsyncDisposable
             while (!cancellationToken.IsCancellationRequested)
             {
                 var client = await listener.AcceptTcpClientAsync(cancellationToken);
+                if (_hang)
+                {
+                    lock (_lock)
+                    {
+                        _open.Add(client);
+                    }
+
+                    continue;
+                }
+
                 var server = new TcpClient();
                 await server.ConnectAsync(IPAddress.Loopback, _target, cancellationToken);
                 lock (_lock)

@@ -180,6 +180,41 @@ public sealed class SpillReplayTests(PostgresDatabase database) : IClassFixture<
     }
 
     [Fact]
+    public async Task StopAsync_DatabaseHangsUntilHostTimeout_QueuedAndInFlightRecordsSpilled()
+    {
+        var records = TestFlows.Generate(3_000, seed: 46);
+        var target = new NpgsqlConnectionStringBuilder(database.ConnectionString);
+        await using (var proxy = new TcpProxy(target.Port))
+        {
+            proxy.Start();
+            // Connection attempts time out after 3 s, later than the host's shutdown timeout (1 s).
+            await using var first = await StorageHost.CreateAsync(ViaProxy(proxy, connectTimeoutSeconds: 3),
+                batchSize: 1_000, flushInterval: TimeSpan.FromMilliseconds(50), spillDirectory: _spill,
+                spillAfter: TimeSpan.FromHours(1));
+            proxy.Hang();
+            await first.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
+            first.Accept(records);
+            await Timeouts.WaitUntilAsync(() => Task.FromResult(first.Channel.Count < records.Count),
+                what: "lanes holding batches");
+
+            // The host's shutdown timeout fires while every connection attempt hangs.
+            using var hostTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            await first.Writer.StopAsync(hostTimeout.Token).WaitAsync(TimeSpan.FromSeconds(30));
+
+            Assert.Equal(0, first.Writer.RowsWritten);
+            Assert.Equal(records.Count, first.Writer.RowsSpilled);
+            Assert.Equal(records.Count, CountRecords(Directory.GetFiles(_spill, "*" + SpillJournal.Extension)));
+        }
+
+        await using var second = await StorageHost.CreateAsync(database.ConnectionString, spillDirectory: _spill);
+        await second.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
+        await Timeouts.WaitUntilAsync(() => Task.FromResult(second.Writer.SpillFiles == 0), what: "journal replayed");
+        await second.Writer.StopAsync(CancellationToken.None).DefaultTimeout();
+
+        await AssertStoredAsync(records);
+    }
+
+    [Fact]
     public async Task Write_SpillMaxBytesReached_BackpressureAndNothingLost()
     {
         const int batch = 200;
@@ -245,11 +280,12 @@ public sealed class SpillReplayTests(PostgresDatabase database) : IClassFixture<
         return true;
     }
 
-    private string ViaProxy(TcpProxy proxy) => new NpgsqlConnectionStringBuilder(database.ConnectionString)
-    {
-        Port = proxy.Port,
-        Timeout = 3,
-    }.ConnectionString;
+    private string ViaProxy(TcpProxy proxy, int connectTimeoutSeconds = 3) =>
+        new NpgsqlConnectionStringBuilder(database.ConnectionString)
+        {
+            Port = proxy.Port,
+            Timeout = connectTimeoutSeconds,
+        }.ConnectionString;
 
     private static int CountRecords(IEnumerable<string> files)
     {
