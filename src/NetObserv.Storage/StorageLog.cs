@@ -56,7 +56,7 @@ internal static partial class StorageLog
         Message = "Writing a batch of {Rows} rows to the spill journal failed; it is retried in memory")]
     public static partial void SpillFailed(ILogger logger, Exception exception, int rows);
 
-    [LoggerMessage(EventId = 2034, EventName = "SpillReplayed", Level = LogLevel.Information,
+    [LoggerMessage(EventId = 2034, EventName = "SpillReplayed", Level = LogLevel.Debug,
         Message = "Replayed spill file {File}: {Rows} rows written")]
     public static partial void SpillReplayed(ILogger logger, string file, int rows);
 
@@ -79,6 +79,10 @@ internal static partial class StorageLog
     [LoggerMessage(EventId = 2039, EventName = "SpillJournalFound", Level = LogLevel.Information,
         Message = "Spill journal in {Directory} holds {Files} file(s) ({Bytes} bytes) to replay")]
     public static partial void SpillJournalFound(ILogger logger, string directory, int files, long bytes);
+
+    [LoggerMessage(EventId = 2040, EventName = "SpillJournalReplayed", Level = LogLevel.Information,
+        Message = "Spill journal replayed: {Rows} rows written from it since start, {BadFiles} unreadable file(s) moved to bad/")]
+    public static partial void SpillJournalReplayed(ILogger logger, long rows, long badFiles);
 
     [LoggerMessage(EventId = 2020, EventName = "PartitionCreated", Level = LogLevel.Information,
         Message = "Created flow partition {Partition}")]

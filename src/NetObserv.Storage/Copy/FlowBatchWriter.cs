@@ -554,6 +554,11 @@ public sealed class FlowBatchWriter : BackgroundService
 
                         replayed++;
                     }
+
+                    if (replayed > 0 && journal.Files == 0)
+                    {
+                        StorageLog.SpillJournalReplayed(_logger, RowsReplayed, BadSpillFiles);
+                    }
                 }
 
                 failures = failed ? failures + 1 : 0;
