@@ -78,6 +78,45 @@ public sealed class SpillReplayTests(PostgresDatabase database) : IClassFixture<
     }
 
     [Fact]
+    public async Task Write_DatabaseFlapsDuringReplayWithLiveTraffic_EveryRecordStoredOnce()
+    {
+        var target = new NpgsqlConnectionStringBuilder(database.ConnectionString);
+        await using var proxy = new TcpProxy(target.Port);
+        proxy.Start();
+        await using var host = await StorageHost.CreateAsync(ViaProxy(proxy), batchSize: 200,
+            flushInterval: TimeSpan.FromMilliseconds(50), channelCapacity: 2_000, spillDirectory: _spill,
+            spillAfter: TimeSpan.FromMilliseconds(200));
+        var records = TestFlows.Generate(8_000, seed: 47);
+
+        proxy.Stop();
+        await host.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
+        await AcceptWhileDrainedAsync(host, records[..6_000]);
+        await Timeouts.WaitUntilAsync(() => Task.FromResult(host.Writer.RowsSpilled == 6_000), what: "first outage spilled");
+
+        // Back, and gone again once replay has begun (a file being written is rolled back and kept).
+        proxy.Start();
+        await Timeouts.WaitUntilAsync(() => Task.FromResult(host.Writer.RowsReplayed > 0), what: "replay begun");
+        proxy.Stop();
+        await AcceptWhileDrainedAsync(host, records[6_000..7_000]);
+        await Timeouts.WaitUntilAsync(() => Task.FromResult(host.Writer.RowsSpilled + host.Writer.RowsWritten
+                - host.Writer.RowsReplayed >= 7_000 && host.Channel.Count == 0 && host.Writer.IsSpilling),
+            what: "second outage spilled");
+
+        // Back for good, with live traffic while the journal is replayed.
+        proxy.Start();
+        await AcceptWhileDrainedAsync(host, records[7_000..]);
+        await Timeouts.WaitUntilAsync(async () => host.Writer.SpillFiles == 0
+                && await database.ScalarAsync<long>("SELECT count(*) FROM flows") == records.Count,
+            what: "everything written");
+        await host.Writer.StopAsync(CancellationToken.None).DefaultTimeout();
+
+        Assert.Equal(0, host.Channel.Rejected);
+        Assert.Equal(host.Writer.RowsSpilled, host.Writer.RowsReplayed);
+        Assert.Equal(records.Count, host.Writer.RowsWritten);
+        await AssertStoredAsync(records);
+    }
+
+    [Fact]
     public async Task Replay_FileAlreadyRecorded_DeletedWithoutWritingTwice()
     {
         var records = TestFlows.Generate(300, seed: 42);
@@ -262,6 +301,16 @@ public sealed class SpillReplayTests(PostgresDatabase database) : IClassFixture<
         Assert.Equal(host.Writer.RowsSpilled, host.Writer.RowsReplayed);
         Assert.Equal(0, host.Writer.RowsRejected);
         await AssertStoredAsync(records);
+    }
+
+    /// <summary>Accepts records 500 at a time, each chunk once the writer has taken the previous one.</summary>
+    private static async Task AcceptWhileDrainedAsync(StorageHost host, List<FlowRecord> records)
+    {
+        for (var start = 0; start < records.Count; start += 500)
+        {
+            host.Accept(records[start..Math.Min(start + 500, records.Count)]);
+            await Timeouts.WaitUntilAsync(() => Task.FromResult(host.Channel.Count == 0), what: "channel drained");
+        }
     }
 
     private static async Task<bool> TryAcceptAsync(StorageHost host, List<FlowRecord> records, TimeSpan patience)
