@@ -34,4 +34,16 @@ public sealed class SpillDecisionTests
         Assert.False(FlowBatchWriter.IsUnavailable(new InvalidOperationException()));
         Assert.False(FlowBatchWriter.IsUnavailable(new ArgumentException("bad record")));
     }
+
+    [Fact]
+    public void ResolvedSpillDirectory_NotSetOrSet_BelowDataDirectoryOrAsGiven()
+    {
+        var options = new StorageOptions { DataDirectory = "/var/lib/netobserv" };
+        Assert.Equal(Path.Combine("/var/lib/netobserv", "spill"), options.ResolvedSpillDirectory);
+        Assert.Equal(1L << 30, options.SpillMaxBytes);
+        Assert.Equal(TimeSpan.FromSeconds(5), options.SpillAfter);
+
+        options.SpillDirectory = "/mnt/journal";
+        Assert.Equal("/mnt/journal", options.ResolvedSpillDirectory);
+    }
 }

@@ -111,8 +111,10 @@ public sealed class SpillReplayTests(PostgresDatabase database) : IClassFixture<
         await host.Writer.StopAsync(CancellationToken.None).DefaultTimeout();
 
         Assert.Equal(0, host.Channel.Rejected);
-        Assert.Equal(host.Writer.RowsSpilled, host.Writer.RowsReplayed);
-        Assert.Equal(records.Count, host.Writer.RowsWritten);
+        Assert.Equal(0, host.Writer.SpillBytes);
+        // A replay whose commit reply the cut lost is found in spill_replayed on the next attempt and
+        // not counted again: the counters may fall short of the journal, the table may not.
+        Assert.InRange(host.Writer.RowsReplayed, 1, host.Writer.RowsSpilled);
         await AssertStoredAsync(records);
     }
 
