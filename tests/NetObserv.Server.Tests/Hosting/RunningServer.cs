@@ -31,6 +31,9 @@ internal sealed class RunningServer : IAsyncDisposable
     public int IpfixPort { get; }
     public int NetflowPort { get; }
     public HttpClient Http { get; }
+
+    /// <summary>This server's spill journal folder (removed on dispose).</summary>
+    public string SpillDirectory { get; private init; } = "";
     public IServiceProvider Services => _app.Services;
 
     public static async Task<RunningServer> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
@@ -43,6 +46,8 @@ internal sealed class RunningServer : IAsyncDisposable
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
             ["Storage:ConnectionString"] = cs,
+            // Each server spills into its own folder, so nothing one test spills is replayed into another's database.
+            ["Storage:SpillDirectory"] = Path.Combine(Path.GetTempPath(), "netobserv-test-spill-" + Guid.NewGuid().ToString("N")),
             ["Server:ListenAddress"] = "127.0.0.1",
             ["Server:HttpPort"] = http.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Server:GrpcPort"] = grpc.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -59,7 +64,7 @@ internal sealed class RunningServer : IAsyncDisposable
         var app = await NetObservHost.BuildAsync(new ParsedCommandLine("serve", values, []), null, CancellationToken.None)
             .DefaultTimeout();
         await app.StartAsync().DefaultTimeout();
-        return new RunningServer(app, cs, http, grpc, ipfix, netflow);
+        return new RunningServer(app, cs, http, grpc, ipfix, netflow) { SpillDirectory = values["Storage:SpillDirectory"]! };
     }
 
     public async ValueTask DisposeAsync()
@@ -68,5 +73,9 @@ internal sealed class RunningServer : IAsyncDisposable
         await _app.StopAsync().DefaultTimeout();
         await _app.DisposeAsync();
         await PostgresServer.DropDatabaseAsync(ConnectionString);
+        if (Directory.Exists(SpillDirectory))
+        {
+            Directory.Delete(SpillDirectory, recursive: true);
+        }
     }
 }
