@@ -92,9 +92,9 @@ internal static partial class StorageLog
         Message = "Dropped flow partition {Partition} (past retention)")]
     public static partial void Dropped(ILogger logger, string partition);
 
-    [LoggerMessage(EventId = 2022, EventName = "RollupsPruned", Level = LogLevel.Debug,
-        Message = "Deleted {Rows} rollup rows past retention from {Table}")]
-    public static partial void RollupsPruned(ILogger logger, long rows, string table);
+    [LoggerMessage(EventId = 2022, EventName = "RowsPruned", Level = LogLevel.Debug,
+        Message = "Deleted {Rows} rows past retention from {Table}")]
+    public static partial void RowsPruned(ILogger logger, long rows, string table);
 
     [LoggerMessage(EventId = 2023, EventName = "MaintenanceFailed", Level = LogLevel.Warning,
         Message = "Storage maintenance (partitions, retention) failed; retrying in {Delay}")]

@@ -12,7 +12,8 @@ namespace NetObserv.Storage.Partitions;
 /// in TimescaleDB mode keeps the hypertable's retention policy equal to the configured retention;
 /// in both, deletes rollup rows past their retention (per minute: <see cref="StorageOptions.Retention"/>,
 /// per 5 and 10 minutes: <see cref="StorageOptions.MidRollupRetention"/>, per hour:
-/// <see cref="StorageOptions.RollupRetention"/>). A failure is logged and retried sooner.
+/// <see cref="StorageOptions.RollupRetention"/>), and the <c>spill_replayed</c> rows older than
+/// <see cref="StorageOptions.Retention"/>. A failure is logged and retried sooner.
 /// </summary>
 public sealed class StorageMaintenanceService : BackgroundService
 {
@@ -55,7 +56,21 @@ public sealed class StorageMaintenanceService : BackgroundService
             .ConfigureAwait(false);
         foreach (var (level, rows) in pruned)
         {
-            StorageLog.RollupsPruned(_logger, rows, level.Table);
+            StorageLog.RowsPruned(_logger, rows, level.Table);
+        }
+
+        // Replayed spill files older than the flows' retention: a file that old still on disk would
+        // hold flows past retention, whose partitions go again at the next pass.
+        await using (var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false))
+        await using (var prune = new NpgsqlCommand("DELETE FROM spill_replayed WHERE replayed_at < $1", connection))
+        {
+            prune.Parameters.Add(new NpgsqlParameter<DateTime>
+            {
+                TypedValue = now.UtcDateTime - _options.Retention,
+                NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz,
+            });
+            var deleted = await prune.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            StorageLog.RowsPruned(_logger, deleted, "spill_replayed");
         }
 
         return dropped;

@@ -83,6 +83,22 @@ public sealed class StorageMaintenanceTests(PostgresDatabase database) : IClassF
     }
 
     [Fact]
+    public async Task RunOnceAsync_ReplayedSpillIdsPastRetention_DeletedNewerKept()
+    {
+        await using var host = await StorageHost.CreateAsync(database.ConnectionString,
+            retention: TimeSpan.FromDays(7), partitionsAhead: 1);
+        await database.ScalarAsync<int>("DELETE FROM spill_replayed; SELECT 1");
+        // 8 days and 6 days before s_now.
+        await database.ScalarAsync<int>(
+            "INSERT INTO spill_replayed (id, rows, replayed_at) VALUES "
+            + "('old', 10, timestamptz '2026-03-02 12:00:00+00'), ('recent', 20, timestamptz '2026-03-04 12:00:00+00'); SELECT 1");
+
+        await host.Maintenance.RunOnceAsync(s_now, CancellationToken.None).DefaultTimeout();
+
+        Assert.Equal("recent", await database.ScalarAsync<string>("SELECT string_agg(id, ',') FROM spill_replayed"));
+    }
+
+    [Fact]
     public async Task RunOnceAsync_RunTwice_SamePartitionsNoError()
     {
         await using var host = await StorageHost.CreateAsync(database.ConnectionString, partitionsAhead: 2);
