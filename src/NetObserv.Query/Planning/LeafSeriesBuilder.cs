@@ -46,13 +46,6 @@ internal sealed class LeafSeriesBuilder
         return true;
     }
 
-    /// <summary>
-    /// Adds the partial aggregate of one whole window <paramref name="k"/> (what the in-memory line
-    /// filter evaluation computes itself).
-    /// </summary>
-    public void AddWindow(LeafPlan leaf, int k, string[] labelValues, double sum, double count, double? min, double? max) =>
-        Series(leaf, labelValues).Add(k, sum, count, min, max);
-
     private Accumulator Series(LeafPlan leaf, string[] labelValues)
     {
         var key = string.Join('\u0001', labelValues);

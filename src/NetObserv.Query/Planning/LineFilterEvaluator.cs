@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using NetObserv.Flows;
@@ -13,9 +14,10 @@ namespace NetObserv.Query.Planning;
 /// Evaluates a <see cref="LineFilterLeaf"/> in memory: one parameterised statement streams the candidate
 /// rows of <c>flows</c> (tenant, window <c>(start - range, end]</c>, stream matchers and label filters in
 /// SQL, label and value columns computed as the SQL branches compute them), each row's line is rendered
-/// exactly as log queries return it and tested, and the rows that pass are summed per step window
-/// <c>(t - range, t]</c> and label set into the same partial aggregates (sum, count, min, max) the SQL
-/// branches return. A flow counts in every window holding its <c>time_end</c>.
+/// exactly as log queries return it and tested, and the rows that pass are summed per label set and
+/// sub-bucket into the same partial aggregates (sum, count, min, max) the SQL branches return, which
+/// <see cref="LeafSeriesBuilder"/> spreads over the windows <c>(t - range, t]</c>: a flow counts in every
+/// window holding its <c>time_end</c>.
 /// </summary>
 internal sealed class LineFilterEvaluator
 {
@@ -92,8 +94,11 @@ internal sealed class LineFilterEvaluator
             LIMIT {p.Add(Math.Max(remaining, 0) + 1, NpgsqlDbType.Bigint)}
             """;
 
-        var windows = new WindowAccumulator(_grid, plan.RangeMs,
-            plan.Op is RangeOperator.MinOverTime, plan.Op is RangeOperator.MaxOverTime);
+        // Rows that pass are summed per series and sub-bucket j (the SQL branches' rows), which the
+        // builder spreads over the windows holding them: t in (start + (j-1)w, start + jw].
+        var startUs = _grid.StartMs * 1_000;
+        var subBucketUs = plan.SubBucketMs * 1_000;
+        var partials = new Dictionary<(int Series, long J), Partial>();
         var series = new Dictionary<string, (string[] Values, int Index)>(StringComparer.Ordinal);
         var buffer = new ArrayBufferWriter<byte>(2048);
         var chars = new char[2048];
@@ -166,149 +171,27 @@ internal sealed class LineFilterEvaluator
             }
 
             var value = valueOrdinal < 0 ? 0 : reader.GetDouble(valueOrdinal);
-            windows.Add(entry.Index, timestampNs / 1_000, value);
+            var j = LeafSeriesBuilder.CeilDiv((timestampNs / 1_000) - startUs, subBucketUs);
+            ref var partial = ref CollectionsMarshal.GetValueRefOrAddDefault(partials, (entry.Index, j), out var exists);
+            partial = exists
+                ? new Partial(partial.Sum + value, partial.Count + 1, Math.Min(partial.Min, value), Math.Max(partial.Max, value))
+                : new Partial(value, 1, value, value);
         }
 
+        var valuesByIndex = new string[series.Count][];
         foreach (var (values, index) in series.Values)
         {
-            windows.Emit(index, (k, sum, count, min, max) => output.AddWindow(plan, k, values, sum, count, min, max));
+            valuesByIndex[index] = values;
+        }
+
+        foreach (var ((index, j), partial) in partials)
+        {
+            output.Add(plan, j, valuesByIndex[index], partial.Sum, partial.Count, partial.Min, partial.Max);
         }
     }
+
+    /// <summary>Sum, count, min and max of the passing rows of one series in one sub-bucket.</summary>
+    private readonly record struct Partial(double Sum, double Count, double Min, double Max);
 
     private static DateTime ToTime(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime;
-
-    /// <summary>
-    /// Per series, the sum, count, min and max of each step window. A row adds to the contiguous windows
-    /// k in [kmin, kmax] holding its time: sums and counts through difference arrays (O(1) per row, exact
-    /// for the integer fields flows carry), min and max through a segment tree of range updates
-    /// (O(log steps) per row), so a long range over many steps costs no more per row than a short one.
-    /// </summary>
-    private sealed class WindowAccumulator
-    {
-        private readonly int _count;
-        private readonly long _startUs;
-        private readonly long _stepUs;
-        private readonly long _rangeUs;
-        private readonly bool _min;
-        private readonly bool _max;
-        private readonly List<double[]> _sums = [];
-        private readonly List<long[]> _counts = [];
-        private readonly List<double[]> _mins = [];
-        private readonly List<double[]> _maxs = [];
-
-        public WindowAccumulator(EvaluationGrid grid, long rangeMs, bool min, bool max)
-        {
-            _count = grid.Count;
-            _startUs = grid.StartMs * 1_000;
-            _stepUs = Math.Max(grid.StepMs, 1) * 1_000;
-            _rangeUs = rangeMs * 1_000;
-            _min = min;
-            _max = max;
-        }
-
-        public void Add(int series, long timeUs, double value)
-        {
-            // Window k is (start + k*step - range, start + k*step]: t <= t_k and t_k < t + range.
-            var first = Math.Max(CeilDiv(timeUs - _startUs, _stepUs), 0);
-            var last = Math.Min(CeilDiv(timeUs + _rangeUs - _startUs, _stepUs) - 1, _count - 1);
-            if (first > last)
-            {
-                return;
-            }
-
-            while (_sums.Count <= series)
-            {
-                _sums.Add(new double[_count + 1]);
-                _counts.Add(new long[_count + 1]);
-                if (_min)
-                {
-                    _mins.Add(Filled(2 * _count, double.PositiveInfinity));
-                }
-
-                if (_max)
-                {
-                    _maxs.Add(Filled(2 * _count, double.NegativeInfinity));
-                }
-            }
-
-            var sums = _sums[series];
-            var counts = _counts[series];
-            sums[first] += value;
-            sums[last + 1] -= value;
-            counts[first]++;
-            counts[last + 1]--;
-            if (_min)
-            {
-                Update(_mins[series], (int)first, (int)last + 1, value, Math.Min);
-            }
-
-            if (_max)
-            {
-                Update(_maxs[series], (int)first, (int)last + 1, value, Math.Max);
-            }
-        }
-
-        public void Emit(int series, Action<int, double, double, double?, double?> emit)
-        {
-            if (series >= _sums.Count)
-            {
-                return;
-            }
-
-            var sums = _sums[series];
-            var counts = _counts[series];
-            double sum = 0;
-            long count = 0;
-            for (var k = 0; k < _count; k++)
-            {
-                sum += sums[k];
-                count += counts[k];
-                if (count > 0)
-                {
-                    emit(k, sum, count, _min ? Query(_mins[series], k, Math.Min) : null,
-                        _max ? Query(_maxs[series], k, Math.Max) : null);
-                }
-            }
-        }
-
-        private static long CeilDiv(long a, long b) => a >= 0 ? (a + b - 1) / b : -(-a / b);
-
-        private static double[] Filled(int length, double value)
-        {
-            var array = new double[length];
-            Array.Fill(array, value);
-            return array;
-        }
-
-        // Bottom-up segment tree over [0, n): a range update marks O(log n) nodes, a point query folds the
-        // nodes on the leaf's path to the root.
-        private void Update(double[] tree, int from, int to, double value, Func<double, double, double> fold)
-        {
-            for (int l = from + _count, r = to + _count; l < r; l >>= 1, r >>= 1)
-            {
-                if ((l & 1) == 1)
-                {
-                    tree[l] = fold(tree[l], value);
-                    l++;
-                }
-
-                if ((r & 1) == 1)
-                {
-                    r--;
-                    tree[r] = fold(tree[r], value);
-                }
-            }
-        }
-
-        private double Query(double[] tree, int k, Func<double, double, double> fold)
-        {
-            var result = tree[k + _count];
-            for (var i = (k + _count) >> 1; i >= 1; i >>= 1)
-            {
-                result = fold(result, tree[i]);
-            }
-
-            return result;
-        }
-    }
 }
