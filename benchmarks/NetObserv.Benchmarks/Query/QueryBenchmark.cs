@@ -164,11 +164,16 @@ internal static class QueryBenchmark
         }
     }
 
-    private static double Percentile(List<double> sorted, double p) =>
+    internal static double Percentile(List<double> sorted, double p) =>
         sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
 
-    /// <summary>Loads the flows unless a previous run did; returns the end of the data (Unix ms).</summary>
-    private static async Task<long> LoadAsync(NpgsqlDataSource dataSource, long count, long endMs)
+    /// <summary>
+    /// Loads <paramref name="count"/> flows spread over the <paramref name="spanMs"/> before
+    /// <paramref name="endMs"/> (7 days by default), with every rollup level, unless a previous run did;
+    /// returns the end of the data (Unix ms).
+    /// </summary>
+    internal static async Task<long> LoadAsync(NpgsqlDataSource dataSource, long count, long endMs,
+        long spanMs = 7 * 86_400_000L)
     {
         await using (var check = dataSource.CreateCommand("SELECT count(*), (extract(epoch from max(time_end)) * 1000)::bigint FROM flows"))
         {
@@ -183,7 +188,7 @@ internal static class QueryBenchmark
             }
         }
 
-        var span = 7 * 86_400_000L;
+        var span = spanMs;
         var startMs = endMs - span;
         var loadWatch = Stopwatch.StartNew();
         await ExecuteAsync(dataSource, "TRUNCATE flows, " + string.Join(", ", RollupLevel.All.Select(l => l.Table)));
