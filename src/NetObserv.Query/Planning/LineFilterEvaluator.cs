@@ -107,14 +107,7 @@ internal sealed class LineFilterEvaluator
         await using var json = new Utf8JsonWriter(buffer);
 
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand(sql, connection)
-        {
-            CommandTimeout = (int)Math.Ceiling(_options.QueryTimeout.TotalSeconds),
-        };
-        foreach (var parameter in p.All)
-        {
-            command.Parameters.Add(parameter);
-        }
+        await using var command = p.Command(sql, connection, _options.QueryTimeout);
 
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

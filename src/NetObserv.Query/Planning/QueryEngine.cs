@@ -99,14 +99,7 @@ internal sealed class QueryEngine
         if (plan.Sql is not null)
         {
             await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using var command = new NpgsqlCommand(plan.Sql, connection)
-            {
-                CommandTimeout = (int)Math.Ceiling(_options.QueryTimeout.TotalSeconds),
-            };
-            foreach (var parameter in plan.Parameters.All)
-            {
-                command.Parameters.Add(parameter);
-            }
+            await using var command = plan.Parameters.Command(plan.Sql, connection, _options.QueryTimeout);
 
             // Columns: leaf, j, g0..g(LabelWidth-1), s, c, mn, mx.
             var sumColumn = 2 + plan.LabelWidth;
@@ -237,14 +230,7 @@ internal sealed class QueryEngine
         var count = 0;
         long rows = 0;
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand(sql, connection)
-        {
-            CommandTimeout = (int)Math.Ceiling(_options.QueryTimeout.TotalSeconds),
-        };
-        foreach (var parameter in p.All)
-        {
-            command.Parameters.Add(parameter);
-        }
+        await using var command = p.Command(sql, connection, _options.QueryTimeout);
 
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (count < limit && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -353,11 +339,7 @@ internal sealed class QueryEngine
 
         var values = new List<string>();
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand(sql, connection);
-        foreach (var parameter in p.All)
-        {
-            command.Parameters.Add(parameter);
-        }
+        await using var command = p.Command(sql, connection);
 
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -393,11 +375,7 @@ internal sealed class QueryEngine
                 LIMIT {p.Add((long)_options.MaxSeries + 1, NpgsqlDbType.Bigint)}
                 """;
             await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using var command = new NpgsqlCommand(sql, connection);
-            foreach (var parameter in p.All)
-            {
-                command.Parameters.Add(parameter);
-            }
+            await using var command = p.Command(sql, connection);
 
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -501,14 +479,8 @@ internal sealed class QueryEngine
 
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         long entries, streams, chunks;
-        await using (var command = new NpgsqlCommand(sql, connection))
+        await using (var command = p.Command(sql, connection, _options.QueryTimeout))
         {
-            command.CommandTimeout = (int)Math.Ceiling(_options.QueryTimeout.TotalSeconds);
-            foreach (var parameter in p.All)
-            {
-                command.Parameters.Add(parameter);
-            }
-
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             entries = reader.GetInt64(0);
@@ -541,15 +513,7 @@ internal sealed class QueryEngine
             ORDER BY time_end DESC
             LIMIT {p.Add((long)StatsSampleSize, NpgsqlDbType.Bigint)}
             """;
-        await using var command = new NpgsqlCommand(sql, connection)
-        {
-            CommandTimeout = (int)Math.Ceiling(_options.QueryTimeout.TotalSeconds),
-        };
-        foreach (var parameter in p.All)
-        {
-            command.Parameters.Add(parameter);
-        }
-
+        await using var command = p.Command(sql, connection, _options.QueryTimeout);
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(2048);
         await using var writer = new Utf8JsonWriter(buffer);
         long count = 0;

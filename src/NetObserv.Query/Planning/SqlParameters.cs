@@ -21,4 +21,24 @@ internal sealed class SqlParameters
         _parameters.Add(parameter);
         return "$" + _parameters.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
+
+    /// <summary>
+    /// A command for <paramref name="sql"/> on <paramref name="connection"/> carrying these parameters,
+    /// with <paramref name="timeout"/> as its command timeout when given (else Npgsql's default).
+    /// </summary>
+    public NpgsqlCommand Command(string sql, NpgsqlConnection connection, TimeSpan? timeout = null)
+    {
+        var command = new NpgsqlCommand(sql, connection);
+        if (timeout is { } t)
+        {
+            command.CommandTimeout = (int)Math.Ceiling(t.TotalSeconds);
+        }
+
+        foreach (var parameter in _parameters)
+        {
+            command.Parameters.Add(parameter);
+        }
+
+        return command;
+    }
 }
