@@ -98,6 +98,31 @@ internal static class FilterCompiler
         }
     }
 
+    /// <summary>
+    /// The selector's stream matchers and label filters as <c> AND ...</c> predicates ("" for none or a
+    /// null selector), each value a parameter of <paramref name="p"/>.
+    /// </summary>
+    public static string Where(LogQuery? selector, SqlParameters p)
+    {
+        if (selector is null)
+        {
+            return "";
+        }
+
+        var where = new StringBuilder();
+        foreach (var m in selector.Matchers)
+        {
+            where.Append(" AND ").Append(Matcher(m.Name, m.Op, m.Value, p));
+        }
+
+        foreach (var stage in selector.Stages.OfType<LabelFilterStage>())
+        {
+            where.Append(" AND ").Append(Filter(stage.Filter, p));
+        }
+
+        return where.ToString();
+    }
+
     public static string Filter(LabelFilter filter, SqlParameters p) => filter switch
     {
         StringLabelFilter s => Matcher(s.Name, s.Op, s.Value, p),

@@ -4,7 +4,6 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using NetObserv.Flows;
-using NetObserv.Query.LogQL;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -65,16 +64,7 @@ internal sealed class LineFilterEvaluator
             }
         }
 
-        var where = new StringBuilder();
-        foreach (var m in leaf.Log.Matchers)
-        {
-            where.Append(" AND ").Append(FilterCompiler.Matcher(m.Name, m.Op, m.Value, p));
-        }
-
-        foreach (var stage in leaf.Log.Stages.OfType<LabelFilterStage>())
-        {
-            where.Append(" AND ").Append(FilterCompiler.Filter(stage.Filter, p));
-        }
+        var where = new StringBuilder(FilterCompiler.Where(leaf.Log, p));
 
         var valueOrdinal = -1;
         if (leaf.ValueSql is not null)

@@ -207,16 +207,7 @@ internal sealed class MetricPlanner
             }
         }
 
-        var where = new StringBuilder();
-        foreach (var m in log.Matchers)
-        {
-            where.Append(" AND ").Append(FilterCompiler.Matcher(m.Name, m.Op, m.Value, p));
-        }
-
-        foreach (var stage in log.Stages.OfType<LabelFilterStage>())
-        {
-            where.Append(" AND ").Append(FilterCompiler.Filter(stage.Filter, p));
-        }
+        var where = new StringBuilder(FilterCompiler.Where(log, p));
 
         var id = p.Add(leaf.Id, NpgsqlDbType.Integer);
         var wParam = p.Add((double)w, NpgsqlDbType.Double);

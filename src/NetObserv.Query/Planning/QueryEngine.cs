@@ -196,16 +196,7 @@ internal sealed class QueryEngine
         }
 
         var p = new SqlParameters();
-        var where = new System.Text.StringBuilder();
-        foreach (var m in log.Matchers)
-        {
-            where.Append(" AND ").Append(FilterCompiler.Matcher(m.Name, m.Op, m.Value, p));
-        }
-
-        foreach (var stage in log.Stages.OfType<LabelFilterStage>())
-        {
-            where.Append(" AND ").Append(FilterCompiler.Filter(stage.Filter, p));
-        }
+        var where = FilterCompiler.Where(log, p);
 
         if (log.Stages.OfType<UnwrapStage>().FirstOrDefault() is { } unwrap)
         {
@@ -308,7 +299,7 @@ internal sealed class QueryEngine
 
         FlowFieldCatalog.TryGet(name, out var field);
         var p = new SqlParameters();
-        var where = Where(selector, p);
+        var where = FilterCompiler.Where(selector, p);
         var rollup = field.IsRollupDimension && (selector is null || (FilterCompiler.OnlyRollupDimensions(Names(selector))
             && !selector.Stages.OfType<LineFilterStage>().Any()));
         var start = FromNs(startNs);
@@ -371,7 +362,7 @@ internal sealed class QueryEngine
                 SELECT DISTINCT {columns} FROM flows
                 WHERE {FilterCompiler.Tenant(tenants, p)}
                   AND time_end >= {p.Add(FromNs(startNs), NpgsqlDbType.TimestampTz)}
-                  AND time_end < {p.Add(FromNs(endNs), NpgsqlDbType.TimestampTz)}{Where(selector, p)}
+                  AND time_end < {p.Add(FromNs(endNs), NpgsqlDbType.TimestampTz)}{FilterCompiler.Where(selector, p)}
                 LIMIT {p.Add((long)_options.MaxSeries + 1, NpgsqlDbType.Bigint)}
                 """;
             await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -423,7 +414,7 @@ internal sealed class QueryEngine
         var end = FromNs(endNs);
         var startParameter = p.Add(start, NpgsqlDbType.TimestampTz);
         var endParameter = p.Add(end, NpgsqlDbType.TimestampTz);
-        var where = Where(selector, p);
+        var where = FilterCompiler.Where(selector, p);
         string entriesSql;
         if (FilterCompiler.OnlyRollupDimensions(Names(selector)))
         {
@@ -509,7 +500,7 @@ internal sealed class QueryEngine
             FROM flows
             WHERE {FilterCompiler.Tenant(tenants, p)}
               AND time_end >= {p.Add(FromNs(startNs), NpgsqlDbType.TimestampTz)}
-              AND time_end < {p.Add(FromNs(endNs), NpgsqlDbType.TimestampTz)}{Where(selector, p)}
+              AND time_end < {p.Add(FromNs(endNs), NpgsqlDbType.TimestampTz)}{FilterCompiler.Where(selector, p)}
             ORDER BY time_end DESC
             LIMIT {p.Add((long)StatsSampleSize, NpgsqlDbType.Bigint)}
             """;
@@ -538,27 +529,6 @@ internal sealed class QueryEngine
     private static IEnumerable<string> Names(LogQuery selector) =>
         selector.Matchers.Select(m => m.Name)
             .Concat(selector.Stages.OfType<LabelFilterStage>().SelectMany(s => FilterCompiler.FilterNames(s.Filter)));
-
-    private static string Where(LogQuery? selector, SqlParameters p)
-    {
-        if (selector is null)
-        {
-            return "";
-        }
-
-        var where = new System.Text.StringBuilder();
-        foreach (var m in selector.Matchers)
-        {
-            where.Append(" AND ").Append(FilterCompiler.Matcher(m.Name, m.Op, m.Value, p));
-        }
-
-        foreach (var stage in selector.Stages.OfType<LabelFilterStage>())
-        {
-            where.Append(" AND ").Append(FilterCompiler.Filter(stage.Filter, p));
-        }
-
-        return where.ToString();
-    }
 
     private static bool SelectorAccepts(LogQuery selector, string name, string value) =>
         selector.Matchers.Where(m => m.Name == name).All(m => FilterCompiler.MatchConstant(value, m.Op, m.Value))
