@@ -29,7 +29,7 @@ public sealed class QueryDataFixture : IAsyncLifetime
             TimescaleDb = "off"
         }, null, CancellationToken.None).DefaultTimeout();
         await TestFlows.InsertAsync(_database.ConnectionString, Records).DefaultTimeout();
-        await TestFlows.FillRollupsAsync(_database.ConnectionString).DefaultTimeout();
+        await PostgresRollups.RebuildAsync(_database.ConnectionString).DefaultTimeout();
     }
 
     public async Task DisposeAsync()

@@ -1,6 +1,5 @@
 using System.Net;
 using NetObserv.Flows;
-using NetObserv.Storage.Rollups;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -131,30 +130,6 @@ internal static class TestFlows
         }
 
         await batch.ExecuteNonQueryAsync();
-    }
-
-    /// <summary>Rebuilds every rollup level from <c>flows</c> (what the ingest path maintains incrementally).</summary>
-    public static async Task FillRollupsAsync(string connectionString)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        foreach (var level in RollupLevel.All)
-        {
-            await using var command = new NpgsqlCommand(
-                $"""
-                DELETE FROM {level.Table};
-                INSERT INTO {level.Table} (tenant, bucket, src_k8s_namespace, src_k8s_owner_type, src_k8s_owner_name,
-                    dst_k8s_namespace, dst_k8s_owner_type, dst_k8s_owner_name, flow_direction, k8s_flow_layer,
-                    k8s_cluster_name, bytes, packets, sampled_bytes, sampled_packets, flows)
-                SELECT tenant, date_bin('{level.WidthMs / 1000} seconds', time_end, timestamptz '1970-01-01 00:00:00+00'),
-                    src_k8s_namespace, src_k8s_owner_type, src_k8s_owner_name,
-                    dst_k8s_namespace, dst_k8s_owner_type, dst_k8s_owner_name, flow_direction, k8s_flow_layer,
-                    k8s_cluster_name, sum(bytes), sum(packets), sum(bytes * greatest(coalesce(sampling, 1), 1)),
-                    sum(packets * greatest(coalesce(sampling, 1), 1)), count(*)
-                FROM flows GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
-                """, connection);
-            await command.ExecuteNonQueryAsync();
-        }
     }
 
     private static void Add(NpgsqlBatchCommand command, object? value, NpgsqlDbType type) =>

@@ -1,4 +1,4 @@
-using NetObserv.Storage.Rollups;
+using NetObserv.Testing;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -75,21 +75,6 @@ internal static class QueryTestFlows
 
         await batch.ExecuteNonQueryAsync();
 
-        foreach (var level in RollupLevel.All)
-        {
-            await using var rollup = new NpgsqlCommand(
-                $"""
-                INSERT INTO {level.Table} (tenant, bucket, src_k8s_namespace, src_k8s_owner_type, src_k8s_owner_name,
-                    dst_k8s_namespace, dst_k8s_owner_type, dst_k8s_owner_name, flow_direction, k8s_flow_layer,
-                    k8s_cluster_name, bytes, packets, sampled_bytes, sampled_packets, flows)
-                SELECT tenant, date_bin('{level.WidthMs / 1000} seconds', time_end, timestamptz '1970-01-01 00:00:00+00'),
-                    src_k8s_namespace, src_k8s_owner_type, src_k8s_owner_name,
-                    dst_k8s_namespace, dst_k8s_owner_type, dst_k8s_owner_name, flow_direction, k8s_flow_layer,
-                    k8s_cluster_name, sum(bytes), sum(packets), sum(bytes), sum(packets), count(*)
-                FROM flows GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
-                ON CONFLICT DO NOTHING
-                """, connection);
-            await rollup.ExecuteNonQueryAsync();
-        }
+        await PostgresRollups.RebuildAsync(connectionString);
     }
 }
