@@ -31,6 +31,7 @@ internal sealed class DemoService : BackgroundService
     private readonly DemoOptions _options;
     private readonly SyntheticCluster _cluster;
     private readonly ServerOptions _server;
+    private readonly ListenerEndpoints? _endpoints;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly FlowBatchWriter _writer;
     private readonly FlowChannel _channel;
@@ -42,7 +43,7 @@ internal sealed class DemoService : BackgroundService
 
     public DemoService(DemoOptions options, SyntheticCluster cluster, IConfiguration configuration,
         IHostApplicationLifetime lifetime, FlowBatchWriter writer, FlowChannel channel, TimeProvider time,
-        ILogger<DemoService> logger)
+        ILogger<DemoService> logger, ListenerEndpoints? endpoints = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         _options = options;
@@ -53,6 +54,7 @@ internal sealed class DemoService : BackgroundService
         _channel = channel;
         _time = time;
         _logger = logger;
+        _endpoints = endpoints;
     }
 
     /// <summary>Completes with the printed URLs once the first demo data can be queried.</summary>
@@ -78,7 +80,7 @@ internal sealed class DemoService : BackgroundService
                 return;
             }
 
-            var urls = DemoUrls.For(_server);
+            var urls = DemoUrls.For(_server, _endpoints);
             using var channel = GrpcChannel.ForAddress(urls.LocalGrpc, new GrpcChannelOptions { MaxSendMessageSize = null });
             var client = new Collector.CollectorClient(channel);
             var traffic = new DemoTraffic(_cluster, _options.Seed, _options.PeakFlowsPerSecond);
@@ -310,7 +312,7 @@ internal sealed class DemoService : BackgroundService
         text.AppendLine(c, $"  gRPC ingest:    {urls.Grpc}  (pbflow.Collector/Send: point eBPF agents or `loadgen --protocol grpc` here)");
         text.AppendLine(c, $"  Grafana:        add a data source of type Loki with URL {urls.Http.AbsoluteUri.TrimEnd('/')}");
         text.AppendLine("                  (Connections > Data sources > Add new data source > Loki; from Grafana in Docker use");
-        text.AppendLine(c, $"                  http://host.docker.internal:{_server.HttpPort}), Save & test, then import");
+        text.AppendLine(c, $"                  http://host.docker.internal:{urls.Http.Port}), Save & test, then import");
         text.AppendLine("                  dashboards/netobserv-overview.json and dashboards/netobserv-workload.json.");
         text.AppendLine("Press Ctrl+C to stop.");
         return text.ToString();

@@ -17,7 +17,11 @@ internal sealed record DemoUrls(Uri Http, Uri ExampleQuery, string Grpc, Uri Loc
     public static string ExamplePathAndQuery =>
         "/loki/api/v1/query_range?query=" + Uri.EscapeDataString(ExampleQueryText) + "&since=1h";
 
-    public static DemoUrls For(ServerOptions server)
+    /// <summary>
+    /// The URLs for <paramref name="server"/>'s listen address and the ports the listeners are bound to
+    /// (<paramref name="endpoints"/>, which differ from the configured ones when those ask for a free port).
+    /// </summary>
+    public static DemoUrls For(ServerOptions server, ListenerEndpoints? endpoints = null)
     {
         ArgumentNullException.ThrowIfNull(server);
         var listen = server.ListenAddress.Trim();
@@ -38,8 +42,8 @@ internal sealed record DemoUrls(Uri Http, Uri ExampleQuery, string Grpc, Uri Loc
             shown = local = listen;
         }
 
-        var http = server.HttpPort.ToString(CultureInfo.InvariantCulture);
-        var grpc = server.GrpcPort.ToString(CultureInfo.InvariantCulture);
+        var http = (endpoints?.Http?.Port ?? server.HttpPort).ToString(CultureInfo.InvariantCulture);
+        var grpc = (endpoints?.Grpc?.Port ?? server.GrpcPort).ToString(CultureInfo.InvariantCulture);
         return new DemoUrls(new Uri($"http://{shown}:{http}"), new Uri($"http://{shown}:{http}{ExamplePathAndQuery}"),
             $"{shown}:{grpc}", new Uri($"http://{local}:{http}"), new Uri($"http://{local}:{grpc}"));
     }

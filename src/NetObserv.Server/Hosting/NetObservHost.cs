@@ -62,14 +62,19 @@ internal static class NetObservHost
 
     private static void ConfigureEndpoints(WebApplicationBuilder builder, ServerOptions options)
     {
+        var endpoints = new ListenerEndpoints();
+        builder.Services.AddSingleton(endpoints);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            Listen(kestrel, options.ListenAddress, options.HttpPort, HttpProtocols.Http1AndHttp2);
+            Listen(kestrel, options.ListenAddress, options.HttpPort, HttpProtocols.Http1AndHttp2, endpoints.SetHttp);
             if (options.Role != "query")
             {
                 var ingest = builder.Configuration.GetSection(IngestOptions.Section).Get<IngestOptions>() ?? new IngestOptions();
-                Listen(kestrel, options.ListenAddress, options.GrpcPort, HttpProtocols.Http2,
-                    listen => IngestServiceCollectionExtensions.ConfigureGrpcListener(listen, ingest));
+                Listen(kestrel, options.ListenAddress, options.GrpcPort, HttpProtocols.Http2, listen =>
+                {
+                    endpoints.SetGrpc(listen);
+                    IngestServiceCollectionExtensions.ConfigureGrpcListener(listen, ingest);
+                });
             }
         });
     }
@@ -77,6 +82,7 @@ internal static class NetObservHost
     internal static void Listen(KestrelServerOptions kestrel, string address, int port, HttpProtocols protocols,
         Action<ListenOptions>? configure = null)
     {
+        port = ListenerEndpoints.Bindable(port);
         void Configure(ListenOptions o)
         {
             o.Protocols = protocols;
@@ -87,13 +93,14 @@ internal static class NetObservHost
         {
             kestrel.ListenAnyIP(port, Configure);
         }
-        else if (address is "localhost")
+        else if (address is "localhost" && port != 0)
         {
             kestrel.ListenLocalhost(port, Configure);
         }
         else
         {
-            kestrel.Listen(IPAddress.Parse(address), port, Configure);
+            // Kestrel binds a free port only on an explicit address: localhost then means 127.0.0.1.
+            kestrel.Listen(address is "localhost" ? IPAddress.Loopback : IPAddress.Parse(address), port, Configure);
         }
     }
 }

@@ -8,16 +8,22 @@ public sealed class ServerOptions
     /// <summary>Address every listener binds. Defaults to all interfaces, IPv4 and IPv6 (<c>*</c>).</summary>
     public string ListenAddress { get; set; } = "*";
 
-    /// <summary>HTTP port: Loki-compatible query API, Loki push, /metrics, /healthz, /ready. Defaults to 3100.</summary>
+    /// <summary>
+    /// HTTP port: Loki-compatible query API, Loki push, /metrics, /healthz, /ready; <c>0</c> or <c>-1</c>
+    /// binds a free port chosen by the system (logged at start). Defaults to 3100.
+    /// </summary>
     public int HttpPort { get; set; } = 3100;
 
-    /// <summary>gRPC ingest port (pbflow.Collector/Send, h2c). Defaults to 2055.</summary>
+    /// <summary>
+    /// gRPC ingest port (pbflow.Collector/Send, h2c); <c>0</c> or <c>-1</c> binds a free port chosen by
+    /// the system. Defaults to 2055.
+    /// </summary>
     public int GrpcPort { get; set; } = 2055;
 
-    /// <summary>IPFIX UDP port; 0 disables. Defaults to 4739.</summary>
+    /// <summary>IPFIX UDP port; 0 disables, -1 binds a free port chosen by the system. Defaults to 4739.</summary>
     public int IpfixPort { get; set; } = 4739;
 
-    /// <summary>NetFlow v9 UDP port; 0 disables. Defaults to 2055.</summary>
+    /// <summary>NetFlow v9 UDP port; 0 disables, -1 binds a free port chosen by the system. Defaults to 2055.</summary>
     public int NetflowPort { get; set; } = 2055;
 
     /// <summary><c>all</c>, <c>ingest</c> or <c>query</c>. Defaults to <c>all</c>.</summary>

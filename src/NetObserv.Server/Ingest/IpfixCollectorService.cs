@@ -28,8 +28,15 @@ internal sealed class IpfixCollectorService : IHostedService, IDisposable
     private readonly Channel<UdpPacket> _queue;
     private readonly IpfixDecoder _decoder;
     private readonly List<UdpFlowListener> _listeners = [];
+    private readonly List<(string Protocol, IPEndPoint EndPoint)> _bound = [];
     private readonly List<Task> _loops = [];
     private CancellationTokenSource? _stopping;
+
+    /// <summary>The protocol name of the IPFIX listener (<see cref="EndPointOf"/>).</summary>
+    public const string IpfixProtocol = "IPFIX";
+
+    /// <summary>The protocol name of the NetFlow v9 listener (<see cref="EndPointOf"/>).</summary>
+    public const string NetflowProtocol = "NetFlow v9";
 
     public IpfixCollectorService(IOptions<ServerOptions> server, IOptions<IpfixOptions> options, FlowChannel flows,
         IMeterFactory meterFactory, ILogger<IpfixCollectorService> logger, IServiceProvider services)
@@ -61,18 +68,24 @@ internal sealed class IpfixCollectorService : IHostedService, IDisposable
     /// <summary>The bound local endpoints (after start).</summary>
     public IReadOnlyList<IPEndPoint> EndPoints => _listeners.ConvertAll(l => l.LocalEndPoint);
 
+    /// <summary>The first endpoint bound for <c>IPFIX</c> or <c>NetFlow v9</c>, null when that port is off.</summary>
+    public IPEndPoint? EndPointOf(string protocol) =>
+        _bound.Find(b => b.Protocol == protocol).EndPoint;
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var addresses = ListenAddresses(_server.ListenAddress);
         var ports = new List<(int Port, string Protocol)>();
-        if (_server.IpfixPort > 0)
+        if (_server.IpfixPort != 0)
         {
-            ports.Add((_server.IpfixPort, "IPFIX"));
+            ports.Add((_server.IpfixPort, IpfixProtocol));
         }
 
-        if (_server.NetflowPort > 0 && _server.NetflowPort != _server.IpfixPort)
+        // One socket serves both when they share a port (the decoder tells them apart by version);
+        // two "any free port" settings are two sockets.
+        if (_server.NetflowPort != 0 && (_server.NetflowPort < 0 || _server.NetflowPort != _server.IpfixPort))
         {
-            ports.Add((_server.NetflowPort, "NetFlow v9"));
+            ports.Add((_server.NetflowPort, NetflowProtocol));
         }
 
         try
@@ -81,9 +94,10 @@ internal sealed class IpfixCollectorService : IHostedService, IDisposable
             {
                 foreach (var address in addresses)
                 {
-                    var listener = UdpFlowListener.Bind(address, port, _options.ReceiveBufferBytes, _queue.Writer, Counters,
-                        _logger);
+                    var listener = UdpFlowListener.Bind(address, ListenerEndpoints.Bindable(port),
+                        _options.ReceiveBufferBytes, _queue.Writer, Counters, _logger);
                     _listeners.Add(listener);
+                    _bound.Add((protocol, listener.LocalEndPoint));
                     IpfixLog.Listening(_logger, protocol, listener.LocalEndPoint);
                 }
             }

@@ -22,8 +22,6 @@ public sealed class DemoCommandTests
         // Under /tmp: when the tests run as root, PostgreSQL runs as the postgres account and must reach it.
         var dataDir = Path.Combine("/tmp", "netobserv-demo-cli-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dataDir);
-        var httpPort = Loopback.FreeTcpPort();
-        var grpcPort = Loopback.FreeTcpPort();
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -34,8 +32,8 @@ public sealed class DemoCommandTests
         {
             Path.Combine(AppContext.BaseDirectory, "netobserv-backend.dll"), "serve", "--demo",
             "--data-dir", dataDir, "--listen", "127.0.0.1",
-            "--http-port", httpPort.ToString(CultureInfo.InvariantCulture),
-            "--grpc-port", grpcPort.ToString(CultureInfo.InvariantCulture),
+            // The server binds free ports itself; the banner prints them.
+            "--http-port", "0", "--grpc-port", "0",
             "--ipfix-port", "0", "--netflow-port", "0",
         })
         {
@@ -71,8 +69,11 @@ public sealed class DemoCommandTests
 
             Assert.True(clock.Elapsed < s_printDeadline);
             var text = Snapshot(output);
-            Assert.Contains($"HTTP API:       http://127.0.0.1:{httpPort}/", text, StringComparison.Ordinal);
-            Assert.Contains($"gRPC ingest:    127.0.0.1:{grpcPort}", text, StringComparison.Ordinal);
+            var httpPort = PrintedPort(text, "HTTP API:       http://127.0.0.1:");
+            var grpcPort = PrintedPort(text, "gRPC ingest:    127.0.0.1:");
+            Assert.NotEqual(0, httpPort);
+            Assert.NotEqual(0, grpcPort);
+            Assert.NotEqual(httpPort, grpcPort);
             Assert.Contains($"data source of type Loki with URL http://127.0.0.1:{httpPort}", text, StringComparison.Ordinal);
             Assert.StartsWith($"http://127.0.0.1:{httpPort}/loki/api/v1/query_range?", url, StringComparison.Ordinal);
 
@@ -109,6 +110,14 @@ public sealed class DemoCommandTests
             var end = line.IndexOf('\'', at + Marker.Length);
             queryUrl.TrySetResult(line[(at + Marker.Length)..(end < 0 ? line.Length : end)]);
         }
+    }
+
+    private static int PrintedPort(string text, string prefix)
+    {
+        var at = text.IndexOf(prefix, StringComparison.Ordinal);
+        Assert.True(at >= 0, $"'{prefix}' not printed:\n{text}");
+        var digits = new string(text.AsSpan(at + prefix.Length).ToArray().TakeWhile(char.IsAsciiDigit).ToArray());
+        return int.Parse(digits, CultureInfo.InvariantCulture);
     }
 
     private static string Snapshot(StringBuilder output)

@@ -1,13 +1,15 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using NetObserv.Server.Commands;
 using NetObserv.Server.Hosting;
+using NetObserv.Server.Ingest;
 using NetObserv.Testing;
 
 namespace NetObserv.Server.Tests.Hosting;
 
 /// <summary>
-/// The whole server, started in-process on 127.0.0.1 with free ports and a fresh database; stopped
-/// and its database dropped on dispose. Extra settings are configuration keys (<c>Server:Role</c>).
+/// The whole server, started in-process on 127.0.0.1 with ports the server binds itself (port 0,
+/// read back after start) and a fresh database; stopped and its database dropped on dispose. Extra settings are configuration keys (<c>Server:Role</c>).
 /// </summary>
 internal sealed class RunningServer : IAsyncDisposable
 {
@@ -39,20 +41,17 @@ internal sealed class RunningServer : IAsyncDisposable
     public static async Task<RunningServer> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
     {
         var cs = await PostgresServer.CreateDatabaseAsync("srv").DefaultTimeout();
-        var http = Loopback.FreeTcpPort();
-        var grpc = Loopback.FreeTcpPort();
-        var ipfix = Loopback.FreeUdpPort();
-        var netflow = Loopback.FreeUdpPort();
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
             ["Storage:ConnectionString"] = cs,
             // Each server spills into its own folder, so nothing one test spills is replayed into another's database.
             ["Storage:SpillDirectory"] = Path.Combine(Path.GetTempPath(), "netobserv-test-spill-" + Guid.NewGuid().ToString("N")),
             ["Server:ListenAddress"] = "127.0.0.1",
-            ["Server:HttpPort"] = http.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Server:GrpcPort"] = grpc.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Server:IpfixPort"] = ipfix.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Server:NetflowPort"] = netflow.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // Every listener binds a free port chosen by the system; the ports are read back after start.
+            ["Server:HttpPort"] = "-1",
+            ["Server:GrpcPort"] = "-1",
+            ["Server:IpfixPort"] = "-1",
+            ["Server:NetflowPort"] = "-1",
             ["Enrichment:Kubernetes"] = "false",
             ["Logging:LogLevel:Default"] = "Warning",
         };
@@ -64,7 +63,14 @@ internal sealed class RunningServer : IAsyncDisposable
         var app = await NetObservHost.BuildAsync(new ParsedCommandLine("serve", values, []), null, CancellationToken.None)
             .DefaultTimeout();
         await app.StartAsync().DefaultTimeout();
-        return new RunningServer(app, cs, http, grpc, ipfix, netflow) { SpillDirectory = values["Storage:SpillDirectory"]! };
+        var endpoints = app.Services.GetRequiredService<ListenerEndpoints>();
+        var udp = app.Services.GetService<IpfixCollectorService>();
+        return new RunningServer(app, cs, endpoints.Http?.Port ?? 0, endpoints.Grpc?.Port ?? 0,
+            udp?.EndPointOf(IpfixCollectorService.IpfixProtocol)?.Port ?? 0,
+            udp?.EndPointOf(IpfixCollectorService.NetflowProtocol)?.Port ?? 0)
+        {
+            SpillDirectory = values["Storage:SpillDirectory"]!,
+        };
     }
 
     public async ValueTask DisposeAsync()

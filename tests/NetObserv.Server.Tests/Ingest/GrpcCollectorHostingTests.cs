@@ -29,13 +29,12 @@ public sealed class GrpcCollectorHostingTests : IDisposable
     public async Task Send_WithEnricherRegistered_EveryRecordEnrichedBeforeWriting()
     {
         var cs = await PostgresServer.CreateDatabaseAsync("enr").DefaultTimeout();
-        var grpcPort = Loopback.FreeTcpPort();
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
             ["Storage:ConnectionString"] = cs,
             ["Server:ListenAddress"] = "127.0.0.1",
-            ["Server:HttpPort"] = Loopback.FreeTcpPort().ToString(CultureInfo.InvariantCulture),
-            ["Server:GrpcPort"] = grpcPort.ToString(CultureInfo.InvariantCulture),
+            ["Server:HttpPort"] = "-1",
+            ["Server:GrpcPort"] = "-1",
             ["Server:IpfixPort"] = "0",
             ["Server:NetflowPort"] = "0",
             ["Enrichment:Kubernetes"] = "false",
@@ -46,7 +45,7 @@ public sealed class GrpcCollectorHostingTests : IDisposable
         try
         {
             await app.StartAsync().DefaultTimeout();
-            using var channel = GrpcIngestClient.Channel(grpcPort);
+            using var channel = GrpcIngestClient.Channel(app.Services.GetRequiredService<ListenerEndpoints>().Grpc!.Port);
             var client = new Collector.CollectorClient(channel);
 
             await client.SendAsync(GrpcIngestClient.Batch(25, 0, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()))

@@ -48,14 +48,14 @@ public sealed class IpfixUdpListenerTests
     [Fact]
     public async Task Collector_FlowChannelFull_DropsAndCountsTheRest()
     {
-        var port = Loopback.FreeUdpPort();
         var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var flows = new FlowChannel(capacity: 2);
         using var collector = new IpfixCollectorService(
-            Options.Create(new ServerOptions { ListenAddress = "127.0.0.1", IpfixPort = port, NetflowPort = 0 }),
+            Options.Create(new ServerOptions { ListenAddress = "127.0.0.1", IpfixPort = -1, NetflowPort = 0 }),
             Options.Create(new IpfixOptions()), flows, services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
             NullLogger<IpfixCollectorService>.Instance, services);
         await collector.StartAsync(CancellationToken.None).DefaultTimeout();
+        var port = collector.EndPointOf(IpfixCollectorService.IpfixProtocol)!.Port;
         try
         {
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();

@@ -42,7 +42,6 @@ public sealed class PushLimitsTests
         public static async Task<PushHost> StartAsync(int channelCapacity = 1_000,
             Dictionary<string, string?>? settings = null)
         {
-            var port = Loopback.FreeTcpPort();
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
             builder.Configuration.AddInMemoryCollection(settings ?? new Dictionary<string, string?>
@@ -52,7 +51,7 @@ public sealed class PushLimitsTests
             var channel = new FlowChannel(channelCapacity);
             builder.Services.AddMetrics();
             builder.Services.AddSingleton(channel);
-            builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
+            builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
             var app = builder.Build();
             try
             {
@@ -65,7 +64,7 @@ public sealed class PushLimitsTests
                 throw;
             }
 
-            return new PushHost(app, channel, port);
+            return new PushHost(app, channel, new Uri(app.Urls.First()).Port);
         }
 
         public async Task<HttpResponseMessage> PostAsync(byte[] body, string? contentType, string? encoding = null,
