@@ -1,10 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Sockets;
 using NetObserv.Server.Commands;
 using NetObserv.Server.Loadgen;
 using NetObserv.Storage.LocalPostgres;
-using Npgsql;
 
 namespace NetObserv.Benchmarks.Ingest;
 
@@ -41,14 +39,14 @@ internal static class IngestBenchmark
             connectionString = postgres.ConnectionString(name);
         }
 
-        var grpcPort = FreePort();
-        var httpPort = FreePort();
-        using var server = StartServer(connectionString, grpcPort, httpPort);
+        var grpcPort = BackendProcess.FreePort();
+        var httpPort = BackendProcess.FreePort();
+        using var server = BackendProcess.Start(connectionString, grpcPort, httpPort);
         try
         {
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}") };
-            await WaitReadyAsync(http, server);
-            var rowsBefore = await CountRowsAsync(connectionString);
+            await BackendProcess.WaitReadyAsync(http, server);
+            var rowsBefore = await BackendProcess.CountRowsAsync(connectionString);
 
             var options = load with
             {
@@ -70,7 +68,7 @@ internal static class IngestBenchmark
             var deadline = Stopwatch.GetTimestamp() + (Stopwatch.Frequency * 120);
             while (Stopwatch.GetTimestamp() < deadline)
             {
-                written = await RowsWrittenAsync(http);
+                written = await BackendProcess.RowsWrittenAsync(http);
                 if (written >= result.Acknowledged)
                 {
                     drained = Stopwatch.GetElapsedTime(started);
@@ -80,8 +78,8 @@ internal static class IngestBenchmark
                 await Task.Delay(100);
             }
 
-            var serverCpu = ProcessCpuSeconds(server.Id);
-            var rows = await CountRowsAsync(connectionString) - rowsBefore;
+            var serverCpu = BackendProcess.CpuSeconds(server.Id);
+            var rows = await BackendProcess.CountRowsAsync(connectionString) - rowsBefore;
             var ok = rows == result.Acknowledged;
             Console.WriteLine(GrpcLoadCommand.Summary(result));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
@@ -119,174 +117,6 @@ internal static class IngestBenchmark
             catch (UnauthorizedAccessException)
             {
             }
-        }
-    }
-
-    private static Process StartServer(string connectionString, int grpcPort, int httpPort)
-    {
-        var dll = Path.Combine(AppContext.BaseDirectory, "netobserv-backend.dll");
-        var info = new ProcessStartInfo("dotnet")
-        {
-            ArgumentList =
-            {
-                dll, "serve", "--database", connectionString, "--listen", "127.0.0.1",
-                "--grpc-port", grpcPort.ToString(CultureInfo.InvariantCulture),
-                "--http-port", httpPort.ToString(CultureInfo.InvariantCulture),
-                "--ipfix-port", "0", "--netflow-port", "0",
-            },
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        info.Environment["Logging__LogLevel__Default"] = "Warning";
-        info.Environment["NETOBSERV__Logging__LogLevel__Default"] = "Warning";
-        var process = Process.Start(info) ?? throw new InvalidOperationException("cannot start netobserv-backend");
-        process.OutputDataReceived += (_, e) => Forward(e.Data);
-        process.ErrorDataReceived += (_, e) => Forward(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    private static void Forward(string? line)
-    {
-        // The server's own warnings and errors only; its startup and per-batch information lines are noise here.
-        if (!string.IsNullOrWhiteSpace(line) && !line.StartsWith("info:", StringComparison.Ordinal)
-            && !line.StartsWith("      ", StringComparison.Ordinal))
-        {
-            Console.WriteLine("  server: " + line);
-        }
-    }
-
-    private static async Task WaitReadyAsync(HttpClient http, Process server)
-    {
-        var deadline = Stopwatch.GetTimestamp() + (Stopwatch.Frequency * 120);
-        while (Stopwatch.GetTimestamp() < deadline)
-        {
-            if (server.HasExited)
-            {
-                throw new InvalidOperationException("netobserv-backend exited with code " + server.ExitCode);
-            }
-
-            try
-            {
-                using var response = await http.GetAsync(new Uri("/ready", UriKind.Relative));
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            await Task.Delay(200);
-        }
-
-        throw new TimeoutException("netobserv-backend did not become ready");
-    }
-
-    private static async Task<long> RowsWrittenAsync(HttpClient http)
-    {
-        var text = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
-        foreach (var line in text.Split('\n'))
-        {
-            if (line.StartsWith("netobserv_storage_rows_written_total", StringComparison.Ordinal))
-            {
-                return (long)double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
-            }
-        }
-
-        return 0;
-    }
-
-    private static async Task<long> CountRowsAsync(string connectionString)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT count(*) FROM flows", connection);
-        command.CommandTimeout = 300;
-        try
-        {
-            return (long)(await command.ExecuteScalarAsync())!;
-        }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
-        {
-            return 0;
-        }
-    }
-
-    /// <summary>User plus system CPU time of a process from /proc/PID/stat (clock ticks of 1/100 s).</summary>
-    private static double ProcessCpuSeconds(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture))
-                / 100.0;
-        }
-        catch (IOException)
-        {
-            return 0;
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    /// <summary>Samples a process's resident set from /proc four times a second and keeps the peak.</summary>
-    private sealed class RssSampler : IDisposable
-    {
-        private readonly int _pid;
-        private readonly Timer _timer;
-        private double _peak;
-        private double _current;
-
-        public RssSampler(int pid)
-        {
-            _pid = pid;
-            _timer = new Timer(_ => Sample(), null, TimeSpan.Zero, TimeSpan.FromMilliseconds(250));
-        }
-
-        public double CurrentMiB => Volatile.Read(ref _current);
-
-        /// <summary>The larger of the sampled peak and the kernel's high-water mark (VmHWM).</summary>
-        public double PeakMiB => Math.Max(Volatile.Read(ref _peak), ReadKiB("VmHWM:") / 1024.0);
-
-        public void Dispose() => _timer.Dispose();
-
-        private void Sample()
-        {
-            var mib = ReadKiB("VmRSS:") / 1024.0;
-            Volatile.Write(ref _current, mib);
-            if (mib > _peak)
-            {
-                Volatile.Write(ref _peak, mib);
-            }
-        }
-
-        private long ReadKiB(string field)
-        {
-            try
-            {
-                foreach (var line in File.ReadLines($"/proc/{_pid}/status"))
-                {
-                    if (line.StartsWith(field, StringComparison.Ordinal))
-                    {
-                        return long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-                    }
-                }
-            }
-            catch (IOException)
-            {
-            }
-
-            return 0;
         }
     }
 }
