@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
+using NetObserv.Server.Commands;
+using NetObserv.Storage.LocalPostgres;
 using Npgsql;
 
 namespace NetObserv.Benchmarks.Ingest;
@@ -132,5 +134,51 @@ internal static class BackendProcess
         using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();
         return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Kills the server, stops the managed PostgreSQL (when one was started) and removes the work folder.</summary>
+    public static async Task StopAsync(Process server, ManagedPostgres? postgres, string work)
+    {
+        if (!server.HasExited)
+        {
+            server.Kill(entireProcessTree: true);
+            await server.WaitForExitAsync();
+        }
+
+        if (postgres is not null)
+        {
+            await postgres.DisposeAsync();
+        }
+
+        try
+        {
+            Directory.Delete(work, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// A work folder and the database to run against: <c>--database</c> when given, else a managed local
+    /// PostgreSQL started in the work folder with a fresh database <paramref name="name"/>.
+    /// </summary>
+    public static async Task<(string Work, ManagedPostgres? Postgres, string ConnectionString)> DatabaseAsync(
+        string[] args, string folderPrefix, string name)
+    {
+        // Not CreateTempSubdirectory: its 0700 folder would be closed to the account PostgreSQL runs as.
+        var work = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(),
+            folderPrefix + Environment.ProcessId.ToString(CultureInfo.InvariantCulture))).FullName;
+        if (LoadgenArguments.Get(args, "--database") is { } database)
+        {
+            return (work, null, database);
+        }
+
+        var postgres = await ManagedPostgres.StartAsync(Path.Combine(work, "pg"), CancellationToken.None);
+        await postgres.CreateDatabaseAsync(name, CancellationToken.None);
+        return (work, postgres, postgres.ConnectionString(name));
     }
 }

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using NetObserv.Server.Commands;
 using NetObserv.Server.Loadgen;
-using NetObserv.Storage.LocalPostgres;
 
 namespace NetObserv.Benchmarks.Ingest;
 
@@ -22,22 +21,7 @@ internal static class IngestBenchmark
         var duration = load.Duration == TimeSpan.FromSeconds(10) && LoadgenArguments.Get(args, "--duration") is null
             ? TimeSpan.FromSeconds(60)
             : load.Duration;
-        // Not CreateTempSubdirectory: its 0700 folder would be closed to the account PostgreSQL runs as.
-        var work = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(),
-            "netobserv-ingest-bench-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture))).FullName;
-        ManagedPostgres? postgres = null;
-        string connectionString;
-        if (LoadgenArguments.Get(args, "--database") is { } database)
-        {
-            connectionString = database;
-        }
-        else
-        {
-            postgres = await ManagedPostgres.StartAsync(Path.Combine(work, "pg"), CancellationToken.None);
-            var name = "ingest_bench";
-            await postgres.CreateDatabaseAsync(name, CancellationToken.None);
-            connectionString = postgres.ConnectionString(name);
-        }
+        var (work, postgres, connectionString) = await BackendProcess.DatabaseAsync(args, "netobserv-ingest-bench-", "ingest_bench");
 
         var grpcPort = BackendProcess.FreePort();
         var httpPort = BackendProcess.FreePort();
@@ -96,27 +80,7 @@ internal static class IngestBenchmark
         }
         finally
         {
-            if (!server.HasExited)
-            {
-                server.Kill(entireProcessTree: true);
-                await server.WaitForExitAsync();
-            }
-
-            if (postgres is not null)
-            {
-                await postgres.DisposeAsync();
-            }
-
-            try
-            {
-                Directory.Delete(work, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-            catch (UnauthorizedAccessException)
-            {
-            }
+            await BackendProcess.StopAsync(server, postgres, work);
         }
     }
 }

@@ -12,7 +12,6 @@ using NetObserv.Flows;
 using NetObserv.Flows.Pbflow;
 using NetObserv.Server.Commands;
 using NetObserv.Server.Loadgen;
-using NetObserv.Storage.LocalPostgres;
 
 namespace NetObserv.Benchmarks.Soak;
 
@@ -43,20 +42,7 @@ internal static class SoakBenchmark
             ? parsed
             : TimeSpan.FromMinutes(10);
         var rate = LoadgenArguments.Get(args, "--rate") is { } r ? double.Parse(r, CultureInfo.InvariantCulture) : 2000;
-        var work = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(),
-            "netobserv-soak-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture))).FullName;
-        ManagedPostgres? postgres = null;
-        string connectionString;
-        if (LoadgenArguments.Get(args, "--database") is { } database)
-        {
-            connectionString = database;
-        }
-        else
-        {
-            postgres = await ManagedPostgres.StartAsync(Path.Combine(work, "pg"), CancellationToken.None);
-            await postgres.CreateDatabaseAsync("soak", CancellationToken.None);
-            connectionString = postgres.ConnectionString("soak");
-        }
+        var (work, postgres, connectionString) = await BackendProcess.DatabaseAsync(args, "netobserv-soak-", "soak");
 
         var grpcPort = BackendProcess.FreePort();
         var httpPort = BackendProcess.FreePort();
@@ -128,27 +114,7 @@ internal static class SoakBenchmark
         }
         finally
         {
-            if (!server.HasExited)
-            {
-                server.Kill(entireProcessTree: true);
-                await server.WaitForExitAsync();
-            }
-
-            if (postgres is not null)
-            {
-                await postgres.DisposeAsync();
-            }
-
-            try
-            {
-                Directory.Delete(work, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-            catch (UnauthorizedAccessException)
-            {
-            }
+            await BackendProcess.StopAsync(server, postgres, work);
         }
     }
 
