@@ -28,16 +28,25 @@ internal static partial class StorageLog
         Message = "A batch of {Rows} rows was written after {Attempts} attempts")]
     public static partial void BatchRecovered(ILogger logger, int rows, int attempts);
 
-    [LoggerMessage(EventId = 2014, EventName = "RecordRejected", Level = LogLevel.Error,
-        Message = "The database refused a flow record (time_end {TimeEndMs}, tenant {Tenant}); it is skipped")]
-    public static partial void RecordRejected(ILogger logger, Exception exception, long timeEndMs, string tenant);
+    [LoggerMessage(EventId = 2014, EventName = "RecordRejected", Level = LogLevel.Debug,
+        Message = "The database refused a flow record (time_end {TimeEndMs}, tenant {Tenant}, SQLSTATE {SqlState}); kept in flows_rejected")]
+    public static partial void RecordRejected(ILogger logger, Exception exception, long timeEndMs, string? tenant, string sqlState);
 
-    [LoggerMessage(EventId = 2015, EventName = "BatchSplit", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 2015, EventName = "BatchSplit", Level = LogLevel.Debug,
         Message = "The database refused a batch of {Rows} rows; writing it in halves to isolate the bad record(s)")]
     public static partial void BatchSplit(ILogger logger, Exception exception, int rows);
 
+    [LoggerMessage(EventId = 2017, EventName = "RowsRejected", Level = LogLevel.Warning,
+        Message = "The database refused {Rejected} of the {Rows} rows of {Source} (first: SQLSTATE {SqlState}: {Error}); the other rows were stored, the refused ones kept in flows_rejected ({NotKept} could not be kept: table full or failing)")]
+    public static partial void RowsRejected(ILogger logger, int rejected, int rows, string source, string? sqlState,
+        string? error, int notKept);
+
+    [LoggerMessage(EventId = 2018, EventName = "RejectedNotKept", Level = LogLevel.Warning,
+        Message = "A flow record the database refused (SQLSTATE {SqlState}) could not be kept in flows_rejected either; it is dropped")]
+    public static partial void RejectedNotKept(ILogger logger, Exception exception, string sqlState);
+
     [LoggerMessage(EventId = 2016, EventName = "WriterAborted", Level = LogLevel.Error,
-        Message = "Shutdown timed out while the database was unavailable: {Rows} accepted rows were not written")]
+        Message = "Shutdown timed out before {Rows} accepted rows were written and the spill journal could not take them (off, full or failing): they are lost")]
     public static partial void WriterAborted(ILogger logger, long rows);
 
     [LoggerMessage(EventId = 2030, EventName = "SpillStarted", Level = LogLevel.Warning,
@@ -73,8 +82,12 @@ internal static partial class StorageLog
     public static partial void SpillReplayFailed(ILogger logger, Exception exception, string file);
 
     [LoggerMessage(EventId = 2038, EventName = "SpilledAtShutdown", Level = LogLevel.Warning,
-        Message = "The database was unavailable at shutdown: {Rows} rows went to the spill journal in {Directory}; they are written when the backend next runs")]
-    public static partial void SpilledAtShutdown(ILogger logger, long rows, string directory);
+        Message = "The database was unavailable at shutdown ({Error}): {Rows} rows went to the spill journal in {Directory}; they are written when the backend next runs")]
+    public static partial void SpilledAtShutdown(ILogger logger, Exception? exception, string? error, long rows, string directory);
+
+    [LoggerMessage(EventId = 2041, EventName = "SpilledOnShutdownTimeout", Level = LogLevel.Warning,
+        Message = "The host's shutdown timeout passed before {Rows} accepted rows were written (last write error: {Error}): they went to the spill journal in {Directory}; they are written when the backend next runs")]
+    public static partial void SpilledOnShutdownTimeout(ILogger logger, long rows, string error, string directory);
 
     [LoggerMessage(EventId = 2039, EventName = "SpillJournalFound", Level = LogLevel.Information,
         Message = "Spill journal in {Directory} holds {Files} file(s) ({Bytes} bytes) to replay")]

@@ -59,6 +59,14 @@ public sealed class StorageOptions
     /// </summary>
     public TimeSpan SpillAfter { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Most rows kept in <c>flows_rejected</c>, the records the database refused for what they hold. Past
+    /// it a refused record is only counted (<c>netobserv.storage.rejected_not_kept{reason="full"}</c>) and
+    /// logged; storage maintenance also deletes the oldest rows beyond it, and rows older than
+    /// <see cref="Retention"/>. 0 keeps none. Defaults to 100,000.
+    /// </summary>
+    public int RejectedMaxRows { get; set; } = 100_000;
+
     /// <summary>The spill folder in effect: <see cref="SpillDirectory"/>, else <c>spill/</c> below <see cref="DataDirectory"/>.</summary>
     public string ResolvedSpillDirectory =>
         string.IsNullOrWhiteSpace(SpillDirectory) ? Path.Combine(DataDirectory, "spill") : SpillDirectory;

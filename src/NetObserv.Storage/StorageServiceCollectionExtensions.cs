@@ -20,7 +20,9 @@ public static class StorageServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddFlowStorage(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section);
+        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section)
+            .Validate(o => o.RejectedMaxRows >= 0, "Storage:RejectedMaxRows must be 0 or more")
+            .ValidateOnStart();
         services.AddMetrics();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<NpgsqlDataSource>(sp => sp.GetRequiredService<FlowDatabase>().DataSource);

@@ -41,7 +41,8 @@ internal sealed class StorageHost : IAsyncDisposable
     public static async Task<StorageHost> CreateAsync(string connectionString, int batchSize = 10_000,
         TimeSpan? flushInterval = null, TimeSpan? retention = null, int partitionsAhead = 2,
         TimeProvider? timeProvider = null, int channelCapacity = 200_000, int writers = 2,
-        string? spillDirectory = null, long spillMaxBytes = 1L << 30, TimeSpan? spillAfter = null)
+        string? spillDirectory = null, long spillMaxBytes = 1L << 30, TimeSpan? spillAfter = null,
+        int rejectedMaxRows = 100_000, ILoggerProvider? logs = null)
     {
         // Without a folder from the test, each host spills into its own temporary folder, deleted with it.
         var owned = spillDirectory is null
@@ -59,6 +60,7 @@ internal sealed class StorageHost : IAsyncDisposable
             ["Storage:SpillDirectory"] = spillDirectory ?? owned,
             ["Storage:SpillMaxBytes"] = spillMaxBytes.ToString(CultureInfo.InvariantCulture),
             ["Storage:SpillAfter"] = (spillAfter ?? TimeSpan.FromSeconds(5)).ToString("c"),
+            ["Storage:RejectedMaxRows"] = rejectedMaxRows.ToString(CultureInfo.InvariantCulture),
         };
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var options = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>()!;
@@ -66,7 +68,14 @@ internal sealed class StorageHost : IAsyncDisposable
 
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(configuration);
-        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
+        services.AddLogging(b =>
+        {
+            b.SetMinimumLevel(LogLevel.Warning);
+            if (logs is not null)
+            {
+                b.AddProvider(logs);
+            }
+        });
         if (timeProvider is not null)
         {
             services.AddSingleton(timeProvider);

@@ -78,6 +78,22 @@ internal static class TestFlows
         return list;
     }
 
+    /// <summary>
+    /// <paramref name="length"/> random lower-case letters: text that compression cannot shrink, so that
+    /// beyond about 2.7 KB it is too large for a btree index entry (SQLSTATE 54000).
+    /// </summary>
+    public static string Incompressible(int length, int seed)
+    {
+        var random = new Random(seed);
+        return string.Create(length, random, static (span, r) =>
+        {
+            for (var i = 0; i < span.Length; i++)
+            {
+                span[i] = (char)('a' + r.Next(26));
+            }
+        });
+    }
+
     private static KubernetesMetadata Kubernetes(Random random)
     {
         var ns = Pick(random, s_namespaces);

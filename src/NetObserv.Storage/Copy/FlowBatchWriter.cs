@@ -22,8 +22,11 @@ namespace NetObserv.Storage.Copy;
 /// never deadlock each other.
 /// <para>
 /// A batch that fails because the database is unavailable is retried with backoff, never dropped.
-/// A batch the database refuses as invalid data is split in halves until the bad record(s) are
-/// isolated; only those are skipped (counted in <see cref="RowsRejected"/>). On shutdown the channel
+/// A batch the database refuses for what it holds (a data error, <see cref="WriteErrorClassifier"/>) is
+/// split in halves until the bad record(s) are isolated: every other record is stored (each committed
+/// part with its rollups), and the bad ones go to <c>flows_rejected</c> (<see cref="RejectedFlows"/>,
+/// counted in <see cref="RowsRejected"/>). A passing conflict (deadlock, lock timeout) is retried a few
+/// times, then treated the same way, so no record can hold up the others. On shutdown the channel
 /// is completed and everything already accepted is written before the writer stops.
 /// </para>
 /// <para>
@@ -33,7 +36,9 @@ namespace NetObserv.Storage.Copy;
 /// backpressure) while a probe checks once a second whether the database is back. Then the journal is
 /// replayed oldest file first, through the same partitions, COPY and rollup upserts as a live batch,
 /// one transaction per file that also records the file's id in <c>spill_replayed</c>, so a file is
-/// written once even if the process dies between commit and delete. When the journal reaches
+/// written once even if the process dies between commit and delete. A file the database refuses for
+/// what it holds is split like a live batch (each part, and each refused record, recorded under its
+/// own id), so it never blocks the files after it. When the journal reaches
 /// <see cref="StorageOptions.SpillMaxBytes"/> the writer falls back to retrying in memory. At shutdown
 /// with the database unavailable, whatever is left goes to the journal at once.
 /// </para>
@@ -45,6 +50,9 @@ public sealed class FlowBatchWriter : BackgroundService
     private static readonly TimeSpan s_maximumProbeInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan s_minimumProbeInterval = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan s_abortGrace = TimeSpan.FromSeconds(10);
+
+    /// <summary>Attempts at a part failing with a <see cref="WriteErrorClass.Transient"/> error before it is split.</summary>
+    private const int TransientAttempts = 5;
 
     private readonly FlowChannel _channel;
     private readonly NpgsqlDataSource _dataSource;
@@ -61,8 +69,12 @@ public sealed class FlowBatchWriter : BackgroundService
     private readonly SpillJournal? _journal;
     private readonly TimeSpan _spillAfter;
     private readonly TimeSpan _probeInterval;
+    private readonly RejectedFlows _rejected;
     private long _rowsSpilled;
     private long _rowsSpilledAtShutdown;
+    private long _rowsSpilledOnTimeout;
+    private Exception? _lastOutage;
+    private string? _lastWriteError;
     private long _rowsReplayed;
     private long _rowsLost;
     private long _badSpillFiles;
@@ -105,6 +117,7 @@ public sealed class FlowBatchWriter : BackgroundService
             : _spillAfter > s_maximumProbeInterval ? s_maximumProbeInterval : _spillAfter;
         _metrics = new FlowWriterMetrics(meterFactory, () => _channel.Count + Volatile.Read(ref _inFlight),
             () => _journal?.Bytes ?? 0);
+        _rejected = new RejectedFlows(_dataSource, Math.Max(0, storage.RejectedMaxRows), _metrics, _logger);
     }
 
     /// <summary>Rows committed since start.</summary>
@@ -116,7 +129,7 @@ public sealed class FlowBatchWriter : BackgroundService
     /// <summary>Failed write attempts since start (each was retried or split).</summary>
     public long WriteErrors => Interlocked.Read(ref _writeErrors);
 
-    /// <summary>Records the database refused as invalid and that were skipped.</summary>
+    /// <summary>Records the database refused for what they hold (kept in <c>flows_rejected</c> when it has room).</summary>
     public long RowsRejected => Interlocked.Read(ref _rowsRejected);
 
     /// <summary>Rows written to the spill journal since start.</summary>
@@ -218,9 +231,19 @@ public sealed class FlowBatchWriter : BackgroundService
             StorageLog.WriterAborted(_logger, Interlocked.Read(ref _rowsLost));
         }
 
+        // Why rows went to the journal at shutdown: the database was unavailable, or the host's shutdown
+        // timeout passed while they were still being written.
         if (Interlocked.Read(ref _rowsSpilledAtShutdown) > 0)
         {
-            StorageLog.SpilledAtShutdown(_logger, Interlocked.Read(ref _rowsSpilledAtShutdown), _journal!.Directory);
+            var outage = Volatile.Read(ref _lastOutage);
+            StorageLog.SpilledAtShutdown(_logger, outage, outage?.Message,
+                Interlocked.Read(ref _rowsSpilledAtShutdown), _journal!.Directory);
+        }
+
+        if (Interlocked.Read(ref _rowsSpilledOnTimeout) > 0)
+        {
+            StorageLog.SpilledOnShutdownTimeout(_logger, Interlocked.Read(ref _rowsSpilledOnTimeout),
+                Volatile.Read(ref _lastWriteError) ?? "none", _journal!.Directory);
         }
 
         StorageLog.WriterStopped(_logger, RowsWritten, BatchesWritten);
@@ -244,6 +267,7 @@ public sealed class FlowBatchWriter : BackgroundService
                     if (!IsSpilling || !TrySpill(batch, 0, batch.Count, null))
                     {
                         await WriteAsync(lane, 0, batch.Count, abort).ConfigureAwait(false);
+                        _rejected.LogAndClear(lane.Rejections, batch.Count, "a batch");
                     }
 
                     Interlocked.Add(ref _inFlight, -inFlight);
@@ -308,9 +332,15 @@ public sealed class FlowBatchWriter : BackgroundService
 
         Volatile.Write(ref _spillFullLogged, 0);
         Interlocked.Add(ref _rowsSpilled, count);
+        if (cause is not null)
+        {
+            Volatile.Write(ref _lastOutage, cause);
+        }
+
         if (_stopping)
         {
-            Interlocked.Add(ref _rowsSpilledAtShutdown, count);
+            Interlocked.Add(ref _abort.IsCancellationRequested ? ref _rowsSpilledOnTimeout : ref _rowsSpilledAtShutdown,
+                count);
         }
 
         _metrics.Spilled(count);
@@ -332,7 +362,7 @@ public sealed class FlowBatchWriter : BackgroundService
     /// </summary>
     private bool ShouldSpill(long failingSince, Exception error) =>
         _journal is not null
-        && IsUnavailable(error)
+        && WriteErrorClassifier.Classify(error) == WriteErrorClass.Unavailable
         && (_stopping || IsSpilling || _time.GetElapsedTime(failingSince) >= _spillAfter);
 
     /// <summary>Takes records until the batch is full, the flush interval has passed, or the channel is done.</summary>
@@ -359,11 +389,12 @@ public sealed class FlowBatchWriter : BackgroundService
         }
     }
 
-    /// <summary>Writes records [start, start + count) until they are committed (or isolated as invalid).</summary>
+    /// <summary>Writes records [start, start + count) until they are committed (or the bad ones isolated and rejected).</summary>
     private async Task WriteAsync(Lane lane, int start, int count, CancellationToken abort)
     {
         var batch = lane.Batch;
         var failingSince = 0L;
+        var transient = 0;
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -381,13 +412,17 @@ public sealed class FlowBatchWriter : BackgroundService
             {
                 Interlocked.Increment(ref _writeErrors);
                 _metrics.Error();
-                if (IsInvalidData(e))
+                Volatile.Write(ref _lastWriteError, e.Message);
+                var kind = WriteErrorClassifier.Classify(e);
+                if (kind == WriteErrorClass.Data || (kind == WriteErrorClass.Transient && ++transient >= TransientAttempts))
                 {
                     if (count == 1)
                     {
-                        Interlocked.Increment(ref _rowsRejected);
-                        _metrics.Rejected();
-                        StorageLog.RecordRejected(_logger, e, batch[start].TimeFlowEndMs, batch[start].Tenant);
+                        if (await _rejected.RejectAsync(lane.Rejections, batch[start], e, null, abort).ConfigureAwait(false))
+                        {
+                            Interlocked.Increment(ref _rowsRejected);
+                        }
+
                         lane.Done = start + 1;
                         return;
                     }
@@ -417,7 +452,7 @@ public sealed class FlowBatchWriter : BackgroundService
                 }
 
                 var delay = Backoff(attempt);
-                if (_journal is not null && !IsSpilling && IsUnavailable(e))
+                if (_journal is not null && !IsSpilling && kind == WriteErrorClass.Unavailable)
                 {
                     // Try again no later than the moment the batch is due for the journal.
                     var due = _spillAfter - _time.GetElapsedTime(failingSince);
@@ -467,7 +502,8 @@ public sealed class FlowBatchWriter : BackgroundService
             var transaction = await connection.BeginTransactionAsync(abort).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
-                if (replayKey is not null && !await RecordReplayAsync(connection, transaction, replayKey, count, abort)
+                if (replayKey is not null
+                    && !await SpillReplayed.RecordAsync(connection, transaction, replayKey, count, abort)
                         .ConfigureAwait(false))
                 {
                     return false;
@@ -494,19 +530,6 @@ public sealed class FlowBatchWriter : BackgroundService
                 _metrics.Written(count, rollupRows, _time.GetElapsedTime(started).TotalSeconds);
                 return true;
             }
-        }
-    }
-
-    private static async Task<bool> RecordReplayAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        string key, int rows, CancellationToken cancellationToken)
-    {
-        var command = new NpgsqlCommand(
-            "INSERT INTO spill_replayed (id, rows) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING", connection, transaction);
-        await using (command.ConfigureAwait(false))
-        {
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
-            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = rows });
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
         }
     }
 
@@ -634,6 +657,7 @@ public sealed class FlowBatchWriter : BackgroundService
         try
         {
             var rows = await ReplayAsync(lane, id, 0, batch.Count, stop).ConfigureAwait(false);
+            _rejected.LogAndClear(lane.Rejections, batch.Count, file);
             journal.Remove(file);
             if (rows >= 0)
             {
@@ -656,47 +680,62 @@ public sealed class FlowBatchWriter : BackgroundService
         finally
         {
             batch.Clear();
+            lane.Rejections.Clear();
         }
     }
 
     /// <summary>
     /// Writes records [start, start + count) of a journal file in one transaction keyed by the file's
     /// id (or, for a part of a file split around a record the database refuses,
-    /// <c>{id}#{start}+{count}</c>). Returns the rows written, or -1 when the whole file had already
-    /// been written. Errors other than invalid data propagate: the file stays in the journal.
+    /// <c>{id}#{start}+{count}</c>; a refused record is kept in <c>flows_rejected</c> under its own part
+    /// key). Returns the rows written, or -1 when the whole file had already been written. An unavailable
+    /// database propagates: the file stays in the journal; a passing conflict is retried a few times, then
+    /// the part is split like a data error, so the file never blocks the newer ones.
     /// </summary>
     private async Task<int> ReplayAsync(Lane lane, string id, int start, int count, CancellationToken stop)
     {
         var whole = start == 0 && count == lane.Batch.Count;
         var key = whole ? id : string.Create(CultureInfo.InvariantCulture, $"{id}#{start}+{count}");
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            if (!await WriteOnceAsync(lane, start, count, key, stop).ConfigureAwait(false))
+            try
             {
-                return whole ? -1 : 0;
-            }
+                if (!await WriteOnceAsync(lane, start, count, key, stop).ConfigureAwait(false))
+                {
+                    return whole ? -1 : 0;
+                }
 
-            Interlocked.Add(ref _rowsReplayed, count);
-            _metrics.Replayed(count);
-            return count;
-        }
-        catch (Exception e) when (e is not OperationCanceledException && IsInvalidData(e))
-        {
-            Interlocked.Increment(ref _writeErrors);
-            _metrics.Error();
-            if (count == 1)
+                Interlocked.Add(ref _rowsReplayed, count);
+                _metrics.Replayed(count);
+                return count;
+            }
+            catch (Exception e) when (e is not OperationCanceledException
+                && WriteErrorClassifier.Classify(e) is var kind && kind != WriteErrorClass.Unavailable)
             {
-                Interlocked.Increment(ref _rowsRejected);
-                _metrics.Rejected();
-                StorageLog.RecordRejected(_logger, e, lane.Batch[start].TimeFlowEndMs, lane.Batch[start].Tenant);
-                return 0;
-            }
+                Interlocked.Increment(ref _writeErrors);
+                _metrics.Error();
+                if (kind == WriteErrorClass.Transient && attempt < TransientAttempts)
+                {
+                    await Task.Delay(Backoff(attempt), _time, stop).ConfigureAwait(false);
+                    continue;
+                }
 
-            StorageLog.BatchSplit(_logger, e, count);
-            var half = count / 2;
-            var first = await ReplayAsync(lane, id, start, half, stop).ConfigureAwait(false);
-            var second = await ReplayAsync(lane, id, start + half, count - half, stop).ConfigureAwait(false);
-            return first + second;
+                if (count == 1)
+                {
+                    if (await _rejected.RejectAsync(lane.Rejections, lane.Batch[start], e, key, stop).ConfigureAwait(false))
+                    {
+                        Interlocked.Increment(ref _rowsRejected);
+                    }
+
+                    return 0;
+                }
+
+                StorageLog.BatchSplit(_logger, e, count);
+                var half = count / 2;
+                var first = await ReplayAsync(lane, id, start, half, stop).ConfigureAwait(false);
+                var second = await ReplayAsync(lane, id, start + half, count - half, stop).ConfigureAwait(false);
+                return first + second;
+            }
         }
     }
 
@@ -714,37 +753,6 @@ public sealed class FlowBatchWriter : BackgroundService
         days.Add(day);
     }
 
-    /// <summary>
-    /// Errors that retrying cannot fix: the database refusing the data itself (class 22, 23 except a
-    /// missing partition) or the client failing on a record (a value it cannot encode, a malformed
-    /// record). Database, network and state errors are retried instead, so an outage or a schema
-    /// problem never discards data.
-    /// </summary>
-    internal static bool IsInvalidData(Exception e) => e switch
-    {
-        PostgresException pg => pg.SqlState.StartsWith("22", StringComparison.Ordinal)
-            || (pg.SqlState.StartsWith("23", StringComparison.Ordinal)
-                && pg.SqlState != PostgresErrorCodes.CheckViolation),
-        NpgsqlException or IOException or TimeoutException or InvalidOperationException
-            or ObjectDisposedException or OutOfMemoryException => false,
-        _ => true,
-    };
-
-    /// <summary>
-    /// Errors that mean the database cannot be reached or cannot take writes right now: the client's
-    /// connection errors (refused, reset, timed out), a connection exception from the server (class 08),
-    /// the server shutting down or starting (57P01-57P03), or out of resources (class 53: disk full,
-    /// memory, connections). Only these send a batch to the spill journal; other retried errors stay in memory.
-    /// </summary>
-    internal static bool IsUnavailable(Exception e) => e switch
-    {
-        PostgresException pg => pg.SqlState.StartsWith("08", StringComparison.Ordinal)
-            || pg.SqlState.StartsWith("53", StringComparison.Ordinal)
-            || pg.SqlState is "57P01" or "57P02" or "57P03",
-        NpgsqlException or IOException or TimeoutException or System.Net.Sockets.SocketException => true,
-        _ => false,
-    };
-
     internal static TimeSpan Backoff(int attempt)
     {
         var ms = 200 * Math.Pow(2, Math.Min(attempt - 1, 16));
@@ -761,6 +769,9 @@ public sealed class FlowBatchWriter : BackgroundService
         public MacAddressCache Macs { get; } = new();
 
         public List<DateOnly> Days { get; } = [];
+
+        /// <summary>Records refused in the current batch or journal file, for one log line.</summary>
+        public RejectionTally Rejections { get; } = new();
 
         /// <summary>Records of <see cref="Batch"/> before this index are settled (committed, skipped or spilled).</summary>
         public int Done { get; set; }

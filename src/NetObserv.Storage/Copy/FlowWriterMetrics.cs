@@ -11,6 +11,7 @@ internal sealed class FlowWriterMetrics
     private readonly Counter<long> _batches;
     private readonly Counter<long> _errors;
     private readonly Counter<long> _rejected;
+    private readonly Counter<long> _notKept;
     private readonly Counter<long> _rollupRows;
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _spilled;
@@ -28,7 +29,9 @@ internal sealed class FlowWriterMetrics
         _errors = meter.CreateCounter<long>("netobserv.storage.write_errors", "{error}",
             "Failed batch write attempts (each is retried)");
         _rejected = meter.CreateCounter<long>("netobserv.storage.rows_rejected", "{row}",
-            "Flow records the database refused as invalid (skipped)");
+            "Flow records the database refused for what they hold (tag sqlstate; kept in flows_rejected)");
+        _notKept = meter.CreateCounter<long>("netobserv.storage.rejected_not_kept", "{row}",
+            "Refused flow records not kept in flows_rejected (tag reason: full, failed)");
         _rollupRows = meter.CreateCounter<long>("netobserv.storage.rollup_rows", "{row}",
             "Rollup rows inserted or updated (all levels)");
         _duration = meter.CreateHistogram<double>("netobserv.storage.batch_duration", "s",
@@ -55,7 +58,9 @@ internal sealed class FlowWriterMetrics
 
     public void Error() => _errors.Add(1);
 
-    public void Rejected() => _rejected.Add(1);
+    public void Rejected(string sqlState) => _rejected.Add(1, new KeyValuePair<string, object?>("sqlstate", sqlState));
+
+    public void NotKept(string reason) => _notKept.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public void Spilled(int rows) => _spilled.Add(rows);
 

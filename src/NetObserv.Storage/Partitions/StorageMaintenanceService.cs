@@ -12,8 +12,9 @@ namespace NetObserv.Storage.Partitions;
 /// in TimescaleDB mode keeps the hypertable's retention policy equal to the configured retention;
 /// in both, deletes rollup rows past their retention (per minute: <see cref="StorageOptions.Retention"/>,
 /// per 5 and 10 minutes: <see cref="StorageOptions.MidRollupRetention"/>, per hour:
-/// <see cref="StorageOptions.RollupRetention"/>), and the <c>spill_replayed</c> rows older than
-/// <see cref="StorageOptions.Retention"/>. A failure is logged and retried sooner.
+/// <see cref="StorageOptions.RollupRetention"/>), the <c>spill_replayed</c> and <c>flows_rejected</c> rows
+/// older than <see cref="StorageOptions.Retention"/>, and the oldest <c>flows_rejected</c> rows past
+/// <see cref="StorageOptions.RejectedMaxRows"/>. A failure is logged and retried sooner.
 /// </summary>
 public sealed class StorageMaintenanceService : BackgroundService
 {
@@ -59,21 +60,38 @@ public sealed class StorageMaintenanceService : BackgroundService
             StorageLog.RowsPruned(_logger, rows, level.Table);
         }
 
-        // Replayed spill files older than the flows' retention: a file that old still on disk would
-        // hold flows past retention, whose partitions go again at the next pass.
         await using (var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false))
-        await using (var prune = new NpgsqlCommand("DELETE FROM spill_replayed WHERE replayed_at < $1", connection))
         {
-            prune.Parameters.Add(new NpgsqlParameter<DateTime>
-            {
-                TypedValue = now.UtcDateTime - _options.Retention,
-                NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz,
-            });
-            var deleted = await prune.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            StorageLog.RowsPruned(_logger, deleted, "spill_replayed");
+            var cutoff = now.UtcDateTime - _options.Retention;
+
+            // Replayed spill files older than the flows' retention: a file that old still on disk would
+            // hold flows past retention, whose partitions go again at the next pass.
+            await DeleteAsync(connection, "spill_replayed", "DELETE FROM spill_replayed WHERE replayed_at < $1",
+                Timestamp(cutoff), cancellationToken).ConfigureAwait(false);
+
+            // Refused records: kept as long as flows, and no more than Storage:RejectedMaxRows of them
+            // (the writer stops adding at the cap; this trims the oldest when the cap was lowered).
+            await DeleteAsync(connection, "flows_rejected", "DELETE FROM flows_rejected WHERE rejected_at < $1",
+                Timestamp(cutoff), cancellationToken).ConfigureAwait(false);
+            await DeleteAsync(connection, "flows_rejected",
+                "DELETE FROM flows_rejected WHERE id <= (SELECT id FROM flows_rejected ORDER BY id DESC OFFSET $1 LIMIT 1)",
+                new NpgsqlParameter<long> { TypedValue = Math.Max(0, _options.RejectedMaxRows) }, cancellationToken)
+                .ConfigureAwait(false);
         }
 
         return dropped;
+    }
+
+    private static NpgsqlParameter<DateTime> Timestamp(DateTime value) =>
+        new() { TypedValue = value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz };
+
+    private async Task DeleteAsync(NpgsqlConnection connection, string table, string sql, NpgsqlParameter parameter,
+        CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.Add(parameter);
+        var deleted = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        StorageLog.RowsPruned(_logger, deleted, table);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -9,14 +9,8 @@ namespace NetObserv.Storage.Tests.Copy;
 
 public sealed class FlowBatchWriterLifecycleTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>, IAsyncLifetime
 {
-    public async Task InitializeAsync()
-    {
-        // Each test starts from empty tables (the class shares one database).
-        await using var host = await StorageHost.CreateAsync(database.ConnectionString);
-        await using var command = host.Database.DataSource.CreateCommand(
-            "TRUNCATE flows, flow_rollup_1m, flow_rollup_5m, flow_rollup_10m, flow_rollup_1h");
-        await command.ExecuteNonQueryAsync().DefaultTimeout();
-    }
+    // Each test starts from empty tables (the class shares one database).
+    public Task InitializeAsync() => StoredFlows.ClearAsync(database);
 
     public Task DisposeAsync() => Task.CompletedTask;
 

@@ -99,6 +99,39 @@ public sealed class StorageMaintenanceTests(PostgresDatabase database) : IClassF
     }
 
     [Fact]
+    public async Task RunOnceAsync_RejectedRowsPastRetention_DeletedNewerKept()
+    {
+        await using var host = await StorageHost.CreateAsync(database.ConnectionString,
+            retention: TimeSpan.FromDays(7), partitionsAhead: 1);
+        await database.ScalarAsync<int>("DELETE FROM flows_rejected; SELECT 1");
+        // 8 days and 6 days before s_now.
+        await database.ScalarAsync<int>(
+            "INSERT INTO flows_rejected (rejected_at, tenant, sqlstate, error) VALUES "
+            + "(timestamptz '2026-03-02 12:00:00+00', 'old', '54000', 'e'), "
+            + "(timestamptz '2026-03-04 12:00:00+00', 'recent', '54000', 'e'); SELECT 1");
+
+        await host.Maintenance.RunOnceAsync(s_now, CancellationToken.None).DefaultTimeout();
+
+        Assert.Equal("recent", await database.ScalarAsync<string>("SELECT string_agg(tenant, ',') FROM flows_rejected"));
+    }
+
+    [Fact]
+    public async Task RunOnceAsync_RejectedRowsPastMaxRows_OldestDeleted()
+    {
+        await using var host = await StorageHost.CreateAsync(database.ConnectionString, rejectedMaxRows: 3);
+        await database.ScalarAsync<int>("DELETE FROM flows_rejected; SELECT 1");
+        await database.ScalarAsync<int>(
+            "INSERT INTO flows_rejected (rejected_at, tenant, error) "
+            + "SELECT timestamptz '2026-03-10 11:00:00+00' + i * interval '1 second', 't' || i, 'e' "
+            + "FROM generate_series(1, 5) AS i; SELECT 1");
+
+        await host.Maintenance.RunOnceAsync(s_now, CancellationToken.None).DefaultTimeout();
+
+        Assert.Equal("t3,t4,t5", await database.ScalarAsync<string>(
+            "SELECT string_agg(tenant, ',' ORDER BY id) FROM flows_rejected"));
+    }
+
+    [Fact]
     public async Task RunOnceAsync_RunTwice_SamePartitionsNoError()
     {
         await using var host = await StorageHost.CreateAsync(database.ConnectionString, partitionsAhead: 2);

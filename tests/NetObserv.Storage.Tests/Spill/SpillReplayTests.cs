@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
@@ -13,18 +12,10 @@ namespace NetObserv.Storage.Tests.Spill;
 
 public sealed class SpillReplayTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>, IAsyncLifetime
 {
-    private static readonly string[] s_rollups = ["flow_rollup_1m", "flow_rollup_5m", "flow_rollup_10m", "flow_rollup_1h"];
-
     private readonly string _spill = Directory.CreateTempSubdirectory("netobserv-spill-test-").FullName;
 
-    public async Task InitializeAsync()
-    {
-        // Each test starts from empty tables (the class shares one database).
-        await using var host = await StorageHost.CreateAsync(database.ConnectionString);
-        await using var command = host.Database.DataSource.CreateCommand(
-            "TRUNCATE flows, flow_rollup_1m, flow_rollup_5m, flow_rollup_10m, flow_rollup_1h, spill_replayed");
-        await command.ExecuteNonQueryAsync().DefaultTimeout();
-    }
+    // Each test starts from empty tables (the class shares one database).
+    public Task InitializeAsync() => StoredFlows.ClearAsync(database);
 
     public Task DisposeAsync()
     {
@@ -74,7 +65,7 @@ public sealed class SpillReplayTests(PostgresDatabase database) : IClassFixture<
         Assert.Equal(records.Count, meters.Total("netobserv.storage.rows_replayed"));
         Assert.Empty(Directory.GetFiles(_spill, "*" + SpillJournal.Extension));
         Assert.Equal(files.Length, await database.ScalarAsync<long>("SELECT count(*) FROM spill_replayed"));
-        await AssertStoredAsync(records);
+        await StoredFlows.AssertAsync(database, records);
     }
 
     [Fact]
@@ -115,7 +106,7 @@ public sealed class SpillReplayTests(PostgresDatabase database) : IClassFixture<
         // A replay whose commit reply the cut lost is found in spill_replayed on the next attempt and
         // not counted again: the counters may fall short of the journal, the table may not.
         Assert.InRange(host.Writer.RowsReplayed, 1, host.Writer.RowsSpilled);
-        await AssertStoredAsync(records);
+        await StoredFlows.AssertAsync(database, records);
     }
 
     [Fact]
@@ -145,7 +136,7 @@ public sealed class SpillReplayTests(PostgresDatabase database) : IClassFixture<
         Assert.False(File.Exists(file));
         Assert.Equal(0, second.Writer.RowsReplayed);
         Assert.Equal(0, second.Writer.RowsWritten);
-        await AssertStoredAsync(records);
+        await StoredFlows.AssertAsync(database, records);
     }
 
     [Fact]
@@ -186,7 +177,48 @@ public sealed class SpillReplayTests(PostgresDatabase database) : IClassFixture<
         Assert.Equal(3, Directory.GetFiles(Path.Combine(_spill, "bad")).Length);
         Assert.Empty(Directory.GetFiles(_spill, "*" + SpillJournal.Extension));
         Assert.Equal(200, host.Writer.RowsReplayed);
-        await AssertStoredAsync([.. records[..100], .. records[300..]]);
+        await StoredFlows.AssertAsync(database, [.. records[..100], .. records[300..]]);
+    }
+
+    [Fact]
+    public async Task Replay_FileWithPoisonRow_GoodRowsStoredOnceBadRowRejectedNewerFileReplayed()
+    {
+        var records = TestFlows.Generate(500, seed: 48);
+        records[123].Src.Namespace = TestFlows.Incompressible(3_000, seed: 6);
+        var journal = new SpillJournal(_spill, long.MaxValue, TimeProvider.System);
+        Assert.True(journal.TryAppend(records, 0, 300));
+        Assert.True(journal.TryAppend(records, 300, 200));
+        var poisoned = journal.List()[0];
+        var saved = await File.ReadAllBytesAsync(poisoned);
+        List<FlowRecord> good = [.. records[..123], .. records[124..]];
+        await using (var first = await StorageHost.CreateAsync(database.ConnectionString, spillDirectory: _spill))
+        {
+            await first.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
+            await Timeouts.WaitUntilAsync(() => Task.FromResult(first.Writer.SpillFiles == 0),
+                TimeSpan.FromSeconds(20), "journal replayed");
+            await first.Writer.StopAsync(CancellationToken.None).DefaultTimeout();
+            Assert.Equal(good.Count, first.Writer.RowsReplayed);
+            Assert.Equal(1, first.Writer.RowsRejected);
+            Assert.Equal(0, first.Writer.BadSpillFiles);
+        }
+
+        await StoredFlows.AssertAsync(database, good);
+        Assert.Equal(good.Count, await database.ScalarAsync<long>("SELECT sum(rows) FROM spill_replayed"));
+        Assert.Equal("54000", await database.ScalarAsync<string>("SELECT sqlstate FROM flows_rejected"));
+
+        // The process died after the commits and before the delete: the file is back, and nothing of
+        // it, the rejected row included, is written twice.
+        await File.WriteAllBytesAsync(poisoned, saved);
+        await using var second = await StorageHost.CreateAsync(database.ConnectionString, spillDirectory: _spill);
+        await second.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
+        await Timeouts.WaitUntilAsync(() => Task.FromResult(second.Writer.SpillFiles == 0),
+            TimeSpan.FromSeconds(20), "file deleted");
+        await second.Writer.StopAsync(CancellationToken.None).DefaultTimeout();
+
+        Assert.Equal(0, second.Writer.RowsReplayed);
+        Assert.Equal(0, second.Writer.RowsRejected);
+        await StoredFlows.AssertAsync(database, good);
+        Assert.Equal(1, await database.ScalarAsync<long>("SELECT count(*) FROM flows_rejected"));
     }
 
     [Fact]
@@ -198,8 +230,10 @@ public sealed class SpillReplayTests(PostgresDatabase database) : IClassFixture<
         {
             proxy.Start();
             // SpillAfter is far longer than the test: only the shutdown sends batches to the journal.
+            var logs = new LogCapture();
             await using var first = await StorageHost.CreateAsync(ViaProxy(proxy), batchSize: 1_000,
-                flushInterval: TimeSpan.FromMilliseconds(50), spillDirectory: _spill, spillAfter: TimeSpan.FromHours(1));
+                flushInterval: TimeSpan.FromMilliseconds(50), spillDirectory: _spill, spillAfter: TimeSpan.FromHours(1),
+                logs: logs);
             proxy.Stop();
             await first.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
             first.Accept(records);
@@ -209,6 +243,10 @@ public sealed class SpillReplayTests(PostgresDatabase database) : IClassFixture<
             Assert.Equal(0, first.Writer.RowsWritten);
             Assert.Equal(records.Count, first.Writer.RowsSpilled);
             Assert.Equal(records.Count, CountRecords(Directory.GetFiles(_spill, "*" + SpillJournal.Extension)));
+            var why = Assert.Single(logs.Messages("SpilledAtShutdown"));
+            Assert.Contains("database was unavailable at shutdown (", why, StringComparison.Ordinal);
+            Assert.Contains(records.Count.ToString(CultureInfo.InvariantCulture) + " rows", why, StringComparison.Ordinal);
+            Assert.Empty(logs.Messages("SpilledOnShutdownTimeout"));
         }
 
         await using var second = await StorageHost.CreateAsync(database.ConnectionString, spillDirectory: _spill);
@@ -217,7 +255,7 @@ public sealed class SpillReplayTests(PostgresDatabase database) : IClassFixture<
         await second.Writer.StopAsync(CancellationToken.None).DefaultTimeout();
 
         Assert.Equal(records.Count, second.Writer.RowsReplayed);
-        await AssertStoredAsync(records);
+        await StoredFlows.AssertAsync(database, records);
     }
 
     [Fact]
@@ -229,9 +267,10 @@ public sealed class SpillReplayTests(PostgresDatabase database) : IClassFixture<
         {
             proxy.Start();
             // Connection attempts time out after 3 s, later than the host's shutdown timeout (1 s).
+            var logs = new LogCapture();
             await using var first = await StorageHost.CreateAsync(ViaProxy(proxy, connectTimeoutSeconds: 3),
                 batchSize: 1_000, flushInterval: TimeSpan.FromMilliseconds(50), spillDirectory: _spill,
-                spillAfter: TimeSpan.FromHours(1));
+                spillAfter: TimeSpan.FromHours(1), logs: logs);
             proxy.Hang();
             await first.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
             first.Accept(records);
@@ -245,6 +284,10 @@ public sealed class SpillReplayTests(PostgresDatabase database) : IClassFixture<
             Assert.Equal(0, first.Writer.RowsWritten);
             Assert.Equal(records.Count, first.Writer.RowsSpilled);
             Assert.Equal(records.Count, CountRecords(Directory.GetFiles(_spill, "*" + SpillJournal.Extension)));
+            var why = Assert.Single(logs.Messages("SpilledOnShutdownTimeout"));
+            Assert.Contains("shutdown timeout passed before " + records.Count.ToString(CultureInfo.InvariantCulture),
+                why, StringComparison.Ordinal);
+            Assert.Empty(logs.Messages("SpilledAtShutdown"));
         }
 
         await using var second = await StorageHost.CreateAsync(database.ConnectionString, spillDirectory: _spill);
@@ -252,7 +295,7 @@ public sealed class SpillReplayTests(PostgresDatabase database) : IClassFixture<
         await Timeouts.WaitUntilAsync(() => Task.FromResult(second.Writer.SpillFiles == 0), what: "journal replayed");
         await second.Writer.StopAsync(CancellationToken.None).DefaultTimeout();
 
-        await AssertStoredAsync(records);
+        await StoredFlows.AssertAsync(database, records);
     }
 
     [Fact]
@@ -302,7 +345,7 @@ public sealed class SpillReplayTests(PostgresDatabase database) : IClassFixture<
 
         Assert.Equal(host.Writer.RowsSpilled, host.Writer.RowsReplayed);
         Assert.Equal(0, host.Writer.RowsRejected);
-        await AssertStoredAsync(records);
+        await StoredFlows.AssertAsync(database, records);
     }
 
     /// <summary>Accepts records 500 at a time, each chunk once the writer has taken the previous one.</summary>
@@ -347,84 +390,5 @@ public sealed class SpillReplayTests(PostgresDatabase database) : IClassFixture<
         }
 
         return all.Count;
-    }
-
-    /// <summary>
-    /// <c>flows</c> holds exactly <paramref name="expected"/> (count and sums per tenant and source
-    /// namespace, and the set of hash ids), and every rollup level's sums per tenant equal theirs.
-    /// </summary>
-    private async Task AssertStoredAsync(List<FlowRecord> expected)
-    {
-        var flows = expected
-            .GroupBy(r => (r.Tenant, Namespace: r.Src.Namespace ?? "-"))
-            .Select(g => Line(g.Key.Tenant, g.Key.Namespace, g.Count(), g.Sum(r => r.Bytes), g.Sum(r => r.Packets)))
-            .Order(StringComparer.Ordinal)
-            .ToList();
-        Assert.Equal(flows, await LinesAsync(
-            "SELECT tenant, coalesce(src_k8s_namespace, '-'), count(*), sum(bytes), sum(packets) FROM flows GROUP BY 1, 2"));
-        Assert.Equal(expected.Count, await database.ScalarAsync<long>("SELECT count(DISTINCT hash_id) FROM flows"));
-
-        var rollups = expected
-            .GroupBy(r => r.Tenant)
-            .Select(g => Line(g.Key, g.Count(), g.Sum(r => r.Bytes), g.Sum(r => r.SampledBytes), g.Sum(r => r.SampledPackets)))
-            .Order(StringComparer.Ordinal)
-            .ToList();
-        foreach (var table in s_rollups)
-        {
-            Assert.Equal(rollups, await LinesAsync(
-                $"SELECT tenant, sum(flows), sum(bytes), sum(sampled_bytes), sum(sampled_packets) FROM {table} GROUP BY 1"));
-        }
-    }
-
-    private async Task<List<string>> LinesAsync(string sql)
-    {
-        await using var dataSource = NpgsqlDataSource.Create(database.ConnectionString);
-        await using var command = dataSource.CreateCommand(sql);
-        await using var reader = await command.ExecuteReaderAsync().DefaultTimeout();
-        var lines = new List<string>();
-        while (await reader.ReadAsync().DefaultTimeout())
-        {
-            var values = new object[reader.FieldCount];
-            reader.GetValues(values);
-            lines.Add(Line(values));
-        }
-
-        lines.Sort(StringComparer.Ordinal);
-        return lines;
-    }
-
-    private static string Line(params object[] values) =>
-        string.Join('|', values.Select(v => Convert.ToString(v, CultureInfo.InvariantCulture)));
-
-    /// <summary>Sums of the storage meter's counters and the last value of its gauges, for one host's meter factory.</summary>
-    private sealed class MeterTotals : IDisposable
-    {
-        private readonly ConcurrentDictionary<string, long> _totals = new(StringComparer.Ordinal);
-        private readonly ConcurrentDictionary<string, long> _last = new(StringComparer.Ordinal);
-
-        public MeterTotals(IMeterFactory factory)
-        {
-            Listener.InstrumentPublished = (instrument, l) =>
-            {
-                if (ReferenceEquals(instrument.Meter.Scope, factory) && instrument.Meter.Name == "NetObserv.Storage")
-                {
-                    l.EnableMeasurementEvents(instrument);
-                }
-            };
-            Listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
-            {
-                _totals.AddOrUpdate(instrument.Name, value, (_, old) => old + value);
-                _last[instrument.Name] = value;
-            });
-            Listener.Start();
-        }
-
-        public MeterListener Listener { get; } = new();
-
-        public long Total(string name) => _totals.GetValueOrDefault(name);
-
-        public long Last(string name) => _last.GetValueOrDefault(name, -1);
-
-        public void Dispose() => Listener.Dispose();
     }
 }

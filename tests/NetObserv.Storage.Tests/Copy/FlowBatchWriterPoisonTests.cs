@@ -1,0 +1,128 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using NetObserv.Flows;
+using NetObserv.Testing;
+
+namespace NetObserv.Storage.Tests.Copy;
+
+/// <summary>
+/// Rows the database refuses for what they hold (here a 3 KB namespace or a 1 MB owner name: too large
+/// for a btree index entry, SQLSTATE 54000) are isolated, kept in <c>flows_rejected</c>, and never hold
+/// up the rows around them or the batches after them.
+/// </summary>
+public sealed class FlowBatchWriterPoisonTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>, IAsyncLifetime
+{
+    /// <summary>How long good rows may take to be stored once they are accepted.</summary>
+    private static readonly TimeSpan s_promptly = TimeSpan.FromSeconds(20);
+
+    // Each test starts from empty tables (the class shares one database).
+    public Task InitializeAsync() => StoredFlows.ClearAsync(database);
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    [Fact]
+    public async Task Write_OneRowWithOversizedNamespace_OthersStoredBadRowRejectedNextBatchStored()
+    {
+        var records = TestFlows.Generate(700, seed: 61);
+        var poison = records[137];
+        poison.Src.Namespace = TestFlows.Incompressible(3_000, seed: 1);
+        await using var host = await StorageHost.CreateAsync(database.ConnectionString, batchSize: 500,
+            flushInterval: TimeSpan.FromMilliseconds(50));
+        using var meters = new MeterTotals(host.Services.GetRequiredService<IMeterFactory>());
+        await host.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
+
+        host.Accept(records[..500]);
+        await WaitForFlowsAsync(499, "the batch's good rows");
+        host.Accept(records[500..]);
+        await WaitForFlowsAsync(699, "the next batch");
+        await host.Writer.StopAsync(CancellationToken.None).DefaultTimeout();
+
+        await StoredFlows.AssertAsync(database, [.. records[..137], .. records[138..]]);
+        Assert.Equal(1, host.Writer.RowsRejected);
+        Assert.Equal(1, meters.Total("netobserv.storage.rows_rejected", "sqlstate", "54000"));
+        Assert.Equal(0, host.Writer.RowsSpilled);
+        Assert.Equal(1, await database.ScalarAsync<long>("SELECT count(*) FROM flows_rejected"));
+        Assert.Equal("54000", await database.ScalarAsync<string>("SELECT sqlstate FROM flows_rejected"));
+        Assert.Equal(poison.Tenant, await database.ScalarAsync<string>("SELECT tenant FROM flows_rejected"));
+        Assert.Equal(FlowRecordJson.ToJson(poison), await database.ScalarAsync<string>("SELECT record FROM flows_rejected"));
+        Assert.Contains("index row", await database.ScalarAsync<string>("SELECT error FROM flows_rejected"),
+            StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Write_TwoPoisonBatchesInARow_BothIsolatedAndLaterBatchesStored()
+    {
+        var records = TestFlows.Generate(900, seed: 62);
+        records[10].Src.Namespace = TestFlows.Incompressible(3_000, seed: 2);
+        records[20].Dst.Namespace = TestFlows.Incompressible(4_000, seed: 3);
+        records[450].Src.OwnerName = TestFlows.Incompressible(1 << 20, seed: 4);
+        await using var host = await StorageHost.CreateAsync(database.ConnectionString, batchSize: 300,
+            flushInterval: TimeSpan.FromMilliseconds(50));
+        await host.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
+
+        host.Accept(records[..300]);
+        host.Accept(records[300..600]);
+        await WaitForFlowsAsync(597, "the poison batches' good rows");
+        host.Accept(records[600..]);
+        await WaitForFlowsAsync(897, "the batch after them");
+        await host.Writer.StopAsync(CancellationToken.None).DefaultTimeout();
+
+        await StoredFlows.AssertAsync(database, [.. records.Where((_, i) => i is not (10 or 20 or 450))]);
+        Assert.Equal(3, host.Writer.RowsRejected);
+        Assert.Equal(3, await database.ScalarAsync<long>("SELECT count(*) FROM flows_rejected WHERE sqlstate = '54000'"));
+    }
+
+    [Fact]
+    public async Task StopAsync_PoisonBatchWhileDatabaseUp_NothingSpilledGoodRowsStored()
+    {
+        var records = TestFlows.Generate(400, seed: 63);
+        records[399].Dst.Namespace = TestFlows.Incompressible(3_000, seed: 5);
+        var logs = new LogCapture();
+        await using var host = await StorageHost.CreateAsync(database.ConnectionString, batchSize: 400,
+            flushInterval: TimeSpan.FromMilliseconds(50), spillAfter: TimeSpan.FromMilliseconds(100), logs: logs);
+        await host.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
+
+        host.Accept(records);
+        using var hostTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await host.Writer.StopAsync(hostTimeout.Token).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(0, host.Writer.RowsSpilled);
+        Assert.Equal(0, host.Writer.SpillFiles);
+        Assert.Equal(399, host.Writer.RowsWritten);
+        await StoredFlows.AssertAsync(database, records[..399]);
+        Assert.Equal(1, await database.ScalarAsync<long>("SELECT count(*) FROM flows_rejected"));
+        Assert.Empty(logs.Messages("SpilledAtShutdown"));
+        Assert.Empty(logs.Messages("SpilledOnShutdownTimeout"));
+        var summary = Assert.Single(logs.Messages("RowsRejected"));
+        Assert.Contains("refused 1 of the 400 rows", summary, StringComparison.Ordinal);
+        Assert.Contains("SQLSTATE 54000", summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Write_RejectedMaxRowsReached_FurtherRejectedRowsCountedNotKept()
+    {
+        var records = TestFlows.Generate(200, seed: 64);
+        foreach (var i in (int[])[5, 50, 150])
+        {
+            records[i].Src.Namespace = TestFlows.Incompressible(3_000, seed: i);
+        }
+
+        await using var host = await StorageHost.CreateAsync(database.ConnectionString, batchSize: 200,
+            flushInterval: TimeSpan.FromMilliseconds(50), rejectedMaxRows: 2);
+        using var meters = new MeterTotals(host.Services.GetRequiredService<IMeterFactory>());
+        await host.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
+
+        host.Accept(records);
+        await WaitForFlowsAsync(197, "the good rows");
+        await host.Writer.StopAsync(CancellationToken.None).DefaultTimeout();
+
+        Assert.Equal(3, host.Writer.RowsRejected);
+        Assert.Equal(3, meters.Total("netobserv.storage.rows_rejected"));
+        Assert.Equal(1, meters.Total("netobserv.storage.rejected_not_kept", "reason", "full"));
+        Assert.Equal(2, await database.ScalarAsync<long>("SELECT count(*) FROM flows_rejected"));
+    }
+
+    private Task WaitForFlowsAsync(long count, string what) =>
+        Timeouts.WaitUntilAsync(async () => await database.ScalarAsync<long>("SELECT count(*) FROM flows") == count,
+            s_promptly, what);
+}
