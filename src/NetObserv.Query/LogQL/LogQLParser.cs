@@ -108,7 +108,8 @@ internal sealed class LogQLParser
 
     private LogQLToken Peek(int offset = 1) => _tokens[Math.Min(_index + offset, _tokens.Count - 1)];
 
-    private LogQLToken Advance() => _tokens[_index++];
+    // The end token is never passed, so Current is always a token.
+    private LogQLToken Advance() => _tokens[_index < _tokens.Count - 1 ? _index++ : _index];
 
     private bool IsIdentifier(string word) => Current.Kind == LogQLTokenKind.Identifier && Current.Text == word;
 
@@ -247,6 +248,7 @@ internal sealed class LogQLParser
                 Enter(sign.Position);
                 operand = ParseUnary();
                 Leave();
+                CheckArithmeticOperand(operand);
             }
 
             if (sign.Kind == LogQLTokenKind.Plus)
@@ -572,6 +574,13 @@ internal sealed class LogQLParser
         }
 
         var name = Expect(LogQLTokenKind.Identifier, "a label name");
+        if (Current.Kind is not (LogQLTokenKind.Equal or LogQLTokenKind.NotEqual or LogQLTokenKind.RegexMatch
+            or LogQLTokenKind.RegexNotMatch or LogQLTokenKind.DoubleEqual or LogQLTokenKind.Greater
+            or LogQLTokenKind.GreaterOrEqual or LogQLTokenKind.Less or LogQLTokenKind.LessOrEqual))
+        {
+            throw Unexpected("a label filter operator");
+        }
+
         var opToken = Advance();
         var value = Current;
         if (value.Kind == LogQLTokenKind.Identifier && value.Text == "ip")
@@ -628,14 +637,6 @@ internal sealed class LogQLParser
                     $"syntax error: operator '{opToken.Text}' needs a string, not a number"),
             };
             return new NumericLabelFilter(name.Text, cmp, negative ? -number : number, name.Position);
-        }
-
-        if (opToken.Kind is not (LogQLTokenKind.Equal or LogQLTokenKind.NotEqual or LogQLTokenKind.RegexMatch
-            or LogQLTokenKind.RegexNotMatch or LogQLTokenKind.DoubleEqual or LogQLTokenKind.Greater
-            or LogQLTokenKind.GreaterOrEqual or LogQLTokenKind.Less or LogQLTokenKind.LessOrEqual))
-        {
-            _index--;
-            throw Unexpected("a label filter operator");
         }
 
         throw Unexpected("a quoted string or a number");
