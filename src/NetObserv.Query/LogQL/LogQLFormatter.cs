@@ -3,7 +3,12 @@ using System.Text;
 
 namespace NetObserv.Query.LogQL;
 
-/// <summary>Writes an expression back as canonical LogQL: the normalised form used as a cache key.</summary>
+/// <summary>
+/// Writes an expression back as canonical LogQL: the normalised form used as a cache key. What it writes
+/// parses back to the same tree (numbers beyond double's range excepted, written as <c>Infinity</c>), so two
+/// different trees never share a key; it opens at most one parenthesis per tree level, so it stays within
+/// <see cref="LogQLParser.MaxDepth"/>, and it recurses once per level, which that limit bounds.
+/// </summary>
 internal static class LogQLFormatter
 {
     public static string Format(LogQLExpr expr)
@@ -122,6 +127,13 @@ internal static class LogQLFormatter
                     break;
                 case UnwrapStage u:
                     sb.Append(" | unwrap ").Append(u.Label);
+                    break;
+                case LabelFilterStage l when l.Filter is StringLabelFilter { Name: "json" or "drop" or "unwrap" }
+                    or NumericLabelFilter { Name: "json" or "drop" or "unwrap" }:
+                    // A filter on a label named like a stage reads as that stage unless parenthesised.
+                    sb.Append(" | (");
+                    WriteFilter(sb, l.Filter);
+                    sb.Append(')');
                     break;
                 case LabelFilterStage l:
                     sb.Append(" | ");

@@ -192,13 +192,14 @@ internal static class LogQLLexer
                 case '\'': sb.Append('\''); break;
                 case 'u' or 'U' or 'x':
                     var digits = e switch { 'u' => 4, 'U' => 8, _ => 2 };
-                    if (i + digits > text.Length || !int.TryParse(text.AsSpan(i, digits), NumberStyles.HexNumber,
-                        CultureInfo.InvariantCulture, out var code))
+                    // A code point, not a surrogate half (Go rejects those too).
+                    if (i + digits > text.Length || !uint.TryParse(text.AsSpan(i, digits), NumberStyles.AllowHexSpecifier,
+                        CultureInfo.InvariantCulture, out var code) || code > 0x10FFFF || code is >= 0xD800 and <= 0xDFFF)
                     {
                         throw LogQLParseException.At(text, i - 2, "invalid escape sequence in string");
                     }
 
-                    sb.Append(char.ConvertFromUtf32(code));
+                    sb.Append(char.ConvertFromUtf32((int)code));
                     i += digits;
                     break;
                 default:

@@ -6,8 +6,25 @@ namespace NetObserv.Query.LogQL;
 /// Recursive-descent parser for the LogQL subset we serve (see docs/logql.md). Errors and
 /// unsupported constructs throw <see cref="LogQLParseException"/> with the line and column.
 /// </summary>
+/// <remarks>
+/// Nesting is bounded by <see cref="MaxDepth"/> in two ways, so that neither this parser nor any recursive
+/// walk of the tree (formatter, planner, evaluator, SQL of label filters, record equality) can overflow the
+/// stack, whatever the size of the query: at most that many parentheses, aggregation calls and signs may be
+/// open at any point of the text (the parser recurses only into these), and the tree may be at most that
+/// deep, counting one level per arithmetic operator, vector or range aggregation and label filter
+/// <c>and</c>/<c>or</c> (so a chain <c>1+1+...</c> or <c>a="1" or a="2" or ...</c>, which the parser reads in
+/// a loop but which becomes a left-leaning tree, is bounded too). Printing a tree with
+/// <see cref="LogQLFormatter"/> opens at most one parenthesis per tree level, so what it prints parses again.
+/// </remarks>
 internal sealed class LogQLParser
 {
+    /// <summary>
+    /// Most levels of nesting in a query: open parentheses, aggregation calls and signs at any point, and
+    /// the depth of the tree in operators and aggregations. Deeper is a parse error at the token that opens
+    /// the level past it.
+    /// </summary>
+    public const int MaxDepth = 256;
+
     private static readonly Dictionary<string, RangeOperator> s_rangeOps = new(StringComparer.Ordinal)
     {
         ["rate"] = RangeOperator.Rate,
@@ -46,7 +63,13 @@ internal sealed class LogQLParser
 
     private readonly string _text;
     private readonly List<LogQLToken> _tokens;
+
+    // The tree depth of each operator and aggregation node built so far (leaves are 0).
+    private readonly Dictionary<object, int> _depths = new(ReferenceEqualityComparer.Instance);
     private int _index;
+
+    // Parentheses, aggregation calls and signs open at the current token.
+    private int _nesting;
 
     private LogQLParser(string text)
     {
@@ -85,7 +108,8 @@ internal sealed class LogQLParser
 
     private LogQLToken Peek(int offset = 1) => _tokens[Math.Min(_index + offset, _tokens.Count - 1)];
 
-    private LogQLToken Advance() => _tokens[_index++];
+    // The end token is never passed, so Current is always a token.
+    private LogQLToken Advance() => _tokens[_index < _tokens.Count - 1 ? _index++ : _index];
 
     private bool IsIdentifier(string word) => Current.Kind == LogQLTokenKind.Identifier && Current.Text == word;
 
@@ -93,6 +117,53 @@ internal sealed class LogQLParser
 
     private LogQLParseException Unexpected(string expecting) =>
         Error(Current.Position, $"syntax error: unexpected {Current.Describe()}, expecting {expecting}");
+
+    private LogQLParseException TooDeep(int position) => Error(position,
+        $"syntax error: more than {MaxDepth} levels of nesting (each parenthesis, aggregation, sign and operator adds one)");
+
+    /// <summary>Opens a parenthesis, aggregation call or sign at <paramref name="position"/>.</summary>
+    private void Enter(int position)
+    {
+        if (++_nesting > MaxDepth)
+        {
+            throw TooDeep(position);
+        }
+    }
+
+    private void Leave() => _nesting--;
+
+    /// <summary>Records the depth of an operator or aggregation node whose deepest child is <paramref name="childDepth"/> deep.</summary>
+    private T Node<T>(T node, int childDepth, int position)
+        where T : notnull
+    {
+        var depth = childDepth + 1;
+        if (depth > MaxDepth)
+        {
+            throw TooDeep(position);
+        }
+
+        _depths[node] = depth;
+        return node;
+    }
+
+    private int Depth(object node)
+    {
+        if (node is LogQuery log)
+        {
+            var depth = 0;
+            foreach (var stage in log.Stages)
+            {
+                if (stage is LabelFilterStage filter)
+                {
+                    depth = Math.Max(depth, Depth(filter.Filter));
+                }
+            }
+
+            return depth;
+        }
+
+        return _depths.GetValueOrDefault(node);
+    }
 
     private LogQLToken Expect(LogQLTokenKind kind, string what)
     {
@@ -148,7 +219,8 @@ internal sealed class LogQLParser
             };
             CheckArithmeticOperand(left);
             CheckArithmeticOperand(right);
-            left = new BinaryOperation(op, left, right, token.Position);
+            left = Node(new BinaryOperation(op, left, right, token.Position), Math.Max(Depth(left), Depth(right)),
+                token.Position);
         }
     }
 
@@ -165,7 +237,20 @@ internal sealed class LogQLParser
         if (Current.Kind is LogQLTokenKind.Minus or LogQLTokenKind.Plus)
         {
             var sign = Advance();
-            var operand = ParseUnary();
+            LogQLExpr operand;
+            if (Current.Kind == LogQLTokenKind.Number)
+            {
+                // A signed number (what the formatter prints for a negative one) opens no level.
+                operand = ParsePrimary();
+            }
+            else
+            {
+                Enter(sign.Position);
+                operand = ParseUnary();
+                Leave();
+                CheckArithmeticOperand(operand);
+            }
+
             if (sign.Kind == LogQLTokenKind.Plus)
             {
                 return operand;
@@ -173,8 +258,8 @@ internal sealed class LogQLParser
 
             return operand is NumberLiteral n
                 ? new NumberLiteral(-n.Value, sign.Position)
-                : new BinaryOperation(BinaryOperator.Subtract, new NumberLiteral(0, sign.Position), operand,
-                    sign.Position);
+                : Node(new BinaryOperation(BinaryOperator.Subtract, new NumberLiteral(0, sign.Position), operand,
+                    sign.Position), Depth(operand), sign.Position);
         }
 
         return ParsePrimary();
@@ -187,8 +272,10 @@ internal sealed class LogQLParser
         {
             case LogQLTokenKind.OpenParen:
                 Advance();
+                Enter(token.Position);
                 var inner = ParseExpression(0);
                 Expect(LogQLTokenKind.CloseParen, "')'");
+                Leave();
                 if (Current.Kind == LogQLTokenKind.Range)
                 {
                     throw Error(Current.Position, "unsupported construct: range after a parenthesised expression");
@@ -441,7 +528,8 @@ internal sealed class LogQLParser
         while (IsIdentifier("or"))
         {
             var or = Advance();
-            left = new OrLabelFilter(left, ParseLabelAnd(), or.Position);
+            var right = ParseLabelAnd();
+            left = Node(new OrLabelFilter(left, right, or.Position), Math.Max(Depth(left), Depth(right)), or.Position);
         }
 
         return left;
@@ -452,22 +540,25 @@ internal sealed class LogQLParser
         var left = ParseLabelPrimary();
         while (true)
         {
+            int position;
             if (IsIdentifier("and") || Current.Kind == LogQLTokenKind.Comma)
             {
-                var and = Advance();
-                left = new AndLabelFilter(left, ParseLabelPrimary(), and.Position);
+                position = Advance().Position;
             }
             else if ((Current.Kind == LogQLTokenKind.Identifier && Current.Text is not "or"
                     && Peek().Kind is not (LogQLTokenKind.OpenParen or LogQLTokenKind.End))
                 || Current.Kind == LogQLTokenKind.OpenParen)
             {
                 // Juxtaposed filters mean "and".
-                left = new AndLabelFilter(left, ParseLabelPrimary(), Current.Position);
+                position = Current.Position;
             }
             else
             {
                 return left;
             }
+
+            var right = ParseLabelPrimary();
+            left = Node(new AndLabelFilter(left, right, position), Math.Max(Depth(left), Depth(right)), position);
         }
     }
 
@@ -475,13 +566,21 @@ internal sealed class LogQLParser
     {
         if (Current.Kind == LogQLTokenKind.OpenParen)
         {
-            Advance();
+            Enter(Advance().Position);
             var inner = ParseLabelOr();
             Expect(LogQLTokenKind.CloseParen, "')'");
+            Leave();
             return inner;
         }
 
         var name = Expect(LogQLTokenKind.Identifier, "a label name");
+        if (Current.Kind is not (LogQLTokenKind.Equal or LogQLTokenKind.NotEqual or LogQLTokenKind.RegexMatch
+            or LogQLTokenKind.RegexNotMatch or LogQLTokenKind.DoubleEqual or LogQLTokenKind.Greater
+            or LogQLTokenKind.GreaterOrEqual or LogQLTokenKind.Less or LogQLTokenKind.LessOrEqual))
+        {
+            throw Unexpected("a label filter operator");
+        }
+
         var opToken = Advance();
         var value = Current;
         if (value.Kind == LogQLTokenKind.Identifier && value.Text == "ip")
@@ -540,20 +639,13 @@ internal sealed class LogQLParser
             return new NumericLabelFilter(name.Text, cmp, negative ? -number : number, name.Position);
         }
 
-        if (opToken.Kind is not (LogQLTokenKind.Equal or LogQLTokenKind.NotEqual or LogQLTokenKind.RegexMatch
-            or LogQLTokenKind.RegexNotMatch or LogQLTokenKind.DoubleEqual or LogQLTokenKind.Greater
-            or LogQLTokenKind.GreaterOrEqual or LogQLTokenKind.Less or LogQLTokenKind.LessOrEqual))
-        {
-            _index--;
-            throw Unexpected("a label filter operator");
-        }
-
         throw Unexpected("a quoted string or a number");
     }
 
     private RangeAggregation ParseRangeAggregation(RangeOperator op)
     {
         var name = Advance();
+        Enter(name.Position);
         Expect(LogQLTokenKind.OpenParen, "'('");
         if (Current.Kind == LogQLTokenKind.OpenParen)
         {
@@ -584,6 +676,7 @@ internal sealed class LogQLParser
         }
 
         Expect(LogQLTokenKind.CloseParen, "')'");
+        Leave();
         var unwraps = log.Stages.OfType<UnwrapStage>().ToList();
         if (unwraps.Count > 1)
         {
@@ -603,7 +696,7 @@ internal sealed class LogQLParser
         }
 
         var grouping = ParseGrouping();
-        return new RangeAggregation(op, log, range, grouping, name.Position);
+        return Node(new RangeAggregation(op, log, range, grouping, name.Position), Depth(log), name.Position);
     }
 
     private RangeDuration ParseRange(LogQLToken token)
@@ -659,6 +752,7 @@ internal sealed class LogQLParser
     {
         var name = Advance();
         var grouping = ParseGrouping();
+        Enter(name.Position);
         Expect(LogQLTokenKind.OpenParen, "'('");
         double? parameter = null;
         if (op is VectorOperator.TopK or VectorOperator.BottomK)
@@ -680,12 +774,14 @@ internal sealed class LogQLParser
         }
 
         Expect(LogQLTokenKind.CloseParen, "')'");
+        Leave();
         var after = ParseGrouping();
         if (grouping is not null && after is not null)
         {
             throw Error(name.Position, "syntax error: grouping given twice");
         }
 
-        return new VectorAggregation(op, inner, grouping ?? after, parameter, name.Position);
+        return Node(new VectorAggregation(op, inner, grouping ?? after, parameter, name.Position), Depth(inner),
+            name.Position);
     }
 }

@@ -220,6 +220,19 @@ public sealed class LogQLParserTests
     }
 
     [Theory]
+    [InlineData("{a=\"1\"} | (json=\"1\")")]
+    [InlineData("{a=\"1\"} | (drop > 2)")]
+    [InlineData("{a=\"1\"} | (unwrap=~\"u.*\") | json")]
+    public void Format_LabelFilterOnALabelNamedLikeAStage_ParsesBackToTheSameTree(string query)
+    {
+        var expr = LogQLParser.Parse(query);
+
+        var again = LogQLParser.Parse(LogQLFormatter.Format(expr));
+
+        Assert.Equal(LogQLTree.Dump(expr), LogQLTree.Dump(again));
+    }
+
+    [Theory]
     [InlineData("{app=\"x\"} | logfmt", "parse error at line 1, col 13: unsupported construct: | logfmt")]
     [InlineData("{app=\"x\"} | line_format \"{{.a}}\"", "parse error at line 1, col 13: unsupported construct: | line_format")]
     [InlineData("{app=\"x\"} | regexp \"(?P<a>.*)\"", "parse error at line 1, col 13: unsupported construct: | regexp")]
