@@ -56,7 +56,7 @@ internal static class LogQLDuration
             totalMs += number * unitMs;
         }
 
-        if (totalMs > TimeSpan.MaxValue.TotalMilliseconds)
+        if (!(totalMs < TimeSpan.MaxValue.TotalMilliseconds))
         {
             return false;
         }

@@ -7,7 +7,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using NetObserv.Query.LogQL;
 using NetObserv.Query.Planning;
-using Npgsql;
 
 namespace NetObserv.Query.Loki;
 
@@ -45,41 +44,28 @@ internal static class LokiQueryEndpoints
             var read = await LokiParameters.ReaderAsync(context.Request, context.RequestAborted).ConfigureAwait(false);
             await handler(context, read).ConfigureAwait(false);
         }
-        catch (QueryException ex)
-        {
-            metrics.Error(endpoint);
-            QueryLog.Rejected(logger, endpoint, ex.Message);
-            await Text(context, StatusCodes.Status400BadRequest, ex.Message).ConfigureAwait(false);
-        }
-        catch (LogQLParseException ex)
-        {
-            metrics.Error(endpoint);
-            QueryLog.Rejected(logger, endpoint, ex.Message);
-            await Text(context, StatusCodes.Status400BadRequest, ex.Message).ConfigureAwait(false);
-        }
-        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.QueryCanceled)
-        {
-            metrics.Error(endpoint);
-            QueryLog.TimedOut(logger, endpoint, ex);
-            await Text(context, StatusCodes.Status504GatewayTimeout, "query timed out").ConfigureAwait(false);
-        }
-        catch (TimeoutException ex) when (ex is not System.Text.RegularExpressions.RegexMatchTimeoutException)
-        {
-            // The query timeout of work done in memory (line filters in metric queries).
-            metrics.Error(endpoint);
-            QueryLog.TimedOut(logger, endpoint, ex);
-            await Text(context, StatusCodes.Status504GatewayTimeout, "query timed out").ConfigureAwait(false);
-        }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             // The client went away.
         }
-        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or TimeoutException)
+        catch (Exception ex)
         {
             metrics.Error(endpoint);
-            QueryLog.Failed(logger, endpoint, ex);
-            await Text(context, StatusCodes.Status500InternalServerError, "internal error: " + ex.Message)
-                .ConfigureAwait(false);
+            var error = QueryError.From(ex);
+            switch (error.Kind)
+            {
+                case QueryErrorKind.Client:
+                    QueryLog.Rejected(logger, endpoint, error.Message);
+                    break;
+                case QueryErrorKind.Timeout:
+                    QueryLog.TimedOut(logger, endpoint, ex);
+                    break;
+                default:
+                    QueryLog.Failed(logger, endpoint, context.TraceIdentifier, ex);
+                    break;
+            }
+
+            await Text(context, error.Status, error.Body(context.TraceIdentifier)).ConfigureAwait(false);
         }
     }
 
@@ -100,8 +86,8 @@ internal static class LokiQueryEndpoints
 
     private static Task QueryRangeAsync(HttpContext context, Func<string, string?> read)
     {
-        var now = NowNs(context);
-        var end = LokiParameters.ParseTime(read("end"), now, "end");
+        var maxRange = MaxQueryRange(context);
+        var end = LokiParameters.ParseTime(read("end"), NowNs(context), "end");
         long start;
         if (read("since") is { Length: > 0 } since)
         {
@@ -110,11 +96,13 @@ internal static class LokiQueryEndpoints
                 throw new QueryException($"invalid parameter \"since\": cannot parse \"{since}\" to a valid duration");
             }
 
-            start = end - (sinceDuration.Ticks * 100);
+            // Checked before it is subtracted, so a huge since cannot wrap around.
+            QueryEngine.CheckRange(sinceDuration, maxRange);
+            start = LokiParameters.Before(end, sinceDuration);
         }
         else
         {
-            start = LokiParameters.ParseTime(read("start"), end - (3_600L * 1_000_000_000), "start");
+            start = LokiParameters.ParseTime(read("start"), LokiParameters.Before(end, TimeSpan.FromHours(1)), "start");
         }
 
         if (end < start)
@@ -122,6 +110,7 @@ internal static class LokiQueryEndpoints
             throw new QueryException("end timestamp must not be before or equal to start time");
         }
 
+        QueryEngine.CheckRange(start, end, maxRange);
         var step = LokiParameters.ParseStep(read("step"))
             ?? Math.Max((end - start) / 1_000_000 / 250 / 1000, 1) * 1000;
         var request = new QueryRequest(Required(read, "query"), start, end, step,
@@ -129,6 +118,9 @@ internal static class LokiQueryEndpoints
             LokiParameters.Tenants(context.Request));
         return RunAsync(context, request);
     }
+
+    private static TimeSpan MaxQueryRange(HttpContext context) =>
+        context.RequestServices.GetRequiredService<QueryEngine>().Options.MaxQueryRange;
 
     private static Task InstantAsync(HttpContext context, Func<string, string?> read)
     {
@@ -152,33 +144,34 @@ internal static class LokiQueryEndpoints
         var expr = QueryEngine.Parse(request.Query);
         var key = QueryResultCache.Key(request, LogQLFormatter.Format(expr));
         var cacheable = cache.IsCacheable(request);
-        if (!cacheable || !cache.TryGet(key, out var result))
-        {
-            result = await engine.ExecuteAsync(request, expr, context.RequestAborted).ConfigureAwait(false);
-            if (cacheable)
-            {
-                cache.Set(key, result);
-            }
-        }
-        else
+        if (cacheable && cache.TryGet(key, out var cached))
         {
             metrics.CacheHit();
+            metrics.Duration(stopwatch.Elapsed.TotalSeconds);
+            await QueryAnswerWriter.WriteCachedAsync(context, cached, stopwatch.Elapsed).ConfigureAwait(false);
+            return;
         }
 
+        var result = await engine.ExecuteAsync(request, expr, context.RequestAborted).ConfigureAwait(false);
         metrics.Duration(stopwatch.Elapsed.TotalSeconds);
-        await WriteJsonAsync(context, w => LokiResponseWriter.WriteQueryResult(w, result, stopwatch.Elapsed))
-            .ConfigureAwait(false);
+        var answer = await QueryAnswerWriter.WriteAsync(context, result, engine.Options.MaxResponseBytes,
+            cacheable ? cache.MaxEntryBytes : 0, stopwatch.Elapsed).ConfigureAwait(false);
+        if (cacheable && answer is not null)
+        {
+            cache.Set(key, answer);
+        }
     }
 
     private static (long Start, long End) MetadataRange(HttpContext context, Func<string, string?> read)
     {
         var end = LokiParameters.ParseTime(read("end"), NowNs(context), "end");
-        var start = LokiParameters.ParseTime(read("start"), end - (6 * 3_600L * 1_000_000_000), "start");
+        var start = LokiParameters.ParseTime(read("start"), LokiParameters.Before(end, TimeSpan.FromHours(6)), "start");
         if (end < start)
         {
             throw new QueryException("end timestamp must not be before or equal to start time");
         }
 
+        QueryEngine.CheckRange(start, end, MaxQueryRange(context));
         return (start, end);
     }
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using NetObserv.Query.Planning;
@@ -10,7 +11,27 @@ namespace NetObserv.Query.Loki;
 /// </summary>
 internal static class LokiResponseWriter
 {
+    /// <summary>The whole answer, statistics included.</summary>
     public static void WriteQueryResult(Utf8JsonWriter w, QueryResult result, TimeSpan elapsed)
+    {
+        long returned = 0;
+        foreach (var count in WriteResult(w, result))
+        {
+            returned = count;
+        }
+
+        w.WritePropertyName("stats");
+        WriteStats(w, result.RowsProcessed, returned, elapsed);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Writes the answer up to its statistics (<c>{"status":"success","data":{"resultType":...,"result":[...]</c>),
+    /// yielding the entries written so far after each entry, series or sample, so the caller can flush or
+    /// measure between them. <see cref="WriteTail"/> completes it.
+    /// </summary>
+    public static IEnumerable<long> WriteResult(Utf8JsonWriter w, QueryResult result)
     {
         w.WriteStartObject();
         w.WriteString("status", "success");
@@ -32,7 +53,7 @@ internal static class LokiResponseWriter
                         w.WriteStringValue(entry.TimestampNs.ToString(CultureInfo.InvariantCulture));
                         w.WriteStringValue(entry.Line);
                         w.WriteEndArray();
-                        returned++;
+                        yield return ++returned;
                     }
 
                     w.WriteEndArray();
@@ -60,6 +81,7 @@ internal static class LokiResponseWriter
 
                     w.WriteEndArray();
                     w.WriteEndObject();
+                    yield return returned;
                 }
 
                 w.WriteEndArray();
@@ -74,7 +96,7 @@ internal static class LokiResponseWriter
                     w.WritePropertyName("value");
                     WriteSample(w, vector.TimestampMs, value);
                     w.WriteEndObject();
-                    returned++;
+                    yield return ++returned;
                 }
 
                 w.WriteEndArray();
@@ -87,15 +109,28 @@ internal static class LokiResponseWriter
                 break;
         }
 
-        WriteStats(w, result.RowsProcessed, returned, elapsed);
-        w.WriteEndObject();
-        w.WriteEndObject();
+        yield return returned;
+    }
+
+    /// <summary>
+    /// Completes an answer whose <see cref="WriteResult"/> bytes are already in <paramref name="output"/>
+    /// (written and flushed, or taken from the cache): <c>,"stats":{...}}}</c>.
+    /// </summary>
+    public static void WriteTail(IBufferWriter<byte> output, long rows, long returned, TimeSpan elapsed)
+    {
+        output.Write(",\"stats\":"u8);
+        using (var w = new Utf8JsonWriter(output))
+        {
+            WriteStats(w, rows, returned, elapsed);
+        }
+
+        output.Write("}}"u8);
     }
 
     private static void WriteStats(Utf8JsonWriter w, long rows, long returned, TimeSpan elapsed)
     {
         var seconds = Math.Max(elapsed.TotalSeconds, 1e-9);
-        w.WriteStartObject("stats");
+        w.WriteStartObject();
         w.WriteStartObject("summary");
         w.WriteNumber("bytesProcessedPerSecond", 0);
         w.WriteNumber("linesProcessedPerSecond", (long)(rows / seconds));

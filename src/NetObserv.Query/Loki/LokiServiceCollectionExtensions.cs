@@ -14,7 +14,8 @@ public static class LokiServiceCollectionExtensions
     public static IServiceCollection AddLokiQuery(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddOptions<QueryOptions>().BindConfiguration(QueryOptions.Section);
+        services.AddOptions<QueryOptions>().BindConfiguration(QueryOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<QueryOptions>, QueryOptionsValidator>());
         services.AddMetrics();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp =>

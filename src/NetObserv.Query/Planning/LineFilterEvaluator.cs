@@ -104,10 +104,7 @@ internal sealed class LineFilterEvaluator
         {
             if (++RowsScanned > _options.MaxLineFilterRows)
             {
-                throw new QueryException(string.Create(CultureInfo.InvariantCulture,
-                    $"line filters in metric queries may scan at most {_options.MaxLineFilterRows:N0} flows (Query:MaxLineFilterRows) and this query matches more; ")
-                    + "narrow the stream selector or add a label filter (e.g. {SrcK8S_Namespace=\"my-namespace\"} "
-                    + "or | json | DstPort = 443), or shorten the time range");
+                throw TooManyRows(_options, "metric queries");
             }
 
             if ((RowsScanned & 0x3FF) == 0)
@@ -172,6 +169,12 @@ internal sealed class LineFilterEvaluator
             output.Add(plan, j, valuesByIndex[index], partial.Sum, partial.Count, partial.Min, partial.Max);
         }
     }
+
+    /// <summary>The 400 of a query whose line filters would read more than <see cref="QueryOptions.MaxLineFilterRows"/> flows.</summary>
+    public static QueryException TooManyRows(QueryOptions options, string queries) => new(string.Create(CultureInfo.InvariantCulture,
+        $"line filters in {queries} may scan at most {options.MaxLineFilterRows:N0} flows (Query:MaxLineFilterRows) and this query matches more; ")
+        + "narrow the stream selector or add a label filter (e.g. {SrcK8S_Namespace=\"my-namespace\"} "
+        + "or | json | DstPort = 443), or shorten the time range");
 
     /// <summary>Sum, count, min and max of the passing rows of one series in one sub-bucket.</summary>
     private readonly record struct Partial(double Sum, double Count, double Min, double Max);

@@ -20,6 +20,7 @@ internal sealed class MetricPlanner
     private readonly IReadOnlyList<string> _streamLabels;
     private readonly EvaluationGrid _grid;
     private readonly long _queryRangeMs;
+    private readonly long _maxRangeMs;
     private readonly string[] _tenants;
     private readonly SqlParameters _parameters = new();
     private readonly List<LeafPlan> _leaves = [];
@@ -27,11 +28,13 @@ internal sealed class MetricPlanner
     private readonly List<LineFilterLeaf> _lineFilterLeaves = [];
     private string? _tenantParameter;
 
-    public MetricPlanner(IReadOnlyList<string> streamLabels, EvaluationGrid grid, long queryRangeMs, string[] tenants)
+    public MetricPlanner(IReadOnlyList<string> streamLabels, EvaluationGrid grid, long queryRangeMs, string[] tenants,
+        long maxRangeMs = long.MaxValue)
     {
         _streamLabels = streamLabels;
         _grid = grid;
         _queryRangeMs = queryRangeMs;
+        _maxRangeMs = maxRangeMs;
         _tenants = tenants;
     }
 
@@ -90,6 +93,12 @@ internal sealed class MetricPlanner
         if (rangeMs <= 0)
         {
             throw new QueryException("the range of a range aggregation must be positive");
+        }
+
+        if (rangeMs > _maxRangeMs)
+        {
+            throw new QueryException(
+                $"the range [{LogQLDuration.Format(TimeSpan.FromMilliseconds(rangeMs))}] of a range aggregation exceeds the limit ({LogQLDuration.Format(TimeSpan.FromMilliseconds(_maxRangeMs))}, Query:MaxQueryRange)");
         }
 
         var log = node.Log;

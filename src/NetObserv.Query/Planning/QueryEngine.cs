@@ -39,6 +39,23 @@ internal sealed class QueryEngine
         }
     }
 
+    /// <summary>
+    /// Refuses a range [<paramref name="startNs"/>, <paramref name="endNs"/>] longer than
+    /// <paramref name="maxRange"/> (<c>Query:MaxQueryRange</c>), computed without overflow.
+    /// </summary>
+    public static void CheckRange(long startNs, long endNs, TimeSpan maxRange) =>
+        CheckRange(TimeSpan.FromTicks((long)(((Int128)endNs - startNs) / 100)), maxRange);
+
+    /// <summary>Refuses a range longer than <paramref name="maxRange"/> (<c>Query:MaxQueryRange</c>).</summary>
+    public static void CheckRange(TimeSpan length, TimeSpan maxRange)
+    {
+        if (length > maxRange)
+        {
+            throw new QueryException(
+                $"the query time range exceeds the limit (query length: {LogQLDuration.Format(length)}, limit: {LogQLDuration.Format(maxRange)}, Query:MaxQueryRange)");
+        }
+    }
+
     public async Task<QueryResult> ExecuteAsync(QueryRequest request, LogQLExpr expr, CancellationToken cancellationToken)
     {
         if (!request.Instant && request.EndNs < request.StartNs)
@@ -46,11 +63,7 @@ internal sealed class QueryEngine
             throw new QueryException("end timestamp must not be before or equal to start time");
         }
 
-        if (TimeSpan.FromTicks((request.EndNs - request.StartNs) / 100) > _options.MaxQueryRange)
-        {
-            throw new QueryException(string.Create(CultureInfo.InvariantCulture,
-                $"the query time range exceeds the limit (query length: {TimeSpan.FromTicks((request.EndNs - request.StartNs) / 100)}, limit: {_options.MaxQueryRange})"));
-        }
+        CheckRange(request.StartNs, request.EndNs, _options.MaxQueryRange);
 
         if (expr is LogQuery log)
         {
@@ -92,7 +105,8 @@ internal sealed class QueryEngine
     private async Task<QueryResult> ExecuteMetricAsync(QueryRequest request, LogQLExpr expr, CancellationToken cancellationToken)
     {
         var grid = Grid(request);
-        var planner = new MetricPlanner(StreamLabels, grid, (request.EndNs - request.StartNs) / 1_000_000, request.Tenants);
+        var planner = new MetricPlanner(StreamLabels, grid, (request.EndNs - request.StartNs) / 1_000_000, request.Tenants,
+            (long)_options.MaxQueryRange.TotalMilliseconds);
         var plan = planner.Plan(expr);
         var builder = new LeafSeriesBuilder(grid, _options.MaxSeries);
         long rows = 0;
@@ -211,7 +225,7 @@ internal sealed class QueryEngine
               AND time_end >= {p.Add(FromNs(request.StartNs), NpgsqlDbType.TimestampTz)}
               AND time_end < {p.Add(FromNs(request.EndNs), NpgsqlDbType.TimestampTz)}{where}
             ORDER BY time_end {(request.Forward ? "ASC" : "DESC")}
-            {(lineFilter.IsEmpty ? "LIMIT " + p.Add((long)limit, NpgsqlDbType.Bigint) : "")}
+            LIMIT {p.Add(lineFilter.IsEmpty ? limit : _options.MaxLineFilterRows + 1, NpgsqlDbType.Bigint)}
             """;
 
         var json = log.Stages.Any(s => s is JsonStage);
@@ -226,7 +240,12 @@ internal sealed class QueryEngine
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (count < limit && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            rows++;
+            // Without line filters SQL stops at the limit; with them, at the bound of metric queries.
+            if (++rows > _options.MaxLineFilterRows && !lineFilter.IsEmpty)
+            {
+                throw LineFilterEvaluator.TooManyRows(_options, "log queries");
+            }
+
             var record = FlowRowReader.Read(reader, out var ts);
             var line = FlowRecordJson.ToJson(record);
             if (!lineFilter.Passes(line))

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace NetObserv.Query.Planning;
 
 /// <summary>Query settings (section <c>Query</c>).</summary>
@@ -19,7 +21,11 @@ public sealed class QueryOptions
     /// <summary>Most log lines a query may ask for (<c>limit</c>). Defaults to 5,000.</summary>
     public int MaxEntries { get; set; } = 5_000;
 
-    /// <summary>Longest time range of one query. Defaults to 721 hours (30 days and 1 hour).</summary>
+    /// <summary>
+    /// Longest time range of one request (<c>start</c>/<c>end</c>, <c>since</c> or their defaults; also the
+    /// metadata endpoints) and longest range of a range aggregation (<c>[30d]</c>). Defaults to 721 hours
+    /// (30 days and 1 hour).
+    /// </summary>
     public TimeSpan MaxQueryRange { get; set; } = TimeSpan.FromHours(721);
 
     /// <summary>Most points per series of a range query. Defaults to 11,000.</summary>
@@ -28,7 +34,9 @@ public sealed class QueryOptions
     /// <summary>
     /// Most flows a metric query with line filters may read: such range aggregations render and test each
     /// candidate flow's line in memory, so their cost grows with the flows the selector and label filters
-    /// leave. A query reading more is answered with a 400 naming this limit. Defaults to 5,000,000.
+    /// leave. Log queries with line filters stop at the same bound (their SQL cannot stop at <c>limit</c>,
+    /// since it does not know which rows pass). A query reading more is answered with a 400 naming this
+    /// limit. Defaults to 5,000,000.
     /// </summary>
     public long MaxLineFilterRows { get; set; } = 5_000_000;
 
@@ -38,12 +46,52 @@ public sealed class QueryOptions
     /// <summary>How long a cached result is kept. Defaults to 10 minutes.</summary>
     public TimeSpan CacheDuration { get; set; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>Cache size limit in cached results. Defaults to 1,000.</summary>
-    public int CacheEntries { get; set; } = 1_000;
+    /// <summary>
+    /// Memory budget of the result cache, in bytes: an entry costs the size of its serialized answer (and
+    /// its key), an answer larger than 1/16 of the budget is not cached, and once the budget is spent new
+    /// answers are not cached until older ones expire or are compacted away. 0 disables the cache.
+    /// Defaults to 256 MiB.
+    /// </summary>
+    public long CacheMaxBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>
+    /// Largest answer of <c>query</c> and <c>query_range</c>, in bytes of JSON. A larger answer is refused
+    /// with a 400 (before any of it is sent) that says how to narrow the query. Answers up to 1 MiB are
+    /// built in memory; larger ones are measured first and then streamed to the client. Defaults to 64 MiB.
+    /// </summary>
+    public long MaxResponseBytes { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>PostgreSQL <c>work_mem</c> of query connections. Defaults to <c>64MB</c>.</summary>
     public string WorkMem { get; set; } = "64MB";
 
     /// <summary>Timeout of one query's SQL. Defaults to 60 seconds.</summary>
     public TimeSpan QueryTimeout { get; set; } = TimeSpan.FromSeconds(60);
+}
+
+/// <summary>Checks <see cref="QueryOptions"/> and reports every problem at once.</summary>
+internal sealed class QueryOptionsValidator : IValidateOptions<QueryOptions>
+{
+    public ValidateOptionsResult Validate(string? name, QueryOptions options)
+    {
+        List<string>? errors = null;
+        void Check(bool ok, string message)
+        {
+            if (!ok)
+            {
+                (errors ??= []).Add(message);
+            }
+        }
+
+        Check(options.MaxSeries >= 1, "Query:MaxSeries must be at least 1.");
+        Check(options.MaxEntries >= 1, "Query:MaxEntries must be at least 1.");
+        Check(options.MaxQueryRange > TimeSpan.Zero, "Query:MaxQueryRange must be positive.");
+        Check(options.MaxPoints >= 1, "Query:MaxPoints must be at least 1.");
+        Check(options.MaxLineFilterRows >= 1, "Query:MaxLineFilterRows must be at least 1.");
+        Check(options.CacheMaxBytes >= 0, "Query:CacheMaxBytes must be 0 (no cache) or more.");
+        Check(options.MaxResponseBytes >= 1024, "Query:MaxResponseBytes must be at least 1024.");
+        Check(options.QueryTimeout > TimeSpan.Zero, "Query:QueryTimeout must be positive.");
+        return errors is null
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail(errors);
+    }
 }

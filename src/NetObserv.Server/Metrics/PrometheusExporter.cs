@@ -6,7 +6,7 @@ using System.Text;
 namespace NetObserv.Server.Metrics;
 
 /// <summary>
-/// Listens to every <c>NetObserv.*</c> meter and renders its instruments in the Prometheus text
+/// Listens to every <c>NetObserv.*</c> meter of the host and renders its instruments in the Prometheus text
 /// format: counters as <c>name_total</c>, gauges and up-down counters as they are. Dots in
 /// instrument names become underscores (<c>netobserv.ingest.records</c> ->
 /// <c>netobserv_ingest_records_total</c>). Tags become labels.
@@ -16,11 +16,16 @@ internal sealed class PrometheusExporter : IDisposable
     private readonly MeterListener _listener = new();
     private readonly ConcurrentDictionary<(Instrument Instrument, string Labels), double> _values = new();
 
-    public PrometheusExporter()
+    /// <param name="meterFactory">
+    /// The host's factory: only its meters are rendered, so two hosts in one process (tests) each show
+    /// their own values.
+    /// </param>
+    public PrometheusExporter(IMeterFactory meterFactory)
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name.StartsWith("NetObserv", StringComparison.Ordinal))
+            if (instrument.Meter.Name.StartsWith("NetObserv", StringComparison.Ordinal)
+                && ReferenceEquals(instrument.Meter.Scope, meterFactory))
             {
                 listener.EnableMeasurementEvents(instrument);
             }

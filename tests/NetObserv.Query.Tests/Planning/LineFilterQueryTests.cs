@@ -243,6 +243,25 @@ public sealed class LineFilterQueryTests : IClassFixture<QueryDataFixture>
     }
 
     [Fact]
+    public async Task MaxLineFilterRows_LogQueryMatchingNothing_StopsAtTheSameBound()
+    {
+        var query = $"{App} |= \"no flow has this text\"";
+        var candidates = _data.Records.Count(r => r.Tenant == "default" && r.TimeFlowEndMs >= Ms(0) && r.TimeFlowEndMs < Ms(30));
+        var request = new QueryRequest(query, Ms(0) * 1_000_000, Ms(30) * 1_000_000, 60_000, 10, false, false, ["default"]);
+
+        var allowed = Assert.IsType<StreamsResult>(await RunAsync(request, new QueryOptions { MaxLineFilterRows = candidates }));
+        var error = await Assert.ThrowsAsync<QueryException>(() =>
+            RunAsync(request, new QueryOptions { MaxLineFilterRows = candidates - 1 }));
+
+        Assert.Empty(allowed.Streams);
+        Assert.Equal(candidates, allowed.RowsProcessed);
+        Assert.StartsWith(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"line filters in log queries may scan at most {candidates - 1:N0} flows (Query:MaxLineFilterRows)"),
+            error.Message, StringComparison.Ordinal);
+        Assert.Contains("label filter", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task QueryTimeout_LineFilterLeaf_TimeoutException()
     {
         var query = $"sum(count_over_time({App} |= \"ns-a\" [1m]))";

@@ -87,6 +87,25 @@ public sealed class LineFilterApiTests : IClassFixture<LineFilterApiFixture>
     }
 
     [Fact]
+    public async Task QueryRange_LogQueryLineFilterMatchingNothingOverMoreRowsThanTheLimit_400NamingTheLimit()
+    {
+        var query = Q($"{Selector} |= \"no flow has this text\"");
+
+        var (status, body) = await GetAsync($"/loki/api/v1/query_range?query={query}&start={Ns(Ms(0))}&end={Ns(Ms(30))}&limit=10");
+        var (shortStatus, shortBody) = await GetAsync($"/loki/api/v1/query_range?query={query}&start={Ns(Ms(0))}&end={Ns(Ms(5))}&limit=10");
+
+        Assert.True(_fixture.Flows.Count(f => f.EndMs >= Ms(0) && f.EndMs < Ms(30)) > LineFilterApiFixture.MaxLineFilterRows);
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.StartsWith(string.Create(CultureInfo.InvariantCulture,
+            $"line filters in log queries may scan at most {LineFilterApiFixture.MaxLineFilterRows:N0} flows (Query:MaxLineFilterRows)"),
+            body, StringComparison.Ordinal);
+        Assert.Contains("shorten the time range", body, StringComparison.Ordinal);
+        Assert.True(shortStatus == HttpStatusCode.OK, $"{shortStatus}: {shortBody}");
+        using var doc = JsonDocument.Parse(shortBody);
+        Assert.Empty(doc.RootElement.GetProperty("data").GetProperty("result").EnumerateArray());
+    }
+
+    [Fact]
     public async Task IndexStats_FewFlows_BytesAreTheirLines()
     {
         var selector = "{app=\"netobserv-flowcollector\", SrcK8S_Namespace=\"ns-a\"}";
