@@ -450,6 +450,7 @@ public sealed class IpfixDecoder
         // What is left once no record fits is padding.
         while (body.Length - pos >= min)
         {
+            var recordStart = pos;
             var values = default(IpfixRecordValues);
             for (var i = 0; i < fields.Length; i++)
             {
@@ -495,9 +496,14 @@ public sealed class IpfixDecoder
             {
                 ApplyOptions(ref values, context.Session!);
             }
+            else if (Build(ref values, ref context) is { } record)
+            {
+                output.Add(record);
+            }
             else
             {
-                output.Add(Build(ref values, ref context));
+                // The rest of the set is still read: one record's counter does not spoil its neighbours.
+                Fail(ref context, IpfixDropReason.CounterOutOfRange, bodyOffset + recordStart);
             }
         }
     }
@@ -550,8 +556,15 @@ public sealed class IpfixDecoder
         return 0;
     }
 
-    private FlowRecord Build(ref IpfixRecordValues v, ref PacketContext context)
+    /// <summary>The flow of a data record; null when its octet or packet count is past <see cref="long.MaxValue"/>.</summary>
+    private FlowRecord? Build(ref IpfixRecordValues v, ref PacketContext context)
     {
+        if (PastInt64(ref v, IpfixFieldKind.OctetDeltaCount) || PastInt64(ref v, IpfixFieldKind.OctetTotalCount)
+            || PastInt64(ref v, IpfixFieldKind.PacketDeltaCount) || PastInt64(ref v, IpfixFieldKind.PacketTotalCount))
+        {
+            return null;
+        }
+
         var session = context.Session!;
         var record = new FlowRecord
         {
@@ -583,17 +596,17 @@ public sealed class IpfixDecoder
 
         if (v.Has(IpfixFieldKind.SourceTransportPort))
         {
-            record.SrcPort = (int)(v.Get(IpfixFieldKind.SourceTransportPort) & 0xFFFF);
+            record.SrcPort = v.GetInt(IpfixFieldKind.SourceTransportPort);
         }
 
         if (v.Has(IpfixFieldKind.DestinationTransportPort))
         {
-            record.DstPort = (int)(v.Get(IpfixFieldKind.DestinationTransportPort) & 0xFFFF);
+            record.DstPort = v.GetInt(IpfixFieldKind.DestinationTransportPort);
         }
 
         if (v.Has(IpfixFieldKind.EthernetType))
         {
-            record.Etype = (int)(v.Get(IpfixFieldKind.EthernetType) & 0xFFFF);
+            record.Etype = v.GetInt(IpfixFieldKind.EthernetType);
         }
         else if ((v.SourceAddress ?? v.DestinationAddress) is { } address)
         {
@@ -635,6 +648,9 @@ public sealed class IpfixDecoder
         return record;
     }
 
+    private static bool PastInt64(ref IpfixRecordValues v, IpfixFieldKind kind) =>
+        v.Has(kind) && v.Get(kind) > long.MaxValue;
+
     private static void SetIcmp(ref IpfixRecordValues v, FlowRecord record)
     {
         // Exporters often carry ICMP fields in every record; they mean something for ICMP flows only.
@@ -645,13 +661,13 @@ public sealed class IpfixDecoder
 
         if (v.Has(IpfixFieldKind.IcmpTypeIPv4) || v.Has(IpfixFieldKind.IcmpCodeIPv4))
         {
-            record.IcmpType = v.GetInt(IpfixFieldKind.IcmpTypeIPv4) & 0xFF;
-            record.IcmpCode = v.GetInt(IpfixFieldKind.IcmpCodeIPv4) & 0xFF;
+            record.IcmpType = v.GetInt(IpfixFieldKind.IcmpTypeIPv4);
+            record.IcmpCode = v.GetInt(IpfixFieldKind.IcmpCodeIPv4);
         }
         else if (v.Has(IpfixFieldKind.IcmpTypeIPv6) || v.Has(IpfixFieldKind.IcmpCodeIPv6))
         {
-            record.IcmpType = v.GetInt(IpfixFieldKind.IcmpTypeIPv6) & 0xFF;
-            record.IcmpCode = v.GetInt(IpfixFieldKind.IcmpCodeIPv6) & 0xFF;
+            record.IcmpType = v.GetInt(IpfixFieldKind.IcmpTypeIPv6);
+            record.IcmpCode = v.GetInt(IpfixFieldKind.IcmpCodeIPv6);
         }
         else if (v.Has(IpfixFieldKind.IcmpTypeCodeIPv4))
         {
@@ -744,7 +760,8 @@ public sealed class IpfixDecoder
 
         if (v.Has(seconds))
         {
-            return v.GetLong(seconds) * 1000;
+            // Saturates: a time past the millisecond range is refused later as too far in the future.
+            return Math.Min(v.GetLong(seconds), long.MaxValue / 1000) * 1000;
         }
 
         if (v.Has(microseconds))
@@ -762,7 +779,8 @@ public sealed class IpfixDecoder
             // A 32-bit millisecond offset. One that lands well after the export time wrapped: the flow
             // began before the uptime counter last wrapped (v9 routers up > 49.7 days) or before the
             // init time (softflowd replaying an older capture).
-            var time = systemInit + v.GetLong(sysUpTime);
+            var upTime = v.GetLong(sysUpTime);
+            var time = upTime > long.MaxValue - systemInit ? long.MaxValue : systemInit + upTime;
             if (exportTimeMs > 0 && time > exportTimeMs + SysUpTimeSlackMs)
             {
                 time -= 1L << 32;

@@ -30,6 +30,9 @@ public enum IpfixDropReason
     /// <summary>A data record runs past the end of its set (a variable-length field too long).</summary>
     BadRecord,
 
+    /// <summary>A data record's octet or packet count is past 2^63 - 1; that record alone was dropped.</summary>
+    CounterOutOfRange,
+
     /// <summary>The receive queue between the socket and the decoder was full.</summary>
     QueueFull,
 

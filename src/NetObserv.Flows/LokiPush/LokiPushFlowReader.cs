@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Unicode;
+using NetObserv.Flows.Validation;
 
 namespace NetObserv.Flows.LokiPush;
 
@@ -16,12 +17,29 @@ public static class LokiPushFlowReader
 {
     private static readonly FlowRecord s_empty = new();
 
-    /// <summary>Reads every entry of <paramref name="request"/> into <paramref name="batch"/>.</summary>
+    /// <summary>
+    /// Reads every entry of <paramref name="request"/> into <paramref name="batch"/> without checking the
+    /// records against the store (decoder fuzzing and benchmarks; the push endpoint validates).
+    /// </summary>
     /// <param name="request">The decoded body.</param>
     /// <param name="tenant">The tenant every record belongs to.</param>
     /// <param name="maxLineBytes">Longer lines are rejected.</param>
     /// <param name="batch">Receives the records and the rejections.</param>
-    public static void Read(LokiPushRequest request, string tenant, int maxLineBytes, LokiPushBatch batch)
+    public static void Read(LokiPushRequest request, string tenant, int maxLineBytes, LokiPushBatch batch) =>
+        Read(request, tenant, maxLineBytes, null, batch);
+
+    /// <summary>
+    /// Reads every entry of <paramref name="request"/> into <paramref name="batch"/>; a line whose record
+    /// <paramref name="validator"/> refuses is rejected with the <see cref="FlowValidator.ReasonName"/> of
+    /// its reason (<c>text_too_long</c>, <c>too_old</c>...) and a message naming the field.
+    /// </summary>
+    /// <param name="request">The decoded body.</param>
+    /// <param name="tenant">The tenant every record belongs to.</param>
+    /// <param name="maxLineBytes">Longer lines are rejected.</param>
+    /// <param name="validator">Checks each record against what the store can hold; null checks nothing.</param>
+    /// <param name="batch">Receives the records and the rejections.</param>
+    public static void Read(LokiPushRequest request, string tenant, int maxLineBytes, FlowValidator? validator,
+        LokiPushBatch batch)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(tenant);
@@ -29,6 +47,7 @@ public static class LokiPushFlowReader
 
         // Streams with the same label set share what their labels say (FLP sends many small streams).
         var byLabels = new Dictionary<string, StreamLabels>(StringComparer.Ordinal);
+        var nowMs = validator?.NowMs() ?? 0;
         foreach (var stream in request.Streams)
         {
             if (stream.Entries.Count == 0)
@@ -53,7 +72,18 @@ public static class LokiPushFlowReader
 
             for (var i = 0; i < stream.Entries.Count; i++)
             {
-                ReadEntry(stream, i, labels, tenant, maxLineBytes, batch);
+                if (ReadEntry(stream, i, labels, tenant, maxLineBytes, batch) is { } record)
+                {
+                    var rejection = validator?.Validate(record, nowMs) ?? default;
+                    if (rejection.IsRejected)
+                    {
+                        Reject(batch, rejection.ReasonName, stream, i, rejection.ToString());
+                    }
+                    else
+                    {
+                        batch.Records.Add(record);
+                    }
+                }
             }
         }
     }
@@ -100,33 +130,34 @@ public static class LokiPushFlowReader
         return labels;
     }
 
-    private static void ReadEntry(LokiStreamAdapter stream, int index, StreamLabels labels, string tenant,
+    /// <summary>The entry's record, or null when the line was rejected.</summary>
+    private static FlowRecord? ReadEntry(LokiStreamAdapter stream, int index, StreamLabels labels, string tenant,
         int maxLineBytes, LokiPushBatch batch)
     {
         var entry = stream.Entries[index];
         if (entry.Error is not null)
         {
             Reject(batch, LokiPushRejectReason.InvalidEntry, stream, index, entry.Error);
-            return;
+            return null;
         }
 
         if (entry.Line.Length > maxLineBytes)
         {
             Reject(batch, LokiPushRejectReason.LineTooLong, stream, index, string.Create(CultureInfo.InvariantCulture,
                 $"line of {entry.Line.Length} bytes exceeds the limit of {maxLineBytes} bytes"));
-            return;
+            return null;
         }
 
         if (!Utf8.IsValid(entry.Line.Span))
         {
             Reject(batch, LokiPushRejectReason.InvalidLine, stream, index, "line is not valid UTF-8");
-            return;
+            return null;
         }
 
         if (!FlowRecordJson.TryParse(entry.Line.Span, out var record, out var error))
         {
             Reject(batch, LokiPushRejectReason.InvalidLine, stream, index, error ?? "not a flow record");
-            return;
+            return null;
         }
 
         foreach (var (name, value) in labels.Bad)
@@ -135,7 +166,7 @@ public static class LokiPushFlowReader
             {
                 Reject(batch, LokiPushRejectReason.InvalidLabelValue, stream, index,
                     $"label {name}=\"{value}\" is not a valid {name}");
-                return;
+                return null;
             }
         }
 
@@ -148,7 +179,7 @@ public static class LokiPushFlowReader
         {
             Reject(batch, LokiPushRejectReason.NotFlowRecord, stream, index,
                 "not a NetObserv flow record (no times, addresses, protocol or counters)");
-            return;
+            return null;
         }
 
         if (record.TimeFlowEndMs == 0)
@@ -157,7 +188,7 @@ public static class LokiPushFlowReader
         }
 
         record.Tenant = tenant;
-        batch.Records.Add(record);
+        return record;
     }
 
     private static bool HasFlowField(FlowRecord r) =>

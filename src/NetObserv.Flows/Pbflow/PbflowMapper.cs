@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using Google.Protobuf.WellKnownTypes;
+using NetObserv.Flows.Validation;
 
 namespace NetObserv.Flows.Pbflow;
 
@@ -45,10 +46,83 @@ public static class PbflowMapper
     private const int ProtoSctp = 132;
     private const ulong MacMask = 0xFFFF_FFFF_FFFF;
 
-    /// <summary>Maps one agent record; <paramref name="timeReceivedSeconds"/> becomes <c>TimeReceived</c>.</summary>
-    public static FlowRecord Map(Record record, long timeReceivedSeconds)
+    /// <summary>Seconds whose milliseconds (plus a nanosecond part) fit in a long.</summary>
+    private const long MaxMillisecondSeconds = (long.MaxValue / 1000) - 1;
+
+    /// <summary>Seconds whose nanoseconds (plus a nanosecond part) fit in a long.</summary>
+    private const long MaxNanosecondSeconds = (long.MaxValue / 1_000_000_000) - 1;
+
+    /// <summary>
+    /// Maps one agent record, or refuses it (null, with the reason) when one of its values cannot be
+    /// represented in a <see cref="FlowRecord"/>: a <c>uint64</c> counter past <see cref="long.MaxValue"/>, a
+    /// <c>uint32</c> sampling or DNS errno past <see cref="int.MaxValue"/>, a DNS latency or RTT whose
+    /// milliseconds or nanoseconds overflow. Nothing is wrapped: other <c>uint32</c> fields past
+    /// <see cref="int.MaxValue"/> become <see cref="int.MaxValue"/>, which <see cref="FlowValidator"/> refuses as
+    /// out of range, and timestamps past the millisecond range saturate far outside any retention window.
+    /// <paramref name="timeReceivedSeconds"/> becomes <c>TimeReceived</c>.
+    /// </summary>
+    public static FlowRecord? TryMap(Record record, long timeReceivedSeconds, out FlowRejection rejection)
     {
         ArgumentNullException.ThrowIfNull(record);
+        rejection = Unrepresentable(record);
+        return rejection.IsRejected ? null : MapValid(record, timeReceivedSeconds);
+    }
+
+    /// <summary>
+    /// Maps one agent record whose values can be represented (see <see cref="TryMap"/>); throws
+    /// <see cref="ArgumentOutOfRangeException"/> otherwise.
+    /// </summary>
+    public static FlowRecord Map(Record record, long timeReceivedSeconds) =>
+        TryMap(record, timeReceivedSeconds, out var rejection)
+        ?? throw new ArgumentOutOfRangeException(nameof(record), rejection.ToString());
+
+    private static FlowRejection Unrepresentable(Record r)
+    {
+        if (r.Bytes > long.MaxValue)
+        {
+            return new(FlowRejectReason.CounterOutOfRange, "Bytes", r.Bytes, long.MaxValue);
+        }
+
+        if (r.Packets > long.MaxValue)
+        {
+            return new(FlowRejectReason.CounterOutOfRange, "Packets", r.Packets, long.MaxValue);
+        }
+
+        if (r.PktDropBytes > long.MaxValue)
+        {
+            return new(FlowRejectReason.CounterOutOfRange, "PktDropBytes", r.PktDropBytes, long.MaxValue);
+        }
+
+        if (r.PktDropPackets > long.MaxValue)
+        {
+            return new(FlowRejectReason.CounterOutOfRange, "PktDropPackets", r.PktDropPackets, long.MaxValue);
+        }
+
+        if (r.Sampling > int.MaxValue)
+        {
+            return new(FlowRejectReason.ValueOutOfRange, "Sampling", r.Sampling, int.MaxValue);
+        }
+
+        if (r.DnsErrno > int.MaxValue)
+        {
+            return new(FlowRejectReason.ValueOutOfRange, "DnsErrno", r.DnsErrno, int.MaxValue);
+        }
+
+        if (r.DnsId != 0 && r.DnsLatency is { } latency && !FitsMilliseconds(latency.Seconds))
+        {
+            return new(FlowRejectReason.CounterOutOfRange, "DnsLatencyMs", latency.Seconds, MaxMillisecondSeconds);
+        }
+
+        if (r.TimeFlowRtt is { } rtt && rtt.Seconds is < -MaxNanosecondSeconds or > MaxNanosecondSeconds)
+        {
+            return new(FlowRejectReason.CounterOutOfRange, "TimeFlowRttNs", rtt.Seconds, MaxNanosecondSeconds);
+        }
+
+        return default;
+    }
+
+    private static FlowRecord MapValid(Record record, long timeReceivedSeconds)
+    {
         var flow = new FlowRecord
         {
             TimeFlowStartMs = ToUnixMilliseconds(record.TimeFlowStart),
@@ -62,7 +136,7 @@ public static class PbflowMapper
 
         if (record.EthProtocol != 0)
         {
-            flow.Etype = (int)record.EthProtocol;
+            flow.Etype = ClampToInt(record.EthProtocol);
         }
 
         if (record.DataLink is { } link)
@@ -118,18 +192,6 @@ public static class PbflowMapper
         }
 
         return flow;
-    }
-
-    /// <summary>Maps every record of a <c>Send</c> into <paramref name="into"/>.</summary>
-    public static void MapAll(Records records, long timeReceivedSeconds, FlowRecord[] into)
-    {
-        ArgumentNullException.ThrowIfNull(records);
-        ArgumentNullException.ThrowIfNull(into);
-        var entries = records.Entries;
-        for (var i = 0; i < entries.Count; i++)
-        {
-            into[i] = Map(entries[i], timeReceivedSeconds);
-        }
     }
 
     /// <summary>An address from the agent's <see cref="IP"/> message; null when absent or malformed.</summary>
@@ -207,8 +269,13 @@ public static class PbflowMapper
         }
     }
 
+    /// <summary>Epoch milliseconds; seconds past the millisecond range saturate (far outside any retention window).</summary>
     private static long ToUnixMilliseconds(Timestamp? timestamp) =>
-        timestamp is null ? 0 : (timestamp.Seconds * 1000) + (timestamp.Nanos / 1_000_000);
+        timestamp is null ? 0
+            : (Math.Clamp(timestamp.Seconds, -MaxMillisecondSeconds, MaxMillisecondSeconds) * 1000)
+                + (timestamp.Nanos / 1_000_000);
+
+    private static bool FitsMilliseconds(long seconds) => seconds is >= -MaxMillisecondSeconds and <= MaxMillisecondSeconds;
 
     private static long ToMilliseconds(Duration duration) =>
         (duration.Seconds * 1000) + (duration.Nanos / 1_000_000);

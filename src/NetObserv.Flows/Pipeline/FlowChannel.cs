@@ -50,7 +50,8 @@ public sealed class FlowChannel
 
     /// <summary>
     /// Accepts every record of the batch, or none when they do not all fit (the caller then tells
-    /// its sender to back off). Returns false when refused.
+    /// its sender to back off). A batch larger than <see cref="Capacity"/> never fits, even in an empty
+    /// channel: the caller refuses it for good rather than as busy. Returns false when refused.
     /// </summary>
     public bool TryWriteBatch(IReadOnlyList<FlowRecord> records)
     {
@@ -64,7 +65,7 @@ public sealed class FlowChannel
         while (true)
         {
             var current = Volatile.Read(ref _count);
-            if (current + n > _capacity && current > 0)
+            if (n > _capacity || (current + n > _capacity && current > 0))
             {
                 Interlocked.Add(ref _rejected, n);
                 return false;

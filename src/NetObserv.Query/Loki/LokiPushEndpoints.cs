@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using NetObserv.Flows.Pipeline;
+using NetObserv.Flows.Validation;
 
 namespace NetObserv.Query.Loki;
 
@@ -18,7 +19,8 @@ public static class LokiPushEndpoints
 
     /// <summary>
     /// Maps the push endpoint. Reads <see cref="LokiPushOptions"/> from the <c>LokiPush</c> section (every
-    /// invalid setting is reported at once, at startup) and hands records to the <see cref="FlowChannel"/>.
+    /// invalid setting is reported at once, at startup), checks records with the registered
+    /// <see cref="FlowValidator"/> and hands them to the <see cref="FlowChannel"/>.
     /// </summary>
     public static IEndpointRouteBuilder MapLokiPush(this IEndpointRouteBuilder endpoints)
     {
@@ -34,6 +36,7 @@ public static class LokiPushEndpoints
 
         var handler = new LokiPushHandler(
             services.GetRequiredService<FlowChannel>(),
+            services.GetRequiredService<FlowValidator>(),
             options,
             new LokiPushMetrics(services.GetRequiredService<IMeterFactory>()),
             services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(LokiPushHandler).FullName!));

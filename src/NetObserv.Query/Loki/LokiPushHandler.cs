@@ -7,13 +7,17 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using NetObserv.Flows.LokiPush;
 using NetObserv.Flows.Pipeline;
+using NetObserv.Flows.Validation;
 
 namespace NetObserv.Query.Loki;
 
 /// <summary>
 /// <c>POST /loki/api/v1/push</c>, as Loki answers it: 204 when every line was stored; 400 with a
 /// <c>text/plain</c> message when some lines were rejected (the good ones are stored all the same, as
-/// Loki's distributor does) or the body cannot be read; 413 for bodies over the limit; 415 for content
+/// Loki's distributor does), a line's flow included when the store cannot hold it (see
+/// <see cref="FlowValidator"/>: too long a text, a number out of range, a time outside the retention
+/// window), or the body cannot be read; 413 for bodies over the limit or with more lines than the ingest
+/// channel holds; 415 for content
 /// types and encodings other than JSON (optionally gzip or deflate) and protobuf+snappy; 429 when the
 /// ingest channel is full, so the client retries and nothing is lost silently.
 /// </summary>
@@ -22,13 +26,16 @@ internal sealed class LokiPushHandler
     private const int InitialBufferBytes = 64 * 1024;
 
     private readonly FlowChannel _channel;
+    private readonly FlowValidator _validator;
     private readonly LokiPushOptions _options;
     private readonly LokiPushMetrics _metrics;
     private readonly ILogger _logger;
 
-    public LokiPushHandler(FlowChannel channel, LokiPushOptions options, LokiPushMetrics metrics, ILogger logger)
+    public LokiPushHandler(FlowChannel channel, FlowValidator validator, LokiPushOptions options, LokiPushMetrics metrics,
+        ILogger logger)
     {
         _channel = channel;
+        _validator = validator;
         _options = options;
         _metrics = metrics;
         _logger = logger;
@@ -130,7 +137,7 @@ internal sealed class LokiPushHandler
             }
 
             var batch = new LokiPushBatch(_options.MaxReportedErrors);
-            LokiPushFlowReader.Read(push, tenant, _options.MaxLineBytes, batch);
+            LokiPushFlowReader.Read(push, tenant, _options.MaxLineBytes, _validator, batch);
             await AnswerAsync(context, tenant, batch).ConfigureAwait(false);
         }
         finally
@@ -149,6 +156,15 @@ internal sealed class LokiPushHandler
 
     private async Task AnswerAsync(HttpContext context, string tenant, LokiPushBatch batch)
     {
+        if (batch.Records.Count > _channel.Capacity)
+        {
+            // Never fits, even in an empty channel: a retry would be refused the same way.
+            await RefuseAsync(context, StatusCodes.Status413PayloadTooLarge, string.Create(CultureInfo.InvariantCulture,
+                $"{batch.Records.Count} lines exceed the ingest channel's capacity of {_channel.Capacity} records (Storage:ChannelCapacity): push fewer lines at a time"))
+                .ConfigureAwait(false);
+            return;
+        }
+
         if (batch.Records.Count > 0 && !_channel.TryWriteBatch(batch.Records))
         {
             _metrics.Throttled(batch.Records.Count);

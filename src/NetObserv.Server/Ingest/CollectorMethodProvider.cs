@@ -10,7 +10,8 @@ namespace NetObserv.Server.Ingest;
 /// messages and a request marshaller that turns a malformed body into <c>INVALID_ARGUMENT</c> with
 /// the parser's reason (the generated binding would answer <c>UNKNOWN</c> without one). Before
 /// parsing, the records in the body are counted from its outline and a batch that cannot fit in the
-/// ingest channel is refused with <c>RESOURCE_EXHAUSTED</c> without being decoded.
+/// ingest channel now, or has more records than <see cref="IngestOptions.MaxRecordsPerMessage"/> or the
+/// channel's capacity, is refused with <c>RESOURCE_EXHAUSTED</c> without being decoded.
 /// </summary>
 internal sealed class CollectorMethodProvider : IServiceMethodProvider<CollectorService>
 {
@@ -39,7 +40,7 @@ internal sealed class CollectorMethodProvider : IServiceMethodProvider<Collector
         var payload = context.PayloadAsReadOnlySequence();
         if (PbflowWire.TryCountRecords(payload, out var count))
         {
-            service.RefuseIfNoRoom(count);
+            service.RefuseBeforeParsing(count);
         }
 
         try

@@ -1,17 +1,22 @@
 using Grpc.Core;
+using Microsoft.Extensions.Options;
 using NetObserv.Flows;
 using NetObserv.Flows.Enrichment;
 using NetObserv.Flows.Pbflow;
 using NetObserv.Flows.Pipeline;
+using NetObserv.Flows.Validation;
 
 namespace NetObserv.Server.Ingest;
 
 /// <summary>
-/// <c>pbflow.Collector/Send</c>: maps the agent's records, enriches them, and hands the whole batch
-/// to the ingest channel. A batch is accepted whole or refused whole: when the channel cannot take
-/// it, the call fails at once with <c>RESOURCE_EXHAUSTED</c> and nothing of it is kept. A body that
-/// is not a valid <c>pbflow.Records</c> fails with <c>INVALID_ARGUMENT</c> (see
-/// <see cref="CollectorMethodProvider"/>, which binds this class to the generated messages).
+/// <c>pbflow.Collector/Send</c>: maps the agent's records, drops (and counts by reason) those the store
+/// cannot hold (see <see cref="FlowValidator"/>), enriches the rest and hands them to the ingest channel.
+/// The valid records of a batch are accepted together or refused together: when the channel cannot take
+/// them, the call fails at once with <c>RESOURCE_EXHAUSTED</c> and nothing of it is kept. A message with
+/// more records than <see cref="IngestOptions.MaxRecordsPerMessage"/> or than the channel's capacity is
+/// refused with <c>RESOURCE_EXHAUSTED</c> before it is parsed. A body that is not a valid
+/// <c>pbflow.Records</c> fails with <c>INVALID_ARGUMENT</c> (see <see cref="CollectorMethodProvider"/>,
+/// which binds this class to the generated messages).
 /// </summary>
 internal sealed class CollectorService
 {
@@ -19,16 +24,18 @@ internal sealed class CollectorService
 
     private readonly FlowChannel _channel;
     private readonly IFlowEnricher[] _enrichers;
-    private readonly TimeProvider _time;
+    private readonly FlowValidator _validator;
+    private readonly int _maxRecords;
     private readonly CollectorMetrics _metrics;
     private readonly ILogger<CollectorService> _logger;
 
-    public CollectorService(FlowChannel channel, IEnumerable<IFlowEnricher> enrichers, TimeProvider time,
-        CollectorMetrics metrics, ILogger<CollectorService> logger)
+    public CollectorService(FlowChannel channel, IEnumerable<IFlowEnricher> enrichers, FlowValidator validator,
+        IOptions<IngestOptions> options, CollectorMetrics metrics, ILogger<CollectorService> logger)
     {
         _channel = channel;
         _enrichers = [.. enrichers];
-        _time = time;
+        _validator = validator;
+        _maxRecords = Math.Min(options.Value.MaxRecordsPerMessage, channel.Capacity);
         _metrics = metrics;
         _logger = logger;
     }
@@ -36,11 +43,18 @@ internal sealed class CollectorService
     public Task<CollectorReply> Send(Records request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var count = request.Entries.Count;
+        var entries = request.Entries;
+        var count = entries.Count;
         _metrics.Received(count);
         if (count == 0)
         {
             return s_reply;
+        }
+
+        // The outline check before parsing is the usual refusal; this one covers callers that bypass it.
+        if (count > _maxRecords)
+        {
+            throw TooMany(count);
         }
 
         // Cheap early refusal before any mapping work; TryWriteBatch below is the authority.
@@ -50,8 +64,34 @@ internal sealed class CollectorService
             throw Busy(count);
         }
 
-        var batch = new FlowRecord[count];
-        PbflowMapper.MapAll(request, _time.GetUtcNow().ToUnixTimeSeconds(), batch);
+        var nowMs = _validator.NowMs();
+        var receivedSeconds = nowMs / 1000;
+        var batch = new List<FlowRecord>(count);
+        Span<int> dropped = stackalloc int[FlowValidator.Reasons.Length + 1];
+        FlowRejection first = default;
+        for (var i = 0; i < count; i++)
+        {
+            var flow = PbflowMapper.TryMap(entries[i], receivedSeconds, out var rejection);
+            if (flow is not null)
+            {
+                rejection = _validator.Validate(flow, nowMs);
+            }
+
+            if (rejection.IsRejected)
+            {
+                dropped[(int)rejection.Reason]++;
+                first = first.IsRejected ? first : rejection;
+                continue;
+            }
+
+            batch.Add(flow!);
+        }
+
+        if (first.IsRejected)
+        {
+            CountInvalid(dropped, count, first);
+        }
+
         foreach (var enricher in _enrichers)
         {
             foreach (var flow in batch)
@@ -60,21 +100,54 @@ internal sealed class CollectorService
             }
         }
 
-        return _channel.TryWriteBatch(batch) ? s_reply : throw Busy(count);
+        return _channel.TryWriteBatch(batch) ? s_reply : throw Busy(batch.Count);
     }
 
     /// <summary>
-    /// Refuses at once, before the body is parsed, a batch of <paramref name="count"/> records that cannot
-    /// fit in the channel now (the parse of a refused batch would only take CPU from the writer).
+    /// Refuses at once, before the body is parsed, a batch of <paramref name="count"/> records that is larger
+    /// than allowed or cannot fit in the channel now (the parse of a refused batch would only take memory and
+    /// CPU from the writer).
     /// </summary>
-    public void RefuseIfNoRoom(int count)
+    public void RefuseBeforeParsing(int count)
     {
+        if (count > _maxRecords)
+        {
+            _metrics.Received(count);
+            throw TooMany(count);
+        }
+
         var waiting = _channel.Count;
         if (count > 0 && waiting > 0 && waiting + count > _channel.Capacity)
         {
             _metrics.Received(count);
             throw Busy(count);
         }
+    }
+
+    private void CountInvalid(ReadOnlySpan<int> dropped, int count, FlowRejection first)
+    {
+        var total = 0;
+        for (var reason = 1; reason < dropped.Length; reason++)
+        {
+            if (dropped[reason] > 0)
+            {
+                _metrics.Invalid(CollectorMetrics.Grpc, (FlowRejectReason)reason, dropped[reason]);
+                total += dropped[reason];
+            }
+        }
+
+        CollectorLog.Invalid(_logger, CollectorMetrics.Grpc, total, count, first.ReasonName, first);
+    }
+
+    private RpcException TooMany(int count)
+    {
+        _metrics.RejectedTooMany(count);
+        CollectorLog.TooMany(_logger, count, _maxRecords);
+        var limit = _maxRecords < _channel.Capacity
+            ? $"{IngestOptions.Section}:{nameof(IngestOptions.MaxRecordsPerMessage)} ({_maxRecords})"
+            : $"the ingest channel's capacity (Storage:ChannelCapacity, {_maxRecords})";
+        return new RpcException(new Status(StatusCode.ResourceExhausted,
+            $"message of {count} records refused: more than {limit}; send smaller messages"));
     }
 
     private RpcException Busy(int count)

@@ -5,6 +5,8 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using NetObserv.Flows.Validation;
+using NetObserv.Storage;
 
 namespace NetObserv.Server.Ingest;
 
@@ -13,7 +15,9 @@ internal static class IngestServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the collector: <see cref="IngestOptions"/> (validated at start, every error reported),
-    /// gRPC with the configured receive limit, counters, and the service itself as a singleton.
+    /// the <see cref="FlowValidator"/> every ingest door checks records with (retention from
+    /// <c>Storage:Retention</c>, skew from <see cref="IngestOptions.MaxFutureSkew"/>), gRPC with the
+    /// configured receive limit, counters, and the service itself as a singleton.
     /// </summary>
     public static IServiceCollection AddFlowIngest(this IServiceCollection services, IConfiguration configuration)
     {
@@ -21,6 +25,10 @@ internal static class IngestServiceCollectionExtensions
         services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IngestOptions>, IngestOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp => new FlowValidator(
+            sp.GetRequiredService<IOptions<StorageOptions>>().Value.Retention,
+            sp.GetRequiredService<IOptions<IngestOptions>>().Value.MaxFutureSkew,
+            sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<CollectorMetrics>();
         services.TryAddSingleton<CollectorService>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<CollectorService>, CollectorMethodProvider>());

@@ -8,14 +8,17 @@ using NetObserv.Flows;
 using NetObserv.Flows.Enrichment;
 using NetObserv.Flows.Ipfix;
 using NetObserv.Flows.Pipeline;
+using NetObserv.Flows.Validation;
 using NetObserv.Server.Hosting;
 
 namespace NetObserv.Server.Ingest;
 
 /// <summary>
 /// The IPFIX (Server:IpfixPort) and NetFlow v9 (Server:NetflowPort) collector: UDP listeners feed one
-/// bounded packet queue; one decode loop owns the decoder and its template cache, enriches each flow
-/// and offers it to the <see cref="FlowChannel"/> (dropped and counted when full). Sockets are bound in
+/// bounded packet queue; one decode loop owns the decoder and its template cache, drops (and counts by
+/// reason, <c>netobserv.ingest.records.rejected{transport=ipfix}</c>) each flow the store cannot hold (see
+/// <see cref="FlowValidator"/>), enriches the others and offers them to the <see cref="FlowChannel"/>
+/// (dropped and counted when full). Sockets are bound in
 /// <see cref="StartAsync"/>, so a port in use fails startup with a clear error.
 /// </summary>
 internal sealed class IpfixCollectorService : IHostedService, IDisposable
@@ -23,6 +26,8 @@ internal sealed class IpfixCollectorService : IHostedService, IDisposable
     private readonly ServerOptions _server;
     private readonly IpfixOptions _options;
     private readonly FlowChannel _flows;
+    private readonly FlowValidator _validator;
+    private readonly CollectorMetrics _metrics;
     private readonly IFlowEnricher? _enricher;
     private readonly ILogger<IpfixCollectorService> _logger;
     private readonly Channel<UdpPacket> _queue;
@@ -39,11 +44,14 @@ internal sealed class IpfixCollectorService : IHostedService, IDisposable
     public const string NetflowProtocol = "NetFlow v9";
 
     public IpfixCollectorService(IOptions<ServerOptions> server, IOptions<IpfixOptions> options, FlowChannel flows,
-        IMeterFactory meterFactory, ILogger<IpfixCollectorService> logger, IServiceProvider services)
+        FlowValidator validator, CollectorMetrics metrics, IMeterFactory meterFactory,
+        ILogger<IpfixCollectorService> logger, IServiceProvider services)
     {
         _server = server.Value;
         _options = options.Value;
         _flows = flows;
+        _validator = validator;
+        _metrics = metrics;
         _logger = logger;
         _enricher = services.GetService<IFlowEnricher>();
         _queue = Channel.CreateBounded<UdpPacket>(new BoundedChannelOptions(_options.QueueCapacity)
@@ -180,8 +188,17 @@ internal sealed class IpfixCollectorService : IHostedService, IDisposable
                 IpfixLog.PacketDropped(_logger, packet.Exporter, result.Reason, result.Offset, result.Records);
             }
 
+            var nowMs = _validator.NowMs();
             foreach (var record in records)
             {
+                var rejection = _validator.Validate(record, nowMs);
+                if (rejection.IsRejected)
+                {
+                    _metrics.Invalid(CollectorMetrics.Ipfix, rejection.Reason, 1);
+                    CollectorLog.Invalid(_logger, CollectorMetrics.Ipfix, 1, records.Count, rejection.ReasonName, rejection);
+                    continue;
+                }
+
                 _enricher?.Enrich(record);
                 if (!_flows.TryWrite(record))
                 {

@@ -53,6 +53,7 @@ internal sealed class IpfixMetrics
         IpfixDropReason.TemplateLimit => "template_limit",
         IpfixDropReason.MissingTemplate => "missing_template",
         IpfixDropReason.BadRecord => "bad_record",
+        IpfixDropReason.CounterOutOfRange => "counter_out_of_range",
         IpfixDropReason.QueueFull => "queue_full",
         IpfixDropReason.ChannelFull => "channel_full",
         _ => "none",

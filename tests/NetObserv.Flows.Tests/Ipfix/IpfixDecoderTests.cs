@@ -109,6 +109,53 @@ public sealed class IpfixDecoderTests
     }
 
     [Fact]
+    public void Decode_OctetCountPastInt64_RecordDroppedAsCounterOutOfRangeNeighboursKept()
+    {
+        var decoder = NewDecoder();
+        var template = IpfixTestMessage.Ipfix().Template(256, new F(7, 2), new F(1, 8), new F(2, 8)).ToArray();
+        var data = IpfixTestMessage.Ipfix().BeginSet(256)
+            .U16(1).U64(100).U64(1)
+            .U16(2).U64(ulong.MaxValue).U64(1)
+            .U16(3).U64(300).U64((ulong)long.MaxValue + 1)
+            .U16(4).U64((ulong)long.MaxValue).U64(4)
+            .EndSet().ToArray();
+
+        var records = DecodeAll(decoder, s_exporter, template, data);
+
+        Assert.Equal([1, 4], records.Select(r => r.SrcPort!.Value));
+        Assert.Equal(long.MaxValue, records[1].Bytes);
+        Assert.Equal(2, decoder.Counters.Dropped(IpfixDropReason.CounterOutOfRange));
+    }
+
+    [Fact]
+    public void Decode_WideFieldsPastTheirRange_KeptWholeForValidationNotMasked()
+    {
+        var decoder = NewDecoder();
+        // Ports, protocol and ethertype in 4-byte fields: 70,000 must not become 4,464.
+        var template = IpfixTestMessage.Ipfix().Template(256, new F(7, 4), new F(11, 4), new F(4, 2), new F(256, 4))
+            .ToArray();
+        var data = IpfixTestMessage.Ipfix().BeginSet(256).U32(70_000).U32(443).U16(300).U32(0x10800).EndSet().ToArray();
+
+        var r = Assert.Single(DecodeAll(decoder, s_exporter, template, data));
+
+        Assert.Equal(70_000, r.SrcPort);
+        Assert.Equal(300, r.Proto);
+        Assert.Equal(0x10800, r.Etype);
+    }
+
+    [Fact]
+    public void Decode_SecondsPastMillisecondRange_SaturatesInsteadOfWrapping()
+    {
+        var decoder = NewDecoder();
+        var template = IpfixTestMessage.Ipfix().Template(256, new F(150, 8), new F(151, 8)).ToArray();
+        var data = IpfixTestMessage.Ipfix().BeginSet(256).U64(1).U64((ulong)long.MaxValue / 100).EndSet().ToArray();
+
+        var r = Assert.Single(DecodeAll(decoder, s_exporter, template, data));
+
+        Assert.Equal(long.MaxValue / 1000 * 1000, r.TimeFlowEndMs);
+    }
+
+    [Fact]
     public void Decode_IcmpElementsOnTcpFlow_Ignored()
     {
         var decoder = NewDecoder();

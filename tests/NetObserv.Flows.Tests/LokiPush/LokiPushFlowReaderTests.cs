@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text;
 using NetObserv.Flows.LokiPush;
+using NetObserv.Flows.Tests.Ipfix;
+using NetObserv.Flows.Validation;
 
 namespace NetObserv.Flows.Tests.LokiPush;
 
@@ -41,6 +43,34 @@ public sealed class LokiPushFlowReaderTests
         var batch = new LokiPushBatch();
         LokiPushFlowReader.Read(request, tenant, maxLineBytes, batch);
         return batch;
+    }
+
+    [Fact]
+    public void Read_WithValidator_LineTheStoreCannotHoldRejectedWithItsReasonOthersKept()
+    {
+        var now = DateTimeOffset.FromUnixTimeMilliseconds(SecondRecord().TimeFlowEndMs + 60_000);
+        var validator = new FlowValidator(TimeSpan.FromDays(7), TimeSpan.FromMinutes(10), new ManualTimeProvider(now));
+        var longNamespace = SecondRecord();
+        longNamespace.Src.Namespace = new string('n', 3_000);
+        var badPort = SecondRecord();
+        badPort.SrcPort = 70_000;
+        var old = SecondRecord();
+        old.TimeFlowStartMs = 0;
+        old.TimeFlowEndMs = now.AddDays(-8).ToUnixTimeMilliseconds();
+        var streams = new[] { SecondRecord(), longNamespace, badPort, old }.Select(r => PushBodies.FlpStream(r));
+        var request = Decode(streams);
+        var batch = new LokiPushBatch();
+
+        LokiPushFlowReader.Read(request, "default", 1 << 20, validator, batch);
+
+        Assert.Single(batch.Records);
+        Assert.Equal(3, batch.Rejected);
+        Assert.Equal(1, batch.RejectedByReason["text_too_long"]);
+        Assert.Equal(1, batch.RejectedByReason["value_out_of_range"]);
+        Assert.Equal(1, batch.RejectedByReason["too_old"]);
+        Assert.Contains(batch.Errors, e => e.Contains("entry 0: SrcK8S_Namespace is 3000 bytes long, more than 253",
+            StringComparison.Ordinal));
+        Assert.Contains(batch.Errors, e => e.Contains("SrcPort 70000 is outside 0..65535", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -1,7 +1,9 @@
+using System.Globalization;
 using System.Net;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using NetObserv.Flows.Pbflow;
+using NetObserv.Flows.Validation;
 using Record = NetObserv.Flows.Pbflow.Record;
 
 namespace NetObserv.Flows.Tests.Pbflow;
@@ -266,21 +268,155 @@ public sealed class PbflowMapperTests
         Assert.Equal(0x0102_0304_0506UL, flow.SrcMac);
     }
 
-    [Fact]
-    public void MapAll_Batch_MapsInOrder()
+    [Theory]
+    [InlineData("Bytes")]
+    [InlineData("Packets")]
+    [InlineData("PktDropBytes")]
+    [InlineData("PktDropPackets")]
+    public void TryMap_CounterPastInt64_RefusedNotWrapped(string field)
     {
-        var records = new Records();
-        for (uint i = 0; i < 5; i++)
+        var record = TcpRecord();
+        switch (field)
         {
-            var r = TcpRecord();
-            r.Transport.SrcPort = 1000 + i;
-            records.Entries.Add(r);
+            case "Bytes": record.Bytes = ulong.MaxValue; break;
+            case "Packets": record.Packets = (ulong)long.MaxValue + 1; break;
+            case "PktDropBytes": record.PktDropBytes = ulong.MaxValue; break;
+            default: record.PktDropPackets = ulong.MaxValue; break;
         }
 
-        var into = new FlowRecord[5];
-        PbflowMapper.MapAll(records, Received, into);
+        var flow = PbflowMapper.TryMap(record, Received, out var rejection);
 
-        Assert.Equal([1000, 1001, 1002, 1003, 1004], into.Select(f => f.SrcPort!.Value));
+        Assert.Null(flow);
+        Assert.Equal(FlowRejectReason.CounterOutOfRange, rejection.Reason);
+        Assert.Equal(field, rejection.Field);
+        Assert.Throws<ArgumentOutOfRangeException>(() => PbflowMapper.Map(record, Received));
+    }
+
+    [Fact]
+    public void TryMap_CountersAtInt64Max_Mapped()
+    {
+        var record = TcpRecord();
+        record.Bytes = long.MaxValue;
+        record.Packets = long.MaxValue;
+
+        var flow = PbflowMapper.TryMap(record, Received, out var rejection);
+
+        Assert.False(rejection.IsRejected);
+        Assert.Equal(long.MaxValue, flow!.Bytes);
+        Assert.Equal(long.MaxValue, flow.Packets);
+    }
+
+    [Fact]
+    public void TryMap_SamplingAndErrnoPastInt32_Refused()
+    {
+        var sampling = TcpRecord();
+        sampling.Sampling = uint.MaxValue;
+        var errno = TcpRecord();
+        errno.DnsErrno = (uint)int.MaxValue + 1;
+
+        Assert.Null(PbflowMapper.TryMap(sampling, Received, out var samplingRejection));
+        Assert.Null(PbflowMapper.TryMap(errno, Received, out var errnoRejection));
+
+        Assert.Equal(("Sampling", FlowRejectReason.ValueOutOfRange), (samplingRejection.Field, samplingRejection.Reason));
+        Assert.Equal(("DnsErrno", FlowRejectReason.ValueOutOfRange), (errnoRejection.Field, errnoRejection.Reason));
+    }
+
+    [Fact]
+    public void TryMap_DurationsPastTheirUnit_RefusedNotWrapped()
+    {
+        var latency = TcpRecord();
+        latency.DnsId = 1;
+        latency.DnsLatency = new Duration { Seconds = long.MaxValue / 100 };
+        var rtt = TcpRecord();
+        rtt.TimeFlowRtt = new Duration { Seconds = long.MinValue };
+
+        Assert.Null(PbflowMapper.TryMap(latency, Received, out var latencyRejection));
+        Assert.Null(PbflowMapper.TryMap(rtt, Received, out var rttRejection));
+
+        Assert.Equal("DnsLatencyMs", latencyRejection.Field);
+        Assert.Equal("TimeFlowRttNs", rttRejection.Field);
+    }
+
+    [Theory]
+    [InlineData(long.MaxValue)]
+    [InlineData(long.MinValue)]
+    [InlineData(long.MaxValue / 100)]
+    public void TryMap_TimestampPastMilliseconds_SaturatesOutsideAnyWindow(long seconds)
+    {
+        var record = TcpRecord();
+        record.TimeFlowEnd = new Timestamp { Seconds = seconds };
+
+        var flow = PbflowMapper.TryMap(record, Received, out _)!;
+
+        Assert.Equal(Math.Sign(seconds), Math.Sign(flow.TimeFlowEndMs));
+        Assert.True(Math.Abs(flow.TimeFlowEndMs) > 1_000_000_000_000_000, flow.TimeFlowEndMs.ToString(CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void TryMap_EthProtocolPastInt32_ClampedOutOfRangeNotWrapped()
+    {
+        var record = TcpRecord();
+        record.EthProtocol = uint.MaxValue;
+
+        var flow = PbflowMapper.TryMap(record, Received, out var rejection)!;
+
+        Assert.False(rejection.IsRejected);
+        Assert.Equal(int.MaxValue, flow.Etype);
+    }
+
+    [Fact]
+    public void ParseAndTryMap_EmptyRecords_HeapPerRecordWithinDocumentedBound()
+    {
+        // The cheapest record on the wire (2 bytes) is the most expensive per byte on the heap; the bound
+        // is stated in the documentation of Ingest:MaxRecordsPerMessage.
+        const int Count = 10_000;
+        var body = new byte[Count * 2];
+        for (var i = 0; i < Count; i++)
+        {
+            body[i * 2] = 0x0A;
+        }
+
+        Records.Parser.ParseFrom(body[..20]);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var records = Records.Parser.ParseFrom(body);
+        var flows = new List<FlowRecord>(Count);
+        foreach (var record in records.Entries)
+        {
+            flows.Add(PbflowMapper.TryMap(record, Received, out _)!);
+        }
+
+        var perRecord = (GC.GetAllocatedBytesForCurrentThread() - before) / Count;
+
+        Assert.Equal(Count, flows.Count);
+        Assert.InRange(perRecord, 1, 1024);
+    }
+
+    [Fact]
+    public void Parse_EmptyNestedMessages_HeapWithinDocumentedMultipleOfWireSize()
+    {
+        // One record whose dup_list holds 100,000 empty entries (2 bytes each on the wire).
+        const int Count = 100_000;
+        var inner = new byte[Count * 3];
+        for (var i = 0; i < Count; i++)
+        {
+            inner[i * 3] = 0xD2; // field 26 (dup_list), length-delimited: tag 0xD2 0x01
+            inner[(i * 3) + 1] = 0x01;
+        }
+
+        var output = new MemoryStream();
+        var coded = new CodedOutputStream(output);
+        coded.WriteTag(1, WireFormat.WireType.LengthDelimited);
+        coded.WriteBytes(ByteString.CopyFrom(inner));
+        coded.Flush();
+        var body = output.ToArray();
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var records = Records.Parser.ParseFrom(body);
+        var flow = PbflowMapper.TryMap(records.Entries[0], Received, out _)!;
+        var perWireByte = (GC.GetAllocatedBytesForCurrentThread() - before) / body.Length;
+
+        Assert.Equal(Count, flow.Interfaces!.Length);
+        Assert.InRange(perWireByte, 1, 32);
     }
 
     [Theory]

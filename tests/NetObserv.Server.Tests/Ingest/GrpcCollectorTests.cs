@@ -15,9 +15,6 @@ namespace NetObserv.Server.Tests.Ingest;
 /// <summary>The gRPC collector end to end: a real client over 127.0.0.1, the whole server, rows in PostgreSQL.</summary>
 public sealed class GrpcCollectorTests
 {
-    private static readonly Method<byte[], byte[]> s_rawSend = new(MethodType.Unary, "pbflow.Collector", "Send",
-        Marshallers.Create(b => b, b => b), Marshallers.Create(b => b, b => b));
-
     [Fact]
     public async Task Send_RecordsWithEveryField_ArriveInFlowsWithEveryMappedColumn()
     {
@@ -110,7 +107,6 @@ public sealed class GrpcCollectorTests
     {
         await using var server = await RunningServer.StartAsync();
         using var channel = GrpcIngestClient.Channel(server.GrpcPort);
-        var invoker = channel.CreateCallInvoker();
         var client = new Collector.CollectorClient(channel);
         var endMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         await client.SendAsync(GrpcIngestClient.Batch(5, 0, endMs)).ResponseAsync.DefaultTimeout();
@@ -126,12 +122,12 @@ public sealed class GrpcCollectorTests
         foreach (var body in malformed)
         {
             var ex = await Assert.ThrowsAsync<RpcException>(
-                () => invoker.AsyncUnaryCall(s_rawSend, null, new CallOptions(), body).ResponseAsync.DefaultTimeout());
+                () => GrpcIngestClient.SendRawAsync(channel, body).DefaultTimeout());
             Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
             Assert.Contains("malformed pbflow.Records", ex.Status.Detail, StringComparison.Ordinal);
         }
 
-        await invoker.AsyncUnaryCall(s_rawSend, null, new CallOptions(), valid).ResponseAsync.DefaultTimeout();
+        await GrpcIngestClient.SendRawAsync(channel, valid).DefaultTimeout();
 
         await Timeouts.WaitUntilAsync(async () => await CountRowsAsync(server.ConnectionString) == 8, what: "8 rows");
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
 using Grpc.Net.Client;
 using NetObserv.Flows.Pbflow;
 
@@ -9,8 +10,15 @@ namespace NetObserv.Server.Tests.Ingest;
 /// <summary>A real gRPC client for the collector, and agent-shaped records to send.</summary>
 internal static class GrpcIngestClient
 {
+    private static readonly Method<byte[], byte[]> s_rawSend = new(MethodType.Unary, "pbflow.Collector", "Send",
+        Marshallers.Create(b => b, b => b), Marshallers.Create(b => b, b => b));
+
     public static GrpcChannel Channel(int port) =>
         GrpcChannel.ForAddress($"http://127.0.0.1:{port}", new GrpcChannelOptions { MaxSendMessageSize = null });
+
+    /// <summary>Calls <c>Send</c> with <paramref name="body"/> as it is, well-formed or not.</summary>
+    public static Task<byte[]> SendRawAsync(GrpcChannel channel, byte[] body) =>
+        channel.CreateCallInvoker().AsyncUnaryCall(s_rawSend, null, new CallOptions(), body).ResponseAsync;
 
     public static IP Ip(string address)
     {

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using NetObserv.Flows.Ipfix;
 using NetObserv.Flows.Pipeline;
+using NetObserv.Flows.Validation;
 using NetObserv.Server.Hosting;
 using NetObserv.Server.Ingest;
 using NetObserv.Testing;
@@ -52,7 +53,10 @@ public sealed class IpfixUdpListenerTests
         var flows = new FlowChannel(capacity: 2);
         using var collector = new IpfixCollectorService(
             Options.Create(new ServerOptions { ListenAddress = "127.0.0.1", IpfixPort = -1, NetflowPort = 0 }),
-            Options.Create(new IpfixOptions()), flows, services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
+            Options.Create(new IpfixOptions()), flows,
+            new FlowValidator(TimeSpan.FromDays(7), TimeSpan.FromMinutes(10), TimeProvider.System),
+            new CollectorMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),
+            services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
             NullLogger<IpfixCollectorService>.Instance, services);
         await collector.StartAsync(CancellationToken.None).DefaultTimeout();
         var port = collector.EndPointOf(IpfixCollectorService.IpfixProtocol)!.Port;

@@ -11,6 +11,7 @@ using Microsoft.Extensions.Options;
 using NetObserv.Flows;
 using NetObserv.Flows.Pipeline;
 using NetObserv.Flows.Tests.LokiPush;
+using NetObserv.Flows.Validation;
 using NetObserv.Query.Loki;
 using NetObserv.Testing;
 
@@ -51,6 +52,7 @@ public sealed class PushLimitsTests
             var channel = new FlowChannel(channelCapacity);
             builder.Services.AddMetrics();
             builder.Services.AddSingleton(channel);
+            builder.Services.AddSingleton(new FlowValidator(TimeSpan.FromDays(7), TimeSpan.FromMinutes(10), TimeProvider.System));
             builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
             var app = builder.Build();
             try
@@ -97,11 +99,13 @@ public sealed class PushLimitsTests
         }
     }
 
+    private static readonly long s_now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 60_000;
+
     private static FlowRecord Flow(int i) => new()
     {
-        TimeFlowStartMs = 1_764_000_000_000 + i,
-        TimeFlowEndMs = 1_764_000_001_000 + i,
-        TimeReceived = 1_764_000_002,
+        TimeFlowStartMs = s_now + i,
+        TimeFlowEndMs = s_now + 1_000 + i,
+        TimeReceived = (s_now / 1000) + 2,
         SrcAddr = IPAddress.Parse($"10.0.0.{i + 1}"),
         DstAddr = IPAddress.Parse("10.0.1.1"),
         Proto = 6,
