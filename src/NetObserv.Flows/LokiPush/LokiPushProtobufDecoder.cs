@@ -62,13 +62,20 @@ public static class LokiPushProtobufDecoder
         }
     }
 
+    /// <summary>Reads a (decompressed) <c>PushRequest</c> within <see cref="LokiLabelLimits.Default"/>.</summary>
+    public static bool TryDecode(ReadOnlyMemory<byte> body, LokiPushRequest request, out string? error) =>
+        TryDecode(body, request, LokiLabelLimits.Default, out error);
+
     /// <summary>
     /// Reads a (decompressed) <c>PushRequest</c> into <paramref name="request"/>. Entry lines point into
-    /// <paramref name="body"/>. Returns false with a reason (and the byte offset) on malformed input.
+    /// <paramref name="body"/>. Returns false with a reason (and the byte offset) on malformed input. A stream
+    /// whose labels break <paramref name="limits"/> is kept with its <see cref="LokiStreamAdapter.LabelError"/>.
     /// </summary>
-    public static bool TryDecode(ReadOnlyMemory<byte> body, LokiPushRequest request, out string? error)
+    public static bool TryDecode(ReadOnlyMemory<byte> body, LokiPushRequest request, LokiLabelLimits limits,
+        out string? error)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(limits);
         var data = body.Span;
         var pos = 0;
         while (pos < data.Length)
@@ -87,7 +94,7 @@ public static class LokiPushProtobufDecoder
                 }
 
                 var stream = new LokiStreamAdapter();
-                if (!TryDecodeStream(body, start, start + length, stream, out error))
+                if (!TryDecodeStream(body, start, start + length, stream, limits, out error))
                 {
                     return false;
                 }
@@ -134,7 +141,7 @@ public static class LokiPushProtobufDecoder
     }
 
     private static bool TryDecodeStream(ReadOnlyMemory<byte> body, int pos, int end, LokiStreamAdapter stream,
-        out string? error)
+        LokiLabelLimits limits, out string? error)
     {
         var data = body.Span;
         string? labels = null;
@@ -184,15 +191,15 @@ public static class LokiPushProtobufDecoder
 
         if (labels is null)
         {
-            stream.LabelError = "stream has no labels";
+            stream.RefuseLabels(LokiPushRejectReason.InvalidLabels, "stream has no labels");
         }
-        else if (LokiLabelParser.TryParse(labels, stream.Labels, out var labelError))
+        else if (LokiLabelParser.TryParse(labels, stream.Labels, limits, out var labelError, out var reason))
         {
             stream.LabelText = labels;
         }
         else
         {
-            stream.LabelError = labelError;
+            stream.RefuseLabels(reason, labelError!);
         }
 
         error = null;
