@@ -25,9 +25,16 @@ public static class LokiPushProtobufDecoder
     private const long MaxSeconds = 9_223_372_035L;
 
     /// <summary>
+    /// Most bytes a snappy block can stand for per byte of block: its densest element is a 3-byte copy of
+    /// 64 bytes (21.3 to 1).
+    /// </summary>
+    private const int MaxSnappyExpansion = 22;
+
+    /// <summary>
     /// Decompresses a snappy block into a buffer rented from <see cref="ArrayPool{T}.Shared"/> (the caller
-    /// returns it once the request has been read). Refuses blocks that would exceed
-    /// <paramref name="maxBytes"/> before allocating.
+    /// returns it once the request has been read). Refuses, before allocating, blocks that would exceed
+    /// <paramref name="maxBytes"/> and blocks claiming more than snappy can encode in their size, so the
+    /// buffer is never larger than 22 times the block.
     /// </summary>
     public static LokiPushDecodeStatus TryDecompress(ReadOnlySpan<byte> compressed, int maxBytes, out byte[]? buffer,
         out int length, out string? error)
@@ -42,6 +49,15 @@ public static class LokiPushProtobufDecoder
                 error = string.Create(CultureInfo.InvariantCulture,
                     $"decompressed body of {size} bytes exceeds the limit of {maxBytes} bytes");
                 return LokiPushDecodeStatus.TooLarge;
+            }
+
+            // The length is the sender's claim: believed, a few bytes would have a buffer of up to maxBytes
+            // rented before the block is found invalid.
+            if (size > (long)compressed.Length * MaxSnappyExpansion)
+            {
+                error = string.Create(CultureInfo.InvariantCulture,
+                    $"invalid snappy block: {compressed.Length} bytes cannot hold the {size} bytes it claims");
+                return LokiPushDecodeStatus.Invalid;
             }
 
             buffer = ArrayPool<byte>.Shared.Rent(Math.Max(size, 1));
