@@ -13,15 +13,29 @@ namespace NetObserv.Flows.LokiPush;
 /// </summary>
 public static class LokiLabelParser
 {
+    private static readonly UTF8Encoding s_strictUtf8 = new(false, true);
+
     /// <summary>
-    /// Parses <paramref name="text"/> into <paramref name="labels"/> (cleared first), in order.
-    /// Returns false with a reason when the text is not a label set.
+    /// Parses <paramref name="text"/> into <paramref name="labels"/> (cleared first), in order, within
+    /// <see cref="LokiLabelLimits.Default"/>. Returns false with a reason when the text is not a label set.
     /// </summary>
-    public static bool TryParse(string text, List<KeyValuePair<string, string>> labels, out string? error)
+    public static bool TryParse(string text, List<KeyValuePair<string, string>> labels, out string? error) =>
+        TryParse(text, labels, LokiLabelLimits.Default, out error, out _);
+
+    /// <summary>
+    /// Parses <paramref name="text"/> into <paramref name="labels"/> (cleared first), in order. Returns false
+    /// with a message and its <see cref="LokiPushRejectReason"/> when the text is not a label set or breaks one
+    /// of <paramref name="limits"/>; parsing stops at the first label over a limit. Linear in the text.
+    /// </summary>
+    public static bool TryParse(string text, List<KeyValuePair<string, string>> labels, LokiLabelLimits limits,
+        out string? error, out string reason)
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(limits);
         labels.Clear();
+        reason = LokiPushRejectReason.InvalidLabels;
+        HashSet<string>? names = null;
         var pos = SkipSpaces(text, 0);
         if (pos >= text.Length || text[pos] != '{')
         {
@@ -39,9 +53,23 @@ public static class LokiLabelParser
                 return false;
             }
 
+            if (limits.TooMany(labels.Count) is { } tooMany)
+            {
+                reason = LokiPushRejectReason.MaxLabelNamesPerSeries;
+                error = Fail(pos, tooMany);
+                return false;
+            }
+
             while (pos < text.Length && IsNameChar(text[pos]))
             {
                 pos++;
+            }
+
+            if (limits.NameTooLong(text.AsSpan(nameStart, pos - nameStart)) is { } nameTooLong)
+            {
+                reason = LokiPushRejectReason.LabelNameTooLong;
+                error = Fail(nameStart, nameTooLong);
+                return false;
             }
 
             var name = text[nameStart..pos];
@@ -53,18 +81,23 @@ public static class LokiLabelParser
             }
 
             pos = SkipSpaces(text, pos + 1);
+            var valueStart = pos;
             if (!TryReadValue(text, ref pos, out var value, out error))
             {
                 return false;
             }
 
-            foreach (var existing in labels)
+            if (limits.ValueTooLong(name, value) is { } valueTooLong)
             {
-                if (existing.Key == name)
-                {
-                    error = Fail(nameStart, $"duplicate label name {name}");
-                    return false;
-                }
+                reason = LokiPushRejectReason.LabelValueTooLong;
+                error = Fail(valueStart, valueTooLong);
+                return false;
+            }
+
+            if (LokiLabelLimits.IsDuplicate(labels, ref names, name))
+            {
+                error = Fail(nameStart, $"duplicate label name {name}");
+                return false;
             }
 
             labels.Add(new KeyValuePair<string, string>(name, value));
@@ -141,7 +174,8 @@ public static class LokiLabelParser
     private static bool TryReadEscaped(string text, int start, ref int pos, out string value, out string? error)
     {
         value = "";
-        var bytes = new ArrayBufferWriter<byte>(text.Length);
+        // Grows as needed: sized to the whole text, every escaped value of a long label set would cost as much.
+        var bytes = new ArrayBufferWriter<byte>(Math.Clamp(text.Length - pos, 1, 64));
         Span<byte> utf8 = stackalloc byte[4];
         while (true)
         {
@@ -230,7 +264,7 @@ public static class LokiLabelParser
 
         try
         {
-            value = new UTF8Encoding(false, true).GetString(bytes.WrittenSpan);
+            value = s_strictUtf8.GetString(bytes.WrittenSpan);
         }
         catch (DecoderFallbackException)
         {

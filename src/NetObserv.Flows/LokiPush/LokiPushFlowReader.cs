@@ -57,7 +57,7 @@ public static class LokiPushFlowReader
 
             if (stream.LabelError is not null)
             {
-                batch.Reject(LokiPushRejectReason.InvalidLabels, stream.Entries.Count,
+                batch.Reject(stream.LabelRejectReason, stream.Entries.Count,
                     string.Create(CultureInfo.InvariantCulture,
                         $"stream {Describe(stream)}: {stream.LabelError} ({stream.Entries.Count} lines)"));
                 continue;

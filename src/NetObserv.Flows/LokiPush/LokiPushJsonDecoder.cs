@@ -12,10 +12,20 @@ namespace NetObserv.Flows.LokiPush;
 /// </summary>
 public static class LokiPushJsonDecoder
 {
-    /// <summary>Reads the body into <paramref name="request"/>; false with a reason when it is not a push request.</summary>
-    public static bool TryDecode(ReadOnlyMemory<byte> body, LokiPushRequest request, out string? error)
+    /// <summary>Reads the body within <see cref="LokiLabelLimits.Default"/>.</summary>
+    public static bool TryDecode(ReadOnlyMemory<byte> body, LokiPushRequest request, out string? error) =>
+        TryDecode(body, request, LokiLabelLimits.Default, out error);
+
+    /// <summary>
+    /// Reads the body into <paramref name="request"/>; false with a reason when it is not a push request. A
+    /// stream whose labels break <paramref name="limits"/> is kept with its
+    /// <see cref="LokiStreamAdapter.LabelError"/>, and its labels past the first bad one are not kept.
+    /// </summary>
+    public static bool TryDecode(ReadOnlyMemory<byte> body, LokiPushRequest request, LokiLabelLimits limits,
+        out string? error)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(limits);
         var reader = new Utf8JsonReader(body.Span, new JsonReaderOptions { MaxDepth = 16 });
         try
         {
@@ -43,7 +53,7 @@ public static class LokiPushJsonDecoder
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                 {
                     var stream = new LokiStreamAdapter();
-                    if (!TryReadStream(ref reader, body, stream, out error))
+                    if (!TryReadStream(ref reader, body, stream, limits, out error))
                     {
                         return false;
                     }
@@ -92,7 +102,7 @@ public static class LokiPushJsonDecoder
     }
 
     private static bool TryReadStream(ref Utf8JsonReader reader, ReadOnlyMemory<byte> body, LokiStreamAdapter stream,
-        out string? error)
+        LokiLabelLimits limits, out string? error)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
@@ -105,7 +115,7 @@ public static class LokiPushJsonDecoder
             if (reader.ValueTextEquals("stream"u8))
             {
                 reader.Read();
-                if (!TryReadLabels(ref reader, stream, out error))
+                if (!TryReadLabels(ref reader, stream, limits, out error))
                 {
                     return false;
                 }
@@ -129,7 +139,8 @@ public static class LokiPushJsonDecoder
         return true;
     }
 
-    private static bool TryReadLabels(ref Utf8JsonReader reader, LokiStreamAdapter stream, out string? error)
+    private static bool TryReadLabels(ref Utf8JsonReader reader, LokiStreamAdapter stream, LokiLabelLimits limits,
+        out string? error)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
@@ -137,6 +148,7 @@ public static class LokiPushJsonDecoder
             return false;
         }
 
+        HashSet<string>? names = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var name = reader.GetString()!;
@@ -147,20 +159,37 @@ public static class LokiPushJsonDecoder
                 return false;
             }
 
-            var value = reader.GetString()!;
-            if (stream.LabelError is null)
+            if (stream.LabelError is not null)
             {
-                if (!IsLabelName(name))
-                {
-                    stream.LabelError = $"invalid label name \"{name}\"";
-                }
-                else if (Contains(stream.Labels, name))
-                {
-                    stream.LabelError = $"duplicate label name {name}";
-                }
+                // Refused already: the rest is only checked for shape, not kept.
+                continue;
             }
 
-            stream.Labels.Add(new KeyValuePair<string, string>(name, value));
+            var value = reader.GetString()!;
+            if (!IsLabelName(name))
+            {
+                stream.RefuseLabels(LokiPushRejectReason.InvalidLabels, $"invalid label name \"{name}\"");
+            }
+            else if (limits.TooMany(stream.Labels.Count) is { } tooMany)
+            {
+                stream.RefuseLabels(LokiPushRejectReason.MaxLabelNamesPerSeries, tooMany);
+            }
+            else if (limits.NameTooLong(name) is { } nameTooLong)
+            {
+                stream.RefuseLabels(LokiPushRejectReason.LabelNameTooLong, nameTooLong);
+            }
+            else if (limits.ValueTooLong(name, value) is { } valueTooLong)
+            {
+                stream.RefuseLabels(LokiPushRejectReason.LabelValueTooLong, valueTooLong);
+            }
+            else if (LokiLabelLimits.IsDuplicate(stream.Labels, ref names, name))
+            {
+                stream.RefuseLabels(LokiPushRejectReason.InvalidLabels, $"duplicate label name {name}");
+            }
+            else
+            {
+                stream.Labels.Add(new KeyValuePair<string, string>(name, value));
+            }
         }
 
         error = null;
@@ -245,19 +274,6 @@ public static class LokiPushJsonDecoder
         var buffer = new byte[reader.ValueSpan.Length];
         var written = reader.CopyString(buffer);
         return buffer.AsMemory(0, written);
-    }
-
-    private static bool Contains(List<KeyValuePair<string, string>> labels, string name)
-    {
-        foreach (var label in labels)
-        {
-            if (label.Key == name)
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     private static bool IsLabelName(string name)

@@ -25,9 +25,16 @@ public static class LokiPushProtobufDecoder
     private const long MaxSeconds = 9_223_372_035L;
 
     /// <summary>
+    /// Most bytes a snappy block can stand for per byte of block: its densest element is a 3-byte copy of
+    /// 64 bytes (21.3 to 1).
+    /// </summary>
+    private const int MaxSnappyExpansion = 22;
+
+    /// <summary>
     /// Decompresses a snappy block into a buffer rented from <see cref="ArrayPool{T}.Shared"/> (the caller
-    /// returns it once the request has been read). Refuses blocks that would exceed
-    /// <paramref name="maxBytes"/> before allocating.
+    /// returns it once the request has been read). Refuses, before allocating, blocks that would exceed
+    /// <paramref name="maxBytes"/> and blocks claiming more than snappy can encode in their size, so the
+    /// buffer is never larger than 22 times the block.
     /// </summary>
     public static LokiPushDecodeStatus TryDecompress(ReadOnlySpan<byte> compressed, int maxBytes, out byte[]? buffer,
         out int length, out string? error)
@@ -42,6 +49,15 @@ public static class LokiPushProtobufDecoder
                 error = string.Create(CultureInfo.InvariantCulture,
                     $"decompressed body of {size} bytes exceeds the limit of {maxBytes} bytes");
                 return LokiPushDecodeStatus.TooLarge;
+            }
+
+            // The length is the sender's claim: believed, a few bytes would have a buffer of up to maxBytes
+            // rented before the block is found invalid.
+            if (size > (long)compressed.Length * MaxSnappyExpansion)
+            {
+                error = string.Create(CultureInfo.InvariantCulture,
+                    $"invalid snappy block: {compressed.Length} bytes cannot hold the {size} bytes it claims");
+                return LokiPushDecodeStatus.Invalid;
             }
 
             buffer = ArrayPool<byte>.Shared.Rent(Math.Max(size, 1));
@@ -62,13 +78,20 @@ public static class LokiPushProtobufDecoder
         }
     }
 
+    /// <summary>Reads a (decompressed) <c>PushRequest</c> within <see cref="LokiLabelLimits.Default"/>.</summary>
+    public static bool TryDecode(ReadOnlyMemory<byte> body, LokiPushRequest request, out string? error) =>
+        TryDecode(body, request, LokiLabelLimits.Default, out error);
+
     /// <summary>
     /// Reads a (decompressed) <c>PushRequest</c> into <paramref name="request"/>. Entry lines point into
-    /// <paramref name="body"/>. Returns false with a reason (and the byte offset) on malformed input.
+    /// <paramref name="body"/>. Returns false with a reason (and the byte offset) on malformed input. A stream
+    /// whose labels break <paramref name="limits"/> is kept with its <see cref="LokiStreamAdapter.LabelError"/>.
     /// </summary>
-    public static bool TryDecode(ReadOnlyMemory<byte> body, LokiPushRequest request, out string? error)
+    public static bool TryDecode(ReadOnlyMemory<byte> body, LokiPushRequest request, LokiLabelLimits limits,
+        out string? error)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(limits);
         var data = body.Span;
         var pos = 0;
         while (pos < data.Length)
@@ -87,7 +110,7 @@ public static class LokiPushProtobufDecoder
                 }
 
                 var stream = new LokiStreamAdapter();
-                if (!TryDecodeStream(body, start, start + length, stream, out error))
+                if (!TryDecodeStream(body, start, start + length, stream, limits, out error))
                 {
                     return false;
                 }
@@ -134,7 +157,7 @@ public static class LokiPushProtobufDecoder
     }
 
     private static bool TryDecodeStream(ReadOnlyMemory<byte> body, int pos, int end, LokiStreamAdapter stream,
-        out string? error)
+        LokiLabelLimits limits, out string? error)
     {
         var data = body.Span;
         string? labels = null;
@@ -184,15 +207,15 @@ public static class LokiPushProtobufDecoder
 
         if (labels is null)
         {
-            stream.LabelError = "stream has no labels";
+            stream.RefuseLabels(LokiPushRejectReason.InvalidLabels, "stream has no labels");
         }
-        else if (LokiLabelParser.TryParse(labels, stream.Labels, out var labelError))
+        else if (LokiLabelParser.TryParse(labels, stream.Labels, limits, out var labelError, out var reason))
         {
             stream.LabelText = labels;
         }
         else
         {
-            stream.LabelError = labelError;
+            stream.RefuseLabels(reason, labelError!);
         }
 
         error = null;

@@ -6,6 +6,15 @@ public static class LokiPushRejectReason
     /// <summary>The stream's label set could not be read; every entry of the stream is rejected.</summary>
     public const string InvalidLabels = "invalid_labels";
 
+    /// <summary>The stream has more labels than <c>LokiPush:MaxLabelNamesPerSeries</c>; all its entries are rejected.</summary>
+    public const string MaxLabelNamesPerSeries = "max_label_names_per_series";
+
+    /// <summary>A label name is longer than <c>LokiPush:MaxLabelNameLength</c>; all the stream's entries are rejected.</summary>
+    public const string LabelNameTooLong = "label_name_too_long";
+
+    /// <summary>A label value is longer than <c>LokiPush:MaxLabelValueLength</c>; all the stream's entries are rejected.</summary>
+    public const string LabelValueTooLong = "label_value_too_long";
+
     /// <summary>A label names a flow field the line lacks, and its value does not fit the field.</summary>
     public const string InvalidLabelValue = "invalid_label_value";
 

@@ -13,7 +13,20 @@ public sealed class LokiStreamAdapter
     public string? LabelText { get; set; }
 
     /// <summary>Why the label set could not be read (every entry of the stream is then rejected), or null.</summary>
-    public string? LabelError { get; set; }
+    public string? LabelError { get; private set; }
+
+    /// <summary>The <see cref="LokiPushRejectReason"/> of <see cref="LabelError"/>.</summary>
+    public string LabelRejectReason { get; private set; } = LokiPushRejectReason.InvalidLabels;
+
+    /// <summary>Marks the label set as refused, unless it already is (the first reason is kept).</summary>
+    internal void RefuseLabels(string reason, string error)
+    {
+        if (LabelError is null)
+        {
+            LabelError = error;
+            LabelRejectReason = reason;
+        }
+    }
 
     /// <summary>The entries in the order they were sent.</summary>
     public List<LokiPushEntry> Entries { get; } = [];

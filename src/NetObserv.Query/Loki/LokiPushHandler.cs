@@ -28,6 +28,7 @@ internal sealed class LokiPushHandler
     private readonly FlowChannel _channel;
     private readonly FlowValidator _validator;
     private readonly LokiPushOptions _options;
+    private readonly LokiLabelLimits _labelLimits;
     private readonly LokiPushMetrics _metrics;
     private readonly ILogger _logger;
 
@@ -37,6 +38,7 @@ internal sealed class LokiPushHandler
         _channel = channel;
         _validator = validator;
         _options = options;
+        _labelLimits = options.LabelLimits;
         _metrics = metrics;
         _logger = logger;
     }
@@ -113,7 +115,7 @@ internal sealed class LokiPushHandler
             bool decoded;
             if (format == BodyFormat.Json)
             {
-                decoded = LokiPushJsonDecoder.TryDecode(body.AsMemory(0, length), push, out error);
+                decoded = LokiPushJsonDecoder.TryDecode(body.AsMemory(0, length), push, _labelLimits, out error);
             }
             else
             {
@@ -126,7 +128,8 @@ internal sealed class LokiPushHandler
                 }
 
                 decoded = snappy == LokiPushDecodeStatus.Ok
-                    && LokiPushProtobufDecoder.TryDecode(decompressed.AsMemory(0, size), push, out error);
+                    && LokiPushProtobufDecoder.TryDecode(decompressed.AsMemory(0, size), push, _labelLimits,
+                        out error);
             }
 
             if (!decoded)

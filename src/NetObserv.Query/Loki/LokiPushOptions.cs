@@ -1,5 +1,6 @@
 using System.Globalization;
 using NetObserv.Flows;
+using NetObserv.Flows.LokiPush;
 
 namespace NetObserv.Query.Loki;
 
@@ -17,6 +18,28 @@ public sealed class LokiPushOptions
     /// <summary>Longest line accepted; longer lines are rejected. Defaults to 256 KiB, Loki's <c>max_line_size</c>.</summary>
     public int MaxLineBytes { get; set; } = 256 * 1024;
 
+    /// <summary>
+    /// Most labels a stream may have; a stream with more is rejected (reason <c>max_label_names_per_series</c>)
+    /// and its labels are not read further. Defaults to 30: Loki's <c>max_label_names_per_series</c> is 15,
+    /// and NetObserv's flowlogs-pipeline sends up to 14 labels plus any custom static labels.
+    /// </summary>
+    public int MaxLabelNamesPerSeries { get; set; } = LokiLabelLimits.DefaultMaxLabelNamesPerSeries;
+
+    /// <summary>
+    /// Longest label name, in bytes; a stream with a longer one is rejected (reason <c>label_name_too_long</c>).
+    /// Defaults to 1024, Loki's <c>max_label_name_length</c>.
+    /// </summary>
+    public int MaxLabelNameLength { get; set; } = LokiLabelLimits.DefaultMaxLabelNameLength;
+
+    /// <summary>
+    /// Longest label value, in UTF-8 bytes; a stream with a longer one is rejected (reason
+    /// <c>label_value_too_long</c>). Defaults to 2048, Loki's <c>max_label_value_length</c>.
+    /// </summary>
+    public int MaxLabelValueLength { get; set; } = LokiLabelLimits.DefaultMaxLabelValueLength;
+
+    /// <summary>The label limits as the decoders take them.</summary>
+    internal LokiLabelLimits LabelLimits => new(MaxLabelNamesPerSeries, MaxLabelNameLength, MaxLabelValueLength);
+
     /// <summary>How many rejected lines a 400 answer describes (all are counted). Defaults to 5.</summary>
     public int MaxReportedErrors { get; set; } = 5;
 
@@ -33,11 +56,10 @@ public sealed class LokiPushOptions
                 $"{Section}:MaxBodyBytes must be at least 1024 (was {MaxBodyBytes})"));
         }
 
-        if (MaxLineBytes < 1)
-        {
-            errors.Add(string.Create(CultureInfo.InvariantCulture,
-                $"{Section}:MaxLineBytes must be positive (was {MaxLineBytes})"));
-        }
+        RequirePositive(errors, nameof(MaxLineBytes), MaxLineBytes);
+        RequirePositive(errors, nameof(MaxLabelNamesPerSeries), MaxLabelNamesPerSeries);
+        RequirePositive(errors, nameof(MaxLabelNameLength), MaxLabelNameLength);
+        RequirePositive(errors, nameof(MaxLabelValueLength), MaxLabelValueLength);
 
         if (MaxReportedErrors is < 0 or > 1000)
         {
@@ -51,5 +73,13 @@ public sealed class LokiPushOptions
         }
 
         return errors;
+    }
+
+    private static void RequirePositive(List<string> errors, string key, int value)
+    {
+        if (value < 1)
+        {
+            errors.Add(string.Create(CultureInfo.InvariantCulture, $"{Section}:{key} must be positive (was {value})"));
+        }
     }
 }

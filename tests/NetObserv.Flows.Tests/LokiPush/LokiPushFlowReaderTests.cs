@@ -31,10 +31,11 @@ public sealed class LokiPushFlowReaderTests
         K8SFlowLayer = "infra",
     };
 
-    private static LokiPushRequest Decode(IEnumerable<PushStream> streams)
+    private static LokiPushRequest Decode(IEnumerable<PushStream> streams, LokiLabelLimits? limits = null)
     {
         var request = new LokiPushRequest();
-        Assert.True(LokiPushJsonDecoder.TryDecode(PushBodies.Json(streams), request, out var error), error);
+        Assert.True(LokiPushJsonDecoder.TryDecode(PushBodies.Json(streams), request, limits ?? LokiLabelLimits.Default,
+            out var error), error);
         return request;
     }
 
@@ -108,7 +109,8 @@ public sealed class LokiPushFlowReaderTests
         ];
         var stream = PushBodies.FlpStream(record, all);
 
-        var batch = Read(Decode([stream]));
+        // 50 labels: over the default limit, which a deployment would raise to send this.
+        var batch = Read(Decode([stream], LokiLabelLimits.Default with { MaxLabelNamesPerSeries = all.Length + 1 }));
 
         Assert.True(batch.Rejected == 0, string.Join("; ", batch.Errors));
         Assert.Equal(FlowRecordJson.ToJson(record), FlowRecordJson.ToJson(Assert.Single(batch.Records)));
@@ -234,6 +236,50 @@ public sealed class LokiPushFlowReaderTests
         Assert.Single(batch.Records);
         Assert.Equal(3, batch.RejectedByReason[LokiPushRejectReason.InvalidLabels]);
         Assert.Equal("stream {}: labels at col 6: expected a quoted label value (3 lines)", Assert.Single(batch.Errors));
+    }
+
+    [Theory]
+    [InlineData(true, "extra", 40, LokiPushRejectReason.MaxLabelNamesPerSeries, "more than 30 label names (limit 30)")]
+    [InlineData(false, "extra", 40, LokiPushRejectReason.MaxLabelNamesPerSeries, "more than 30 label names (limit 30)")]
+    [InlineData(true, "n", 1025, LokiPushRejectReason.LabelNameTooLong, "is too long (limit 1024)")]
+    [InlineData(false, "n", 1025, LokiPushRejectReason.LabelNameTooLong, "is too long (limit 1024)")]
+    [InlineData(true, "v", 2049, LokiPushRejectReason.LabelValueTooLong, "value of label big of 2049 bytes is too long (limit 2048)")]
+    [InlineData(false, "v", 2049, LokiPushRejectReason.LabelValueTooLong, "value of label big of 2049 bytes is too long (limit 2048)")]
+    public void Read_StreamOverALabelLimit_RejectsTheStreamWithItsReason(bool protobuf, string kind, int size,
+        string reason, string message)
+    {
+        var good = PushBodies.FlpStream(SecondRecord());
+        var labels = new List<KeyValuePair<string, string>>(good.Labels);
+        switch (kind)
+        {
+            case "extra":
+                labels.AddRange(Enumerable.Range(0, size).Select(i => new KeyValuePair<string, string>($"extra_{i}", "x")));
+                break;
+            case "n":
+                labels.Add(new(new string('n', size), "x"));
+                break;
+            default:
+                labels.Add(new("big", new string('v', size)));
+                break;
+        }
+
+        var bad = good with { Labels = labels, Entries = [good.Entries[0], good.Entries[0]] };
+        var request = new LokiPushRequest();
+        if (protobuf)
+        {
+            Assert.True(LokiPushProtobufDecoder.TryDecode(PushBodies.Protobuf([bad, good]), request, out var error), error);
+        }
+        else
+        {
+            request = Decode([bad, good]);
+        }
+
+        var batch = Read(request);
+
+        Assert.Equal(FlowRecordJson.ToJson(SecondRecord()), FlowRecordJson.ToJson(Assert.Single(batch.Records)));
+        Assert.Equal(2, batch.RejectedByReason[reason]);
+        Assert.Equal(2, batch.Rejected);
+        Assert.Contains(message, Assert.Single(batch.Errors), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -89,6 +89,37 @@ public sealed class LokiPushProtobufDecoderTests
         Assert.StartsWith("invalid snappy block", error, StringComparison.Ordinal);
     }
 
+    /// <summary>Found by fuzzing: a few bytes claiming 60 MiB had a 64 MiB buffer rented before failing.</summary>
+    [Fact]
+    public void TryDecompress_ClaimsMoreThanSnappyCanEncode_InvalidWithoutAllocating()
+    {
+        // Varint 60 MiB, then one literal tag of 4 bytes.
+        byte[] block = [0x80, 0x80, 0x80, 0x1E, 0x0C, 1, 2, 3, 4];
+        var before = GC.GetAllocatedBytesForCurrentThread();
+
+        var status = LokiPushProtobufDecoder.TryDecompress(block, 64 << 20, out var buffer, out _, out var error);
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(LokiPushDecodeStatus.Invalid, status);
+        Assert.Null(buffer);
+        Assert.Equal("invalid snappy block: 9 bytes cannot hold the 62914560 bytes it claims", error);
+        Assert.True(allocated < 64 * 1024, $"{allocated} bytes allocated");
+    }
+
+    [Fact]
+    public void TryDecompress_MostCompressibleBody_Accepted()
+    {
+        var plain = new byte[1 << 20];
+        var block = Snappy.CompressToArray(plain);
+
+        var status = LokiPushProtobufDecoder.TryDecompress(block, 1 << 20, out var buffer, out var length, out var error);
+
+        Assert.True(status == LokiPushDecodeStatus.Ok, error);
+        Assert.Equal(plain.Length, length);
+        Assert.True(plain.Length > block.Length * 21, $"{block.Length} bytes");
+        ArrayPool<byte>.Shared.Return(buffer!);
+    }
+
     [Fact]
     public void TryDecode_EveryTruncation_FailsCleanlyOrReadsAPrefix()
     {

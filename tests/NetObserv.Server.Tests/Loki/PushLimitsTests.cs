@@ -287,6 +287,55 @@ public sealed class PushLimitsTests
     }
 
     [Fact]
+    public async Task Push_ConfiguredLabelLimits_Applied()
+    {
+        await using var host = await PushHost.StartAsync(settings: new()
+        {
+            ["LokiPush:MaxLabelNamesPerSeries"] = "9",
+            ["LokiPush:MaxLabelNameLength"] = "16",
+            ["LokiPush:MaxLabelValueLength"] = "5",
+        });
+        var flp = PushBodies.FlpStream(Flow(1));
+        var shortValues = flp with
+        {
+            Labels = [.. flp.Labels.Select(l => l.Value.Length > 5 ? new KeyValuePair<string, string>(l.Key, "v") : l)],
+        };
+        var extra = shortValues with { Labels = [.. shortValues.Labels, new("one_more", "x")] };
+
+        using var nineLabels = await host.PostAsync(PushBodies.Json([shortValues]), "application/json");
+        using var tenLabels = await host.PostAsync(PushBodies.Json([extra]), "application/json");
+        using var longValue = await host.PostAsync(PushBodies.SnappyProtobuf([flp]), "application/x-protobuf");
+
+        Assert.Equal(HttpStatusCode.NoContent, nineLabels.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, tenLabels.StatusCode);
+        Assert.Contains("(max_label_names_per_series: 1)", await TextAsync(tenLabels), StringComparison.Ordinal);
+        Assert.Contains("more than 9 label names (limit 9)", await TextAsync(tenLabels), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, longValue.StatusCode);
+        Assert.Contains("value of label app of 23 bytes is too long (limit 5)", await TextAsync(longValue),
+            StringComparison.Ordinal);
+        Assert.Equal(1, host.Channel.Count);
+    }
+
+    [Fact]
+    public async Task MapLokiPush_InvalidLabelLimits_ReportsEach()
+    {
+        var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => PushHost.StartAsync(settings: new()
+        {
+            ["LokiPush:MaxLabelNamesPerSeries"] = "0",
+            ["LokiPush:MaxLabelNameLength"] = "-1",
+            ["LokiPush:MaxLabelValueLength"] = "0",
+        })).DefaultTimeout();
+
+        Assert.Equal(
+            [
+                "LokiPush:MaxLabelNamesPerSeries must be positive (was 0)",
+                "LokiPush:MaxLabelNameLength must be positive (was -1)",
+                "LokiPush:MaxLabelValueLength must be positive (was 0)",
+            ],
+            exception.Failures);
+    }
+
+    [Fact]
     public async Task MapLokiPush_InvalidOptions_ReportsEveryError()
     {
         var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => PushHost.StartAsync(settings: new()
