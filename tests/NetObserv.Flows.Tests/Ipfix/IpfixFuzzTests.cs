@@ -1,6 +1,9 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Net;
+using CsCheck;
 using NetObserv.Flows.Ipfix;
+using Xunit.Abstractions;
 using F = NetObserv.Flows.Tests.Ipfix.IpfixTestMessage.Field;
 
 namespace NetObserv.Flows.Tests.Ipfix;
@@ -11,9 +14,55 @@ namespace NetObserv.Flows.Tests.Ipfix;
 /// afterwards by the same decoder must still come out right. The default run is short; set
 /// <c>NETOBSERV_FUZZ_ITERATIONS</c> for a long one (and <c>NETOBSERV_FUZZ_SEED</c> to vary the seed).
 /// </summary>
-public sealed class IpfixFuzzTests
+public sealed class IpfixFuzzTests(ITestOutputHelper output)
 {
     private const int DefaultIterations = 3000;
+
+    // A fresh decoder (templates, caches) is the constant; a data set yields a FlowRecord (about 400 bytes
+    // with its KubernetesMetadata) per record, and a record can be as short as 1 byte. 512 bytes per byte.
+    private const long BytesPerInputByte = 512;
+    private const long FixedBytes = 256 * 1024;
+
+    private static readonly byte[] s_interesting = [0x00, 0x01, 0x02, 0x03, 0x04, 0x09, 0x0A, 0x7F, 0x80, 0xFF];
+
+    /// <summary>Random bytes, alone or behind a valid IPFIX or NetFlow v9 header with the right length.</summary>
+    [Fact]
+    public void Fuzz_RandomPackets_NeverThrowsAllocationBounded()
+    {
+        var inputs = Gen.OneOf(
+            Gen.Byte.Array[0, 256],
+            Gen.Select(Gen.Byte.Array[0, 1400], Gen.Bool, Gen.UShort, (rest, v9, id) =>
+            {
+                var header = new byte[v9 ? 20 : 16];
+                BinaryPrimitives.WriteUInt16BigEndian(header, (ushort)(v9 ? 9 : 10));
+                BinaryPrimitives.WriteUInt16BigEndian(header.AsSpan(2),
+                    (ushort)(v9 ? id % 64 : header.Length + rest.Length));
+                byte[] packet = [.. header, .. rest];
+                if (rest.Length >= 4)
+                {
+                    // The first set: a template set (or, one time in two, the id drawn) holding the rest.
+                    BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(header.Length),
+                        id % 2 == 0 ? (ushort)(v9 ? 0 : 2) : id);
+                    BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(header.Length + 2), (ushort)rest.Length);
+                }
+
+                return packet;
+            }));
+
+        var worst = FuzzRun.Check("ipfix random", inputs, b => IpfixDecoder.Fuzz(b), null, BytesPerInputByte,
+            FixedBytes, 3_000);
+
+        output.WriteLine($"ipfix random: at most {worst:F1} bytes allocated per input byte");
+    }
+
+    [Fact]
+    public void Fuzz_MutatedPackets_NeverThrowsAllocationBounded()
+    {
+        var worst = FuzzRun.Check("ipfix mutated", FuzzRun.Mutations(Corpus(), s_interesting),
+            b => IpfixDecoder.Fuzz(b), null, BytesPerInputByte, FixedBytes, 3_000);
+
+        output.WriteLine($"ipfix mutated: at most {worst:F1} bytes allocated per input byte");
+    }
 
     [Fact]
     public void Decode_MutatedPackets_NeverThrowsAndValidPacketsStillDecode()
@@ -60,7 +109,7 @@ public sealed class IpfixFuzzTests
     private static readonly long[] s_expectedPackets = [3, 1, 7, 6];
 
     /// <summary>Valid packets: IPFIX template + data, options + data with a variable-length and an enterprise field, v9.</summary>
-    private static byte[][] Corpus()
+    internal static byte[][] Corpus()
     {
         var ipfix = IpfixTestMessage.Ipfix()
             .Template(256, new F(8, 4), new F(12, 4), new F(7, 2), new F(11, 2), new F(4, 1), new F(1, 8), new F(2, 4),

@@ -100,35 +100,6 @@ public sealed class LokiPushJsonDecoderTests
     }
 
     [Fact]
-    public void Fuzz_SeededMutationsOfFlpBodies_NeverThrow()
-    {
-        var flows = new[] { FlowRecordJsonTests.FullRecord(), FlowRecordJsonTests.FullRecord() };
-        flows[1].Dst.Namespace = "other";
-        var body = PushBodies.Json(flows.Select(f => PushBodies.FlpStream(f)));
-        Assert.Equal(2, LokiPushJsonDecoder.Fuzz(body));
-
-        var iterations = int.TryParse(Environment.GetEnvironmentVariable("NETOBSERV_FUZZ_ITERATIONS"), out var n)
-            ? n
-            : 3_000;
-        var random = new Random(11);
-        byte[] interesting = "\\\"{}[],:0-9eE.tfn "u8.ToArray();
-        for (var i = 0; i < iterations; i++)
-        {
-            var mutated = (byte[])body.Clone();
-            for (var m = random.Next(1, 4); m > 0; m--)
-            {
-                mutated[random.Next(mutated.Length)] = random.Next(2) == 0
-                    ? interesting[random.Next(interesting.Length)]
-                    : (byte)random.Next(256);
-            }
-
-            var exception = Record.Exception(() => LokiPushJsonDecoder.Fuzz(mutated));
-
-            Assert.True(exception is null, $"{exception} for {Convert.ToHexString(mutated)}");
-        }
-    }
-
-    [Fact]
     public void TryDecode_LabelNotUtf8_Fails()
     {
         byte[] body = [.. "{\"streams\":[{\"stream\":{\"a\":\""u8, 0xFF, .. "\"},\"values\":[]}]}"u8];

@@ -135,35 +135,6 @@ public sealed class LokiPushProtobufDecoderTests
         }
     }
 
-    [Fact]
-    public void Fuzz_SeededMutationsOfFlpBodies_NeverThrow()
-    {
-        var flows = new[] { FlowRecordJsonTests.FullRecord(), FlowRecordJsonTests.FullRecord() };
-        flows[1].Src.Namespace = "other";
-        var plain = PushBodies.Protobuf(flows.Select(f => PushBodies.FlpStream(f)));
-        Assert.Equal(2, LokiPushProtobufDecoder.Fuzz(Snappy.CompressToArray(plain)));
-
-        var iterations = int.TryParse(Environment.GetEnvironmentVariable("NETOBSERV_FUZZ_ITERATIONS"), out var n)
-            ? n
-            : 3_000;
-        var random = new Random(5);
-        for (var i = 0; i < iterations; i++)
-        {
-            // Mutate the protobuf (so the snappy block stays valid) or, one time in four, the snappy block.
-            var mutateBlock = i % 4 == 0;
-            var mutated = mutateBlock ? Snappy.CompressToArray(plain) : (byte[])plain.Clone();
-            for (var m = random.Next(1, 4); m > 0; m--)
-            {
-                mutated[random.Next(mutated.Length)] = (byte)random.Next(256);
-            }
-
-            var body = mutateBlock ? mutated : Snappy.CompressToArray(mutated);
-            var exception = Record.Exception(() => LokiPushProtobufDecoder.Fuzz(body));
-
-            Assert.True(exception is null, $"{exception} for {Convert.ToHexString(body)}");
-        }
-    }
-
     [Theory]
     [InlineData("0a", "protobuf at byte 1: truncated varint")]
     [InlineData("0a05", "protobuf at byte 1: length runs past the end of the message")]

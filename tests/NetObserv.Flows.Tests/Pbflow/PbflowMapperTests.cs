@@ -12,7 +12,7 @@ public sealed class PbflowMapperTests
 {
     private const long Received = 1_780_000_000;
 
-    private static Record TcpRecord() => new()
+    internal static Record TcpRecord() => new()
     {
         EthProtocol = 0x0800,
         Direction = Direction.Egress,
