@@ -36,6 +36,12 @@ public readonly record struct FlowRejection(FlowRejectReason Reason, string? Fie
 
     private static string Format(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
-    private static string Time(Int128 unixMs) =>
-        DateTimeOffset.FromUnixTimeMilliseconds((long)unixMs).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+    private static string Time(Int128 unixMs)
+    {
+        // A window bound past what a date can show (a retention of millennia) is shown at the date's limit.
+        var min = DateTimeOffset.MinValue.ToUnixTimeMilliseconds();
+        var max = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
+        return DateTimeOffset.FromUnixTimeMilliseconds((long)Int128.Clamp(unixMs, min, max))
+            .ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+    }
 }

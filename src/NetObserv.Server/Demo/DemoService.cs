@@ -8,6 +8,7 @@ using NetObserv.Flows.Pbflow;
 using NetObserv.Flows.Pipeline;
 using NetObserv.Server.Hosting;
 using NetObserv.Server.Loadgen;
+using NetObserv.Storage;
 using NetObserv.Storage.Copy;
 
 namespace NetObserv.Server.Demo;
@@ -35,6 +36,7 @@ internal sealed class DemoService : BackgroundService
     private readonly IHostApplicationLifetime _lifetime;
     private readonly FlowBatchWriter _writer;
     private readonly FlowChannel _channel;
+    private readonly TimeSpan _retention;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly TaskCompletionSource<DemoUrls> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -49,6 +51,7 @@ internal sealed class DemoService : BackgroundService
         _options = options;
         _cluster = cluster;
         _server = configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
+        _retention = (configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions()).Retention;
         _lifetime = lifetime;
         _writer = writer;
         _channel = channel;
@@ -86,7 +89,9 @@ internal sealed class DemoService : BackgroundService
             var traffic = new DemoTraffic(_cluster, _options.Seed, _options.PeakFlowsPerSecond);
             var baseline = _writer.RowsWritten;
             var origin = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            var backfill = (long)_options.BackfillDuration.TotalMilliseconds;
+            // Ingest refuses flows older than the retention: a longer backfill starts at its edge.
+            var backfill = (long)Math.Min(_options.BackfillDuration.TotalMilliseconds,
+                Math.Max(0, (_retention - TimeSpan.FromMinutes(1)).TotalMilliseconds));
             if (backfill > 0)
             {
                 await BackfillAsync(client, traffic, origin - backfill, origin, cancellationToken).ConfigureAwait(false);

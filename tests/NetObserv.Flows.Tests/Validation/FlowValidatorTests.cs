@@ -403,6 +403,20 @@ public sealed class FlowValidatorTests
     }
 
     [Fact]
+    public void Validate_RetentionOfMillennia_DescribesTheBoundWithoutThrowing()
+    {
+        var validator = new FlowValidator(TimeSpan.MaxValue, TimeSpan.Zero, new ManualTimeProvider(s_now));
+        var record = Valid();
+        record.TimeFlowStartMs = 0;
+        record.TimeFlowEndMs = long.MinValue;
+
+        var rejection = validator.Validate(record);
+
+        Assert.Equal(FlowRejectReason.TooOld, rejection.Reason);
+        Assert.Contains("0001-01-01T00:00:00Z", rejection.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ReasonName_EveryReason_DistinctSnakeCase()
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
