@@ -141,6 +141,21 @@ public sealed class QueryLimitsTests : IClassFixture<QueryLimitsFixture>
     }
 
     [Fact]
+    public async Task QueryRange_FormPastFormLimits_400()
+    {
+        var fields = Enumerable.Range(0, 5_000).Select(i => new KeyValuePair<string, string>("f" + i, "v"))
+            .Append(new("query", "vector(1)"));
+        using var form = new FormUrlEncodedContent(fields);
+
+        using var response = await Http.PostAsync(new Uri("/loki/api/v1/query_range", UriKind.Relative), form).DefaultTimeout();
+        var body = await response.Content.ReadAsStringAsync().DefaultTimeout();
+
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{response.StatusCode}: {body}");
+        Assert.StartsWith("invalid form body: ", body, StringComparison.Ordinal);
+        await AssertStillAnswersAsync();
+    }
+
+    [Fact]
     public async Task QueryRange_MatrixLargerThanMaxResponseBytes_400SayingHowToNarrow()
     {
         var query = Q($"sum by (SrcK8S_Namespace, DstK8S_Namespace) (count_over_time({Selector}[1m]))");
