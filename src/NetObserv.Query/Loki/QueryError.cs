@@ -30,6 +30,9 @@ internal sealed record QueryError(QueryErrorKind Kind, int Status, string Messag
             "regular expression timed out: the pattern backtracks too much on the values it is matched against "
             + "(nested quantifiers such as (a+)+); simplify it"),
         BadHttpRequestException bad => new(QueryErrorKind.Client, bad.StatusCode, bad.Message),
+
+        // A form body past ASP.NET's form limits (value count, key or value length).
+        InvalidDataException => Client("invalid form body: " + exception.Message),
         PostgresException { SqlState: PostgresErrorCodes.QueryCanceled } => TimedOut,
         TimeoutException => TimedOut,
 
