@@ -146,4 +146,27 @@ public sealed class QueryDepthApiTests : IClassFixture<QueryApiFixture>
         await AssertRejectedAtAsync(response, "addition", count);
         await AssertServesGoodQueryAsync("query");
     }
+
+    [Fact]
+    public async Task Post_BodyLargerThanKestrelsLimit_413AndServerKeepsServing()
+    {
+        // Kestrel's MaxRequestBodySize (30,000,000 bytes) bounds a form of values each within their limit.
+        var parameters = Parameters("vector(1)");
+        for (var i = 0; i < 8; i++)
+        {
+            parameters["pad" + i.ToString(CultureInfo.InvariantCulture)] = new string('x', 4_000_000);
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/loki/api/v1/query")
+        {
+            Content = new FormUrlEncodedContent(parameters),
+        };
+        // The answer comes before the body is sent (the server would close the connection while it is).
+        request.Headers.ExpectContinue = true;
+
+        using var response = await _fixture.Server.Http.SendAsync(request).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        await AssertServesGoodQueryAsync("query");
+    }
 }
