@@ -3,132 +3,135 @@ using System.Text;
 
 namespace NetObserv.Query.LogQL;
 
-/// <summary>Splits LogQL text into tokens. Strings are unquoted (Go escapes, or raw back-quoted).</summary>
-internal static class LogQLLexer
+/// <summary>
+/// Splits LogQL text into tokens, one at a time as the parser asks for them (a query rejected early is not
+/// read further). Strings are unquoted (Go escapes, or raw back-quoted).
+/// </summary>
+internal sealed class LogQLLexer
 {
-    public static List<LogQLToken> Tokenize(string text)
+    private readonly string _text;
+    private int _i;
+
+    public LogQLLexer(string text)
     {
-        var tokens = new List<LogQLToken>();
-        var i = 0;
-        while (true)
+        _text = text;
+    }
+
+    /// <summary>The next token; <see cref="LogQLTokenKind.End"/> at the end of the text, and on every call after.</summary>
+    public LogQLToken Next()
+    {
+        var text = _text;
+        ref var i = ref _i;
+        while (i < text.Length && (char.IsWhiteSpace(text[i]) || text[i] == '#'))
         {
-            while (i < text.Length && (char.IsWhiteSpace(text[i]) || text[i] == '#'))
+            if (text[i] == '#')
             {
-                if (text[i] == '#')
+                while (i < text.Length && text[i] != '\n')
                 {
-                    while (i < text.Length && text[i] != '\n')
-                    {
-                        i++;
-                    }
+                    i++;
+                }
+            }
+            else
+            {
+                i++;
+            }
+        }
+
+        if (i >= text.Length)
+        {
+            return new LogQLToken(LogQLTokenKind.End, "", text.Length);
+        }
+
+        var start = i;
+        var c = text[i];
+        var next = i + 1 < text.Length ? text[i + 1] : '\0';
+        if (char.IsAsciiLetter(c) || c == '_' || (c == '$' && (char.IsAsciiLetter(next) || next == '_')))
+        {
+            i++;
+            while (i < text.Length && (char.IsAsciiLetterOrDigit(text[i]) || text[i] == '_'))
+            {
+                i++;
+            }
+
+            return new LogQLToken(LogQLTokenKind.Identifier, text[start..i], start);
+        }
+
+        if (char.IsAsciiDigit(c) || (c == '.' && char.IsAsciiDigit(next)))
+        {
+            i++;
+            while (i < text.Length)
+            {
+                var d = text[i];
+                if (char.IsAsciiLetterOrDigit(d) || d == '.'
+                    || ((d == '+' || d == '-') && (text[i - 1] is 'e' or 'E') && IsExponent(text, start, i)))
+                {
+                    i++;
                 }
                 else
                 {
-                    i++;
+                    break;
                 }
             }
 
-            if (i >= text.Length)
-            {
-                tokens.Add(new LogQLToken(LogQLTokenKind.End, "", text.Length));
-                return tokens;
-            }
-
-            var start = i;
-            var c = text[i];
-            var next = i + 1 < text.Length ? text[i + 1] : '\0';
-            if (char.IsAsciiLetter(c) || c == '_' || (c == '$' && (char.IsAsciiLetter(next) || next == '_')))
-            {
-                i++;
-                while (i < text.Length && (char.IsAsciiLetterOrDigit(text[i]) || text[i] == '_'))
-                {
-                    i++;
-                }
-
-                tokens.Add(new LogQLToken(LogQLTokenKind.Identifier, text[start..i], start));
-                continue;
-            }
-
-            if (char.IsAsciiDigit(c) || (c == '.' && char.IsAsciiDigit(next)))
-            {
-                i++;
-                while (i < text.Length)
-                {
-                    var d = text[i];
-                    if (char.IsAsciiLetterOrDigit(d) || d == '.'
-                        || ((d == '+' || d == '-') && (text[i - 1] is 'e' or 'E') && IsExponent(text, start, i)))
-                    {
-                        i++;
-                    }
-                    else
-                    {
-                        break;
-                    }
-                }
-
-                tokens.Add(new LogQLToken(LogQLTokenKind.Number, text[start..i], start));
-                continue;
-            }
-
-            switch (c)
-            {
-                case '"':
-                    tokens.Add(new LogQLToken(LogQLTokenKind.String, ReadQuoted(text, ref i), start));
-                    continue;
-                case '`':
-                    var close = text.IndexOf('`', i + 1);
-                    if (close < 0)
-                    {
-                        throw LogQLParseException.At(text, start, "unterminated raw string");
-                    }
-
-                    tokens.Add(new LogQLToken(LogQLTokenKind.String, text[(i + 1)..close], start));
-                    i = close + 1;
-                    continue;
-                case '[':
-                    var end = text.IndexOf(']', i + 1);
-                    if (end < 0)
-                    {
-                        throw LogQLParseException.At(text, start, "unterminated range, expecting ']'");
-                    }
-
-                    tokens.Add(new LogQLToken(LogQLTokenKind.Range, text[(i + 1)..end].Trim(), start));
-                    i = end + 1;
-                    continue;
-            }
-
-            var (kind, length) = (c, next) switch
-            {
-                ('|', '=') => (LogQLTokenKind.PipeEqual, 2),
-                ('|', '~') => (LogQLTokenKind.PipeMatch, 2),
-                ('|', '>') => (LogQLTokenKind.PipeGreater, 2),
-                ('|', _) => (LogQLTokenKind.Pipe, 1),
-                ('!', '=') => (LogQLTokenKind.NotEqual, 2),
-                ('!', '~') => (LogQLTokenKind.RegexNotMatch, 2),
-                ('!', '>') => (LogQLTokenKind.NotGreater, 2),
-                ('=', '~') => (LogQLTokenKind.RegexMatch, 2),
-                ('=', '=') => (LogQLTokenKind.DoubleEqual, 2),
-                ('=', _) => (LogQLTokenKind.Equal, 1),
-                ('>', '=') => (LogQLTokenKind.GreaterOrEqual, 2),
-                ('>', _) => (LogQLTokenKind.Greater, 1),
-                ('<', '=') => (LogQLTokenKind.LessOrEqual, 2),
-                ('<', _) => (LogQLTokenKind.Less, 1),
-                ('{', _) => (LogQLTokenKind.OpenBrace, 1),
-                ('}', _) => (LogQLTokenKind.CloseBrace, 1),
-                ('(', _) => (LogQLTokenKind.OpenParen, 1),
-                (')', _) => (LogQLTokenKind.CloseParen, 1),
-                (',', _) => (LogQLTokenKind.Comma, 1),
-                ('+', _) => (LogQLTokenKind.Plus, 1),
-                ('-', _) => (LogQLTokenKind.Minus, 1),
-                ('*', _) => (LogQLTokenKind.Star, 1),
-                ('/', _) => (LogQLTokenKind.Slash, 1),
-                ('%', _) => (LogQLTokenKind.Percent, 1),
-                ('^', _) => (LogQLTokenKind.Caret, 1),
-                _ => throw LogQLParseException.At(text, start,
-                    string.Create(CultureInfo.InvariantCulture, $"unexpected character '{c}'")),
-            };
-            tokens.Add(new LogQLToken(kind, text.Substring(i, length), start));
-            i += length;
+            return new LogQLToken(LogQLTokenKind.Number, text[start..i], start);
         }
+
+        switch (c)
+        {
+            case '"':
+                return new LogQLToken(LogQLTokenKind.String, ReadQuoted(text, ref i), start);
+            case '`':
+                var close = text.IndexOf('`', i + 1);
+                if (close < 0)
+                {
+                    throw LogQLParseException.At(text, start, "unterminated raw string");
+                }
+
+                i = close + 1;
+                return new LogQLToken(LogQLTokenKind.String, text[(start + 1)..close], start);
+            case '[':
+                var end = text.IndexOf(']', i + 1);
+                if (end < 0)
+                {
+                    throw LogQLParseException.At(text, start, "unterminated range, expecting ']'");
+                }
+
+                i = end + 1;
+                return new LogQLToken(LogQLTokenKind.Range, text[(start + 1)..end].Trim(), start);
+        }
+
+        var (kind, length) = (c, next) switch
+        {
+            ('|', '=') => (LogQLTokenKind.PipeEqual, 2),
+            ('|', '~') => (LogQLTokenKind.PipeMatch, 2),
+            ('|', '>') => (LogQLTokenKind.PipeGreater, 2),
+            ('|', _) => (LogQLTokenKind.Pipe, 1),
+            ('!', '=') => (LogQLTokenKind.NotEqual, 2),
+            ('!', '~') => (LogQLTokenKind.RegexNotMatch, 2),
+            ('!', '>') => (LogQLTokenKind.NotGreater, 2),
+            ('=', '~') => (LogQLTokenKind.RegexMatch, 2),
+            ('=', '=') => (LogQLTokenKind.DoubleEqual, 2),
+            ('=', _) => (LogQLTokenKind.Equal, 1),
+            ('>', '=') => (LogQLTokenKind.GreaterOrEqual, 2),
+            ('>', _) => (LogQLTokenKind.Greater, 1),
+            ('<', '=') => (LogQLTokenKind.LessOrEqual, 2),
+            ('<', _) => (LogQLTokenKind.Less, 1),
+            ('{', _) => (LogQLTokenKind.OpenBrace, 1),
+            ('}', _) => (LogQLTokenKind.CloseBrace, 1),
+            ('(', _) => (LogQLTokenKind.OpenParen, 1),
+            (')', _) => (LogQLTokenKind.CloseParen, 1),
+            (',', _) => (LogQLTokenKind.Comma, 1),
+            ('+', _) => (LogQLTokenKind.Plus, 1),
+            ('-', _) => (LogQLTokenKind.Minus, 1),
+            ('*', _) => (LogQLTokenKind.Star, 1),
+            ('/', _) => (LogQLTokenKind.Slash, 1),
+            ('%', _) => (LogQLTokenKind.Percent, 1),
+            ('^', _) => (LogQLTokenKind.Caret, 1),
+            _ => throw LogQLParseException.At(text, start,
+                string.Create(CultureInfo.InvariantCulture, $"unexpected character '{c}'")),
+        };
+        i += length;
+        return new LogQLToken(kind, text.Substring(start, length), start);
     }
 
     private static bool IsExponent(string text, int start, int i)

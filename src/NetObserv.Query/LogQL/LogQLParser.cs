@@ -62,11 +62,12 @@ internal sealed class LogQLParser
     };
 
     private readonly string _text;
-    private readonly List<LogQLToken> _tokens;
+    private readonly LogQLLexer _lexer;
 
     // The tree depth of each operator and aggregation node built so far (leaves are 0).
     private readonly Dictionary<object, int> _depths = new(ReferenceEqualityComparer.Instance);
-    private int _index;
+    private LogQLToken _current;
+    private LogQLToken? _next;
 
     // Parentheses, aggregation calls and signs open at the current token.
     private int _nesting;
@@ -74,7 +75,8 @@ internal sealed class LogQLParser
     private LogQLParser(string text)
     {
         _text = text;
-        _tokens = LogQLLexer.Tokenize(text);
+        _lexer = new LogQLLexer(text);
+        _current = _lexer.Next();
     }
 
     /// <summary>Parses a whole query.</summary>
@@ -104,12 +106,23 @@ internal sealed class LogQLParser
             ?? throw LogQLParseException.At(text, expr.Position, "syntax error: expecting a stream selector");
     }
 
-    private LogQLToken Current => _tokens[_index];
+    private LogQLToken Current => _current;
 
-    private LogQLToken Peek(int offset = 1) => _tokens[Math.Min(_index + offset, _tokens.Count - 1)];
+    // Tokens are read when needed, so the first error in the text is the one reported.
+    private LogQLToken Peek() => _next ??= _lexer.Next();
 
-    // The end token is never passed, so Current is always a token.
-    private LogQLToken Advance() => _tokens[_index < _tokens.Count - 1 ? _index++ : _index];
+    /// <summary>Moves to the next token (never past the end) and returns the one it leaves.</summary>
+    private LogQLToken Advance()
+    {
+        var token = _current;
+        if (token.Kind != LogQLTokenKind.End)
+        {
+            _current = _next ?? _lexer.Next();
+            _next = null;
+        }
+
+        return token;
+    }
 
     private bool IsIdentifier(string word) => Current.Kind == LogQLTokenKind.Identifier && Current.Text == word;
 
@@ -271,8 +284,8 @@ internal sealed class LogQLParser
         switch (token.Kind)
         {
             case LogQLTokenKind.OpenParen:
-                Advance();
                 Enter(token.Position);
+                Advance();
                 var inner = ParseExpression(0);
                 Expect(LogQLTokenKind.CloseParen, "')'");
                 Leave();
@@ -566,7 +579,8 @@ internal sealed class LogQLParser
     {
         if (Current.Kind == LogQLTokenKind.OpenParen)
         {
-            Enter(Advance().Position);
+            Enter(Current.Position);
+            Advance();
             var inner = ParseLabelOr();
             Expect(LogQLTokenKind.CloseParen, "')'");
             Leave();

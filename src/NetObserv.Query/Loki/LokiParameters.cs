@@ -207,13 +207,23 @@ internal static partial class LokiParameters
             .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
     }
 
-    /// <summary>Reads a parameter from the query string, or from a form body on POST.</summary>
+    /// <summary>
+    /// Reads a parameter from the query string, or from a form body on POST. A form past ASP.NET Core's limits
+    /// (<c>FormOptions</c>: a value of at most 4 MiB, 1,024 values) is a <see cref="QueryException"/> naming the limit.
+    /// </summary>
     public static async Task<Func<string, string?>> ReaderAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         Microsoft.AspNetCore.Http.IFormCollection? form = null;
         if (HttpMethods.IsPost(request.Method) && request.HasFormContentType)
         {
-            form = await request.ReadFormAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                form = await request.ReadFormAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (InvalidDataException ex)
+            {
+                throw new QueryException("invalid form body: " + ex.Message, ex);
+            }
         }
 
         return name =>

@@ -6,12 +6,25 @@ namespace NetObserv.Query.Planning;
 /// <summary>Positional parameters of one statement: each value gets a <c>$n</c> placeholder.</summary>
 internal sealed class SqlParameters
 {
+    /// <summary>Most parameters one statement can carry (PostgreSQL's protocol counts them in 16 bits).</summary>
+    public const int MaxCount = 65_535;
+
     private readonly List<NpgsqlParameter> _parameters = [];
 
     public IReadOnlyList<NpgsqlParameter> All => _parameters;
 
+    /// <summary>
+    /// Adds a parameter and returns its placeholder. Past <see cref="MaxCount"/> (a query with that many filter
+    /// values, which the nesting limit still allows in a balanced tree) it is a <see cref="QueryException"/>.
+    /// </summary>
     public string Add(object value, NpgsqlDbType? type = null)
     {
+        if (_parameters.Count == MaxCount)
+        {
+            throw new QueryException("the query has more filter values than one SQL statement can carry (65,535); "
+                + "use fewer label filters, or one regex alternation such as =~\"a|b|c\" for many values");
+        }
+
         var parameter = new NpgsqlParameter { Value = value };
         if (type is { } t)
         {

@@ -8,7 +8,7 @@ namespace NetObserv.Flows.Tests.Pbflow;
 
 /// <summary>
 /// Property-based fuzzing of a <c>Send</c> as the collector handles it: the generated parser reads the
-/// message (its only error is <see cref="InvalidProtocolBufferException"/>), then <see cref="PbflowMapper.MapAll"/>
+/// message (its only error is <see cref="InvalidProtocolBufferException"/>), then <see cref="PbflowMapper.TryMap"/>
 /// maps every record, which must never throw. Allocation stays within a bounded multiple of the message.
 /// </summary>
 public sealed class PbflowFuzzTests(ITestOutputHelper output)
@@ -36,11 +36,15 @@ public sealed class PbflowFuzzTests(ITestOutputHelper output)
     private static void Decode(byte[] message)
     {
         var records = Records.Parser.ParseFrom(message);
-        PbflowMapper.MapAll(records, 1_780_000_000, new FlowRecord[records.Entries.Count]);
+        foreach (var record in records.Entries)
+        {
+            // A value the flow cannot represent is refused with a reason, never thrown.
+            _ = PbflowMapper.TryMap(record, 1_780_000_000, out _);
+        }
     }
 
     [Fact]
-    public void MapAll_RandomMessages_OnlyParseErrorsAllocationBounded()
+    public void TryMap_RandomMessages_OnlyParseErrorsAllocationBounded()
     {
         var inputs = Gen.OneOf(
             Gen.Byte.Array[0, 512],
@@ -56,7 +60,7 @@ public sealed class PbflowFuzzTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void MapAll_MutatedMessages_OnlyParseErrorsAllocationBounded()
+    public void TryMap_MutatedMessages_OnlyParseErrorsAllocationBounded()
     {
         var worst = FuzzRun.Check("pbflow mutated", FuzzRun.Mutations(Corpus(), s_interesting), Decode,
             typeof(InvalidProtocolBufferException), BytesPerInputByte, FixedBytes, 3_000);
@@ -65,17 +69,15 @@ public sealed class PbflowFuzzTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void MapAll_ValidCorpus_MapsEveryRecord()
+    public void TryMap_ValidCorpus_MapsEveryRecord()
     {
         var corpus = Corpus();
         var records = Records.Parser.ParseFrom(corpus[1]);
-        var into = new FlowRecord[records.Entries.Count];
-
-        PbflowMapper.MapAll(records, 1_780_000_000, into);
+        var into = records.Entries.Select(r => PbflowMapper.TryMap(r, 1_780_000_000, out _)).ToArray();
 
         Assert.Equal(4, into.Length);
-        Assert.Equal(123_456, into[0].Bytes);
-        Assert.Equal(System.Net.IPAddress.IPv6Any, into[1].SrcAddr);
-        Assert.Equal(1, into[3].Bytes);
+        Assert.Equal(123_456, into[0]!.Bytes);
+        Assert.Equal(System.Net.IPAddress.IPv6Any, into[1]!.SrcAddr);
+        Assert.Equal(1, into[3]!.Bytes);
     }
 }

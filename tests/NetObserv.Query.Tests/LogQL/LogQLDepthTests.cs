@@ -49,4 +49,15 @@ public sealed class LogQLDepthTests
         Assert.Equal(LogQLTree.Dump(expr), LogQLTree.Dump(LogQLParser.Parse(LogQLFormatter.Format(expr))));
         Assert.StartsWith(DeepLogQL.Position(0), error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Parse_NestingPastTheLimitBeforeALexicalError_ReportsTheFirstErrorWithoutReadingOn()
+    {
+        // The tokens are read as the parser needs them: the rest of a rejected query is never tokenized.
+        var query = new string('(', LogQLParser.MaxDepth + 1) + "\"unterminated";
+
+        var error = Assert.Throws<LogQLParseException>(() => LogQLParser.Parse(query));
+
+        Assert.StartsWith(DeepLogQL.Position(LogQLParser.MaxDepth), error.Message, StringComparison.Ordinal);
+    }
 }

@@ -66,4 +66,19 @@ public sealed class QueryDepthTests : IClassFixture<QueryDataFixture>
         var expected = _data.Records.Count(r => r.Tenant == FlowRecord.DefaultTenant && r.Src.Namespace == "ns-b");
         Assert.Equal(expected, Assert.Single(result.Samples).Value);
     }
+
+    [Fact]
+    public async Task Execute_BalancedLabelFiltersPastTheParameterLimit_IsAQueryError()
+    {
+        // 2^17 terms 17 levels deep (well within the nesting limit): more values than one statement can carry.
+        var query = "sum(count_over_time({app=\"netobserv-flowcollector\"} | " + Balanced(17) + " [1h]))";
+
+        var error = await Assert.ThrowsAsync<QueryException>(() => InstantAsync(query));
+
+        Assert.Contains("65,535", error.Message, StringComparison.Ordinal);
+    }
+
+    private static string Balanced(int depth) => depth == 0
+        ? "SrcK8S_Namespace=\"none\""
+        : "(" + Balanced(depth - 1) + " or " + Balanced(depth - 1) + ")";
 }

@@ -119,4 +119,54 @@ public sealed class QueryDepthApiTests : IClassFixture<QueryApiFixture>
         Assert.Equal(HttpStatusCode.RequestUriTooLong, response.StatusCode);
         await AssertServesGoodQueryAsync(endpoint);
     }
+
+    [Fact]
+    public async Task Post_QueryLongerThanTheFormValueLimit_400AndServerKeepsServing()
+    {
+        // ASP.NET Core's form value limit (FormOptions.ValueLengthLimit, 4 MiB) bounds a POSTed query.
+        using var form = new FormUrlEncodedContent(Parameters(new string('1', (4 * 1024 * 1024) + 1)));
+
+        using var response = await _fixture.Server.Http.PostAsync("/loki/api/v1/query_range", form).DefaultTimeout();
+        var body = await response.Content.ReadAsStringAsync().DefaultTimeout();
+
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{response.StatusCode}: {body}");
+        Assert.Contains("4194304", body, StringComparison.Ordinal);
+        await AssertServesGoodQueryAsync("query_range");
+    }
+
+    [Fact]
+    public async Task Post_DeepQueryAtTheFormValueLimit_400WithPosition()
+    {
+        // As long as a form value can hold ("1%2B" per term): rejected at the level past the limit.
+        var count = ((4 * 1024 * 1024) - 100) / 4;
+        using var form = new FormUrlEncodedContent(Parameters(DeepLogQL.Build("addition", count)));
+
+        using var response = await _fixture.Server.Http.PostAsync("/loki/api/v1/query", form).DefaultTimeout();
+
+        await AssertRejectedAtAsync(response, "addition", count);
+        await AssertServesGoodQueryAsync("query");
+    }
+
+    [Fact]
+    public async Task Post_BodyLargerThanKestrelsLimit_413AndServerKeepsServing()
+    {
+        // Kestrel's MaxRequestBodySize (30,000,000 bytes) bounds a form of values each within their limit.
+        var parameters = Parameters("vector(1)");
+        for (var i = 0; i < 8; i++)
+        {
+            parameters["pad" + i.ToString(CultureInfo.InvariantCulture)] = new string('x', 4_000_000);
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/loki/api/v1/query")
+        {
+            Content = new FormUrlEncodedContent(parameters),
+        };
+        // The answer comes before the body is sent (the server would close the connection while it is).
+        request.Headers.ExpectContinue = true;
+
+        using var response = await _fixture.Server.Http.SendAsync(request).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        await AssertServesGoodQueryAsync("query");
+    }
 }
