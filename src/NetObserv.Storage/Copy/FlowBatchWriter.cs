@@ -232,18 +232,20 @@ public sealed class FlowBatchWriter : BackgroundService
         }
 
         // Why rows went to the journal at shutdown: the database was unavailable, or the host's shutdown
-        // timeout passed while they were still being written.
-        if (Interlocked.Read(ref _rowsSpilledAtShutdown) > 0)
+        // timeout passed while they were still being written. Once the timeout has passed, every row the
+        // stop moved to the journal is put down to it (queued rows may have been spilled a moment before it
+        // fired, while the lanes still hoped to write theirs).
+        var atShutdown = Interlocked.Read(ref _rowsSpilledAtShutdown);
+        var onTimeout = Interlocked.Read(ref _rowsSpilledOnTimeout);
+        if (onTimeout > 0)
+        {
+            StorageLog.SpilledOnShutdownTimeout(_logger, atShutdown + onTimeout,
+                Volatile.Read(ref _lastWriteError) ?? "none", _journal!.Directory);
+        }
+        else if (atShutdown > 0)
         {
             var outage = Volatile.Read(ref _lastOutage);
-            StorageLog.SpilledAtShutdown(_logger, outage, outage?.Message,
-                Interlocked.Read(ref _rowsSpilledAtShutdown), _journal!.Directory);
-        }
-
-        if (Interlocked.Read(ref _rowsSpilledOnTimeout) > 0)
-        {
-            StorageLog.SpilledOnShutdownTimeout(_logger, Interlocked.Read(ref _rowsSpilledOnTimeout),
-                Volatile.Read(ref _lastWriteError) ?? "none", _journal!.Directory);
+            StorageLog.SpilledAtShutdown(_logger, outage, outage?.Message, atShutdown, _journal!.Directory);
         }
 
         StorageLog.WriterStopped(_logger, RowsWritten, BatchesWritten);

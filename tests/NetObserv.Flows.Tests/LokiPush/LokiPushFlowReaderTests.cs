@@ -52,7 +52,8 @@ public sealed class LokiPushFlowReaderTests
         var now = DateTimeOffset.FromUnixTimeMilliseconds(SecondRecord().TimeFlowEndMs + 60_000);
         var validator = new FlowValidator(TimeSpan.FromDays(7), TimeSpan.FromMinutes(10), new ManualTimeProvider(now));
         var longNamespace = SecondRecord();
-        longNamespace.Src.Namespace = new string('n', 3_000);
+        // Within the label value limit (2048 bytes, checked first) but past what a namespace can be.
+        longNamespace.Src.Namespace = new string('n', 2_000);
         var badPort = SecondRecord();
         badPort.SrcPort = 70_000;
         var old = SecondRecord();
@@ -69,7 +70,7 @@ public sealed class LokiPushFlowReaderTests
         Assert.Equal(1, batch.RejectedByReason["text_too_long"]);
         Assert.Equal(1, batch.RejectedByReason["value_out_of_range"]);
         Assert.Equal(1, batch.RejectedByReason["too_old"]);
-        Assert.Contains(batch.Errors, e => e.Contains("entry 0: SrcK8S_Namespace is 3000 bytes long, more than 253",
+        Assert.Contains(batch.Errors, e => e.Contains("entry 0: SrcK8S_Namespace is 2000 bytes long, more than 253",
             StringComparison.Ordinal));
         Assert.Contains(batch.Errors, e => e.Contains("SrcPort 70000 is outside 0..65535", StringComparison.Ordinal));
     }
