@@ -16,8 +16,8 @@ using NetObserv.Server.Loadgen;
 namespace NetObserv.Benchmarks.Soak;
 
 /// <summary>
-/// <c>soak [--duration 10m] [--rate 2000] [--database CS]</c>: starts <c>netobserv-backend serve</c> as a
-/// child process and, for the duration, sends normal gRPC traffic (the load generator) and normal Loki
+/// <c>soak [--duration 10m] [--rate 2000] [--backfill 300000] [--database CS]</c>: starts <c>netobserv-backend serve</c> as a
+/// child process, backfills six hours of good gRPC flows and, for the duration, sends normal gRPC traffic (the load generator) and normal Loki
 /// pushes from their own clients while other clients send every hostile input of the hostile-input
 /// review in a loop: deep and long LogQL, poison push lines and labels, huge label sets, out-of-range
 /// values, far past and future timestamps, overflowing query times, catastrophic regexes, large past-range
@@ -42,6 +42,7 @@ internal static class SoakBenchmark
             ? parsed
             : TimeSpan.FromMinutes(10);
         var rate = LoadgenArguments.Get(args, "--rate") is { } r ? double.Parse(r, CultureInfo.InvariantCulture) : 2000;
+        var backfill = LoadgenArguments.Get(args, "--backfill") is { } b ? int.Parse(b, CultureInfo.InvariantCulture) : 300_000;
         var (work, postgres, connectionString) = await BackendProcess.DatabaseAsync(args, "netobserv-soak-", "soak");
 
         var grpcPort = BackendProcess.FreePort();
@@ -55,6 +56,10 @@ internal static class SoakBenchmark
             await BackendProcess.WaitReadyAsync(http, server);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"soak: {duration.TotalSeconds:0} s, good gRPC {rate:0} flows/s and good push 500 lines/s, hostile clients in a loop, {Environment.ProcessorCount} cores, load {LoadAverage()}"));
+
+            // Six hours of history, so the large past-range queries have many series to answer.
+            var backfilled = await BackfillAsync(grpcPort, backfill);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"backfilled {backfilled} flows over the past 6 h"));
 
             using var sampler = new RssSampler(server.Id);
             using var stop = new CancellationTokenSource(duration);
@@ -82,7 +87,7 @@ internal static class SoakBenchmark
             var result = await grpc;
             await Task.WhenAll(clients);
 
-            var goodAcknowledged = result.Acknowledged + Interlocked.Read(ref pushed[0]);
+            var goodAcknowledged = backfilled + result.Acknowledged + Interlocked.Read(ref pushed[0]);
             var goodWhere = $"(tenant = 'default' AND agent_ip IS DISTINCT FROM '{HostileAgent}') OR tenant = '{GoodPushTenant}'";
             var stored = 0L;
             var deadline = Stopwatch.GetTimestamp() + (Stopwatch.Frequency * 180);
@@ -105,7 +110,7 @@ internal static class SoakBenchmark
                 server alive          {(alive ? "yes" : "NO (exit code " + server.ExitCode + ")")}
                 server peak RSS MiB   {peak:0}   (limit {RssLimitMiB:0}: {(peak < RssLimitMiB ? "OK" : "OVER")})
                 hostile 5xx answers   {outcomes.ServerErrors}
-                good gRPC acknowledged {result.Acknowledged}, refused (RESOURCE_EXHAUSTED) {result.Refused}, failed {result.Failed}
+                good gRPC acknowledged {result.Acknowledged} (and {backfilled} backfilled), refused (RESOURCE_EXHAUSTED) {result.Refused}, failed {result.Failed}
                 good push lines acknowledged {Interlocked.Read(ref pushed[0])}
                 good records stored {stored} == acknowledged {goodAcknowledged}: {(stored == goodAcknowledged ? "OK" : "MISMATCH")}
                 machine load          {LoadAverage()}
@@ -116,6 +121,40 @@ internal static class SoakBenchmark
         {
             await BackendProcess.StopAsync(server, postgres, work);
         }
+    }
+
+    /// <summary>Sends <paramref name="count"/> good flows spread over the past 6 hours; returns how many were acknowledged.</summary>
+    private static async Task<long> BackfillAsync(int grpcPort, int count)
+    {
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}",
+            new GrpcChannelOptions { MaxSendMessageSize = null });
+        var client = new Collector.CollectorClient(channel);
+        var cluster = SyntheticCluster.Create(7);
+        var random = new Random(7);
+        var end = DateTimeOffset.UtcNow.AddMinutes(-7).ToUnixTimeMilliseconds();
+        var span = (long)TimeSpan.FromHours(6).TotalMilliseconds;
+        var acknowledged = 0L;
+        for (var sent = 0; sent < count;)
+        {
+            var message = new Records();
+            for (var i = 0; i < 5_000 && sent < count; i++, sent++)
+            {
+                var at = end - span + (span * sent / count);
+                message.Entries.Add(GrpcLoadGenerator.ToRecord(cluster.NextFlow(random, at), 1));
+            }
+
+            try
+            {
+                await client.SendAsync(message);
+                acknowledged += message.Entries.Count;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)
+            {
+                await Task.Delay(200);
+            }
+        }
+
+        return acknowledged;
     }
 
     /// <summary>flowlogs-pipeline-like pushes of 50 valid lines every 100 ms; lines of a 204 answer count as acknowledged.</summary>
