@@ -152,6 +152,9 @@ internal static class LokiQueryEndpoints
             return;
         }
 
+        // Evaluation and the answer's writing hold a slot: that is where a query's memory is.
+        using var slot = await context.RequestServices.GetRequiredService<QueryConcurrency>()
+            .EnterAsync(context.RequestAborted).ConfigureAwait(false);
         var result = await engine.ExecuteAsync(request, expr, context.RequestAborted).ConfigureAwait(false);
         metrics.Duration(stopwatch.Elapsed.TotalSeconds);
         var answer = await QueryAnswerWriter.WriteAsync(context, result, engine.Options.MaxResponseBytes,

@@ -25,6 +25,7 @@ public static class LokiServiceCollectionExtensions
             return new QueryEngine(QueryDataSource.Create(database.ConnectionString, options.Value), options);
         });
         services.TryAddSingleton<QueryResultCache>();
+        services.TryAddSingleton<QueryConcurrency>();
         services.TryAddSingleton<QueryMetrics>();
         return services;
     }

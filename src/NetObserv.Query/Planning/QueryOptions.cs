@@ -61,6 +61,19 @@ public sealed class QueryOptions
     /// </summary>
     public long MaxResponseBytes { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// Most <c>query</c> and <c>query_range</c> requests evaluated at once (answers from the cache take no
+    /// slot); more wait in line. Each holds at most <see cref="MaxSeries"/> x <see cref="MaxPoints"/> points
+    /// while it is evaluated, so this bounds the memory of queries in progress. Defaults to 4.
+    /// </summary>
+    public int MaxConcurrentQueries { get; set; } = 4;
+
+    /// <summary>
+    /// Most queries waiting for a slot (<see cref="MaxConcurrentQueries"/>); past it a query is answered 429
+    /// at once. Defaults to 100.
+    /// </summary>
+    public int MaxQueuedQueries { get; set; } = 100;
+
     /// <summary>PostgreSQL <c>work_mem</c> of query connections. Defaults to <c>64MB</c>.</summary>
     public string WorkMem { get; set; } = "64MB";
 
@@ -90,6 +103,8 @@ internal sealed class QueryOptionsValidator : IValidateOptions<QueryOptions>
         Check(options.CacheMaxBytes >= 0, "Query:CacheMaxBytes must be 0 (no cache) or more.");
         Check(options.MaxResponseBytes >= 1024, "Query:MaxResponseBytes must be at least 1024.");
         Check(options.QueryTimeout > TimeSpan.Zero, "Query:QueryTimeout must be positive.");
+        Check(options.MaxConcurrentQueries >= 1, "Query:MaxConcurrentQueries must be at least 1.");
+        Check(options.MaxQueuedQueries >= 0, "Query:MaxQueuedQueries must be 0 (no waiting) or more.");
         return errors is null
             ? ValidateOptionsResult.Success
             : ValidateOptionsResult.Fail(errors);
