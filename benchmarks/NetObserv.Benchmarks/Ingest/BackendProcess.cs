@@ -83,12 +83,15 @@ internal static class BackendProcess
         throw new TimeoutException("netobserv-backend did not become ready");
     }
 
-    public static async Task<long> RowsWrittenAsync(HttpClient http)
+    public static Task<long> RowsWrittenAsync(HttpClient http) => MetricAsync(http, "netobserv_storage_rows_written_total");
+
+    /// <summary>The first sample of <paramref name="name"/> at <c>/metrics</c>, 0 when absent.</summary>
+    public static async Task<long> MetricAsync(HttpClient http, string name)
     {
         var text = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
         foreach (var line in text.Split('\n'))
         {
-            if (line.StartsWith("netobserv_storage_rows_written_total", StringComparison.Ordinal))
+            if (line.StartsWith(name, StringComparison.Ordinal))
             {
                 return (long)double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
             }

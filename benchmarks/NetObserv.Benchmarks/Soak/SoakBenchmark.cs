@@ -103,12 +103,14 @@ internal static class SoakBenchmark
             }
 
             var alive = !server.HasExited;
+            var cacheBytes = alive ? await BackendProcess.MetricAsync(http, "netobserv_query_cache_bytes") : 0;
             var peak = sampler.PeakMiB;
             outcomes.Print();
             var ok = alive && peak < RssLimitMiB && stored == goodAcknowledged;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
                 server alive          {(alive ? "yes" : "NO (exit code " + server.ExitCode + ")")}
                 server peak RSS MiB   {peak:0}   (limit {RssLimitMiB:0}: {(peak < RssLimitMiB ? "OK" : "OVER")})
+                query cache MiB       {cacheBytes / 1048576.0:0}   (Query:CacheMaxBytes bounds it)
                 hostile 5xx answers   {outcomes.ServerErrors}
                 good gRPC acknowledged {result.Acknowledged} (and {backfilled} backfilled), refused (RESOURCE_EXHAUSTED) {result.Refused}, failed {result.Failed}
                 good push lines acknowledged {Interlocked.Read(ref pushed[0])}
