@@ -76,11 +76,11 @@ public sealed class FlowDatabase : IAsyncDisposable
         var dataSource = builder.Build();
         try
         {
-            var mode = await StorageModeSelector.SelectAsync(dataSource, options.TimescaleDb, cancellationToken)
+            var logger = loggerFactory.CreateLogger<FlowDatabase>();
+            var mode = await StorageModeSelector.SelectAsync(dataSource, options.TimescaleDb, logger, cancellationToken)
                 .ConfigureAwait(false);
             var applied = await new MigrationRunner(dataSource).MigrateAsync(mode, cancellationToken)
                 .ConfigureAwait(false);
-            var logger = loggerFactory.CreateLogger<FlowDatabase>();
             StorageLog.Migrated(logger, mode, applied.Count);
             return new FlowDatabase(dataSource, mode, managed, connectionString);
         }

@@ -12,6 +12,10 @@ internal static partial class StorageLog
         Message = "Storage mode {Mode}; {Applied} migration(s) applied")]
     public static partial void Migrated(ILogger logger, StorageMode mode, int applied);
 
+    [LoggerMessage(EventId = 2003, EventName = "TimescaleDbNotUsed", Level = LogLevel.Information,
+        Message = "Storage:TimescaleDb is auto and TimescaleDB is not used, native partitions instead: {Reason}")]
+    public static partial void TimescaleDbNotUsed(ILogger logger, string reason);
+
     [LoggerMessage(EventId = 2010, EventName = "WriterStarted", Level = LogLevel.Information,
         Message = "Flow writer started: batches of up to {BatchSize} rows, flushed at least every {FlushInterval}, {Writers} concurrent writer(s)")]
     public static partial void WriterStarted(ILogger logger, int batchSize, TimeSpan flushInterval, int writers);

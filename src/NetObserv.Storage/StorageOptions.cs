@@ -14,7 +14,10 @@ public sealed class StorageOptions
     /// <summary>Folder for the managed PostgreSQL (<c>pg/</c> below it). Defaults to <c>./.netobserv</c>.</summary>
     public string DataDirectory { get; set; } = "./.netobserv";
 
-    /// <summary><c>auto</c> (use TimescaleDB when the extension is available), <c>on</c> or <c>off</c>. Defaults to <c>auto</c>.</summary>
+    /// <summary>
+    /// <c>auto</c> (TimescaleDB when the server preloads it, else native partitions), <c>on</c> (fail to
+    /// start, with PostgreSQL's reason, when TimescaleDB is not usable) or <c>off</c>. Defaults to <c>auto</c>.
+    /// </summary>
     public string TimescaleDb { get; set; } = "auto";
 
     /// <summary>How long flows and the per-minute rollup are kept. Defaults to 7 days.</summary>

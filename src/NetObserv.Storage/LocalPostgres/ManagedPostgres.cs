@@ -11,7 +11,9 @@ namespace NetObserv.Storage.LocalPostgres;
 /// the server binaries on the machine. <c>initdb</c> into a data folder kept between runs, start on a
 /// free loopback port with its socket in that folder, wait until it accepts connections, stop on
 /// dispose. PostgreSQL refuses to run as root, so a root process runs it as the <c>postgres</c>
-/// account (created by Debian's package) and gives it the data folder.
+/// account (created by Debian's package) and gives it the data folder. When TimescaleDB is installed
+/// for these binaries the server preloads it (<c>shared_preload_libraries</c>, telemetry off, 32
+/// background worker slots for its jobs), so that <c>Storage:TimescaleDb</c> <c>auto</c> can use it.
 /// </summary>
 public sealed class ManagedPostgres : IAsyncDisposable
 {
@@ -25,14 +27,22 @@ public sealed class ManagedPostgres : IAsyncDisposable
     private readonly string? _runAs;
     private bool _stopped;
 
-    private ManagedPostgres(PostgresBinaries binaries, string dataDir, string? runAs, int port, bool startedHere)
+    /// <summary>Worker process slots when TimescaleDB is preloaded: its scheduler and jobs take them (PostgreSQL's default is 8).</summary>
+    public const int TimescaleDbWorkerProcesses = 32;
+
+    private ManagedPostgres(PostgresBinaries binaries, string dataDir, string? runAs, int port, bool startedHere,
+        bool preloadsTimescaleDb)
     {
         _binaries = binaries;
         _dataDir = dataDir;
         _runAs = runAs;
         Port = port;
         StartedHere = startedHere;
+        PreloadsTimescaleDb = preloadsTimescaleDb;
     }
+
+    /// <summary>True when this instance started the server with TimescaleDB in <c>shared_preload_libraries</c>.</summary>
+    public bool PreloadsTimescaleDb { get; }
 
     /// <summary>The TCP port on 127.0.0.1.</summary>
     public int Port { get; }
@@ -60,7 +70,15 @@ public sealed class ManagedPostgres : IAsyncDisposable
     /// attaches to the one already running there. Throws <see cref="ManagedPostgresException"/> with
     /// what to do when the binaries are missing or the server does not start.
     /// </summary>
-    public static async Task<ManagedPostgres> StartAsync(string dataDir, CancellationToken cancellationToken)
+    public static Task<ManagedPostgres> StartAsync(string dataDir, CancellationToken cancellationToken) =>
+        StartAsync(dataDir, preloadTimescaleDb: true, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="StartAsync(string, CancellationToken)"/>; <paramref name="preloadTimescaleDb"/> false
+    /// starts the server without preloading TimescaleDB even when it is installed.
+    /// </summary>
+    public static async Task<ManagedPostgres> StartAsync(string dataDir, bool preloadTimescaleDb,
+        CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(dataDir);
         var binaries = PostgresBinaries.Find();
@@ -88,13 +106,20 @@ public sealed class ManagedPostgres : IAsyncDisposable
         var running = RunningPort(dataDir);
         if (running is { } existing && await AcceptsConnectionsAsync(existing, cancellationToken).ConfigureAwait(false))
         {
-            return new ManagedPostgres(binaries, dataDir, runAs, existing, startedHere: false);
+            return new ManagedPostgres(binaries, dataDir, runAs, existing, startedHere: false, preloadsTimescaleDb: false);
         }
 
         var port = FreePort();
         var socketDir = dataDir.Length < 80 ? dataDir : Path.GetTempPath();
         var options = string.Create(CultureInfo.InvariantCulture,
             $"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='{socketDir}' -c fsync=on");
+        var timescaleDb = preloadTimescaleDb && binaries.HasTimescaleDb();
+        if (timescaleDb)
+        {
+            options += string.Create(CultureInfo.InvariantCulture,
+                $" -c shared_preload_libraries=timescaledb -c timescaledb.telemetry_level=off -c max_worker_processes={TimescaleDbWorkerProcesses}");
+        }
+
         var start = await RunAsync(binaries.PgCtl,
             ["start", "-w", "-t", "60", "-D", dataDir, "-l", Path.Combine(dataDir, "postgres.log"), "-o", options],
             runAs, cancellationToken).ConfigureAwait(false);
@@ -104,7 +129,7 @@ public sealed class ManagedPostgres : IAsyncDisposable
             throw new ManagedPostgresException($"PostgreSQL did not start in {dataDir}:\n{start.Output}\n{log}");
         }
 
-        var server = new ManagedPostgres(binaries, dataDir, runAs, port, startedHere: true);
+        var server = new ManagedPostgres(binaries, dataDir, runAs, port, startedHere: true, timescaleDb);
         var deadline = Stopwatch.StartNew();
         while (!await AcceptsConnectionsAsync(port, cancellationToken).ConfigureAwait(false))
         {

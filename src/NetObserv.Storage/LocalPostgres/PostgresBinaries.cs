@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace NetObserv.Storage.LocalPostgres;
 
 /// <summary>Where the PostgreSQL server programs are: PATH first, then <c>/usr/lib/postgresql/*/bin</c> (newest first).</summary>
@@ -37,6 +39,60 @@ public sealed record PostgresBinaries(string InitDb, string PgCtl, string Postgr
         }
 
         throw new ManagedPostgresException(InstallHint);
+    }
+
+    /// <summary>
+    /// True when TimescaleDB is installed for these binaries: <c>&lt;sharedir&gt;/extension/timescaledb.control</c>
+    /// exists, with the share folder named by <c>pg_config --sharedir</c> beside them (links followed), or
+    /// else looked for next to them (<c>../share/postgresql</c>, <c>../share</c>, Debian's <c>/usr/share/postgresql/&lt;N&gt;</c>).
+    /// </summary>
+    public bool HasTimescaleDb() =>
+        ShareDirectories().Any(dir => File.Exists(Path.Combine(dir, "extension", "timescaledb.control")));
+
+    private IEnumerable<string> ShareDirectories()
+    {
+        // Through symbolic links (/usr/local/bin/postgres -> /usr/lib/postgresql/15/bin/postgres) to the real folder.
+        var target = File.ResolveLinkTarget(Postgres, returnFinalTarget: true)?.FullName ?? Postgres;
+        var bin = Path.GetDirectoryName(target) ?? ".";
+        if (PgConfigShareDir(Path.Combine(bin, "pg_config")) is { } configured)
+        {
+            yield return configured;
+        }
+
+        var parent = Path.GetDirectoryName(bin) ?? bin;
+        yield return Path.Combine(parent, "share", "postgresql");
+        yield return Path.Combine(parent, "share");
+        yield return Path.Combine("/usr/share/postgresql", Path.GetFileName(parent));
+    }
+
+    private static string? PgConfigShareDir(string pgConfig)
+    {
+        if (!File.Exists(pgConfig))
+        {
+            return null;
+        }
+
+        try
+        {
+            var psi = new ProcessStartInfo(pgConfig, "--sharedir")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            using var process = Process.Start(psi);
+            if (process is null)
+            {
+                return null;
+            }
+
+            var output = process.StandardOutput.ReadToEnd().Trim();
+            return process.WaitForExit(10_000) && process.ExitCode == 0 && output.Length > 0 ? output : null;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
     }
 
     private static PostgresBinaries? TryIn(string dir)

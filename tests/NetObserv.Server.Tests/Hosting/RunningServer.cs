@@ -44,6 +44,8 @@ internal sealed class RunningServer : IAsyncDisposable
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
             ["Storage:ConnectionString"] = cs,
+            // Native partitions: the test server preloads TimescaleDB when it is installed, and auto would choose it.
+            ["Storage:TimescaleDb"] = "off",
             // Each server spills into its own folder, so nothing one test spills is replayed into another's database.
             ["Storage:SpillDirectory"] = Path.Combine(Path.GetTempPath(), "netobserv-test-spill-" + Guid.NewGuid().ToString("N")),
             ["Server:ListenAddress"] = "127.0.0.1",

@@ -32,6 +32,8 @@ public sealed class GrpcCollectorHostingTests : IDisposable
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
             ["Storage:ConnectionString"] = cs,
+            // Native partitions: the test server preloads TimescaleDB when it is installed, and auto would choose it.
+            ["Storage:TimescaleDb"] = "off",
             ["Server:ListenAddress"] = "127.0.0.1",
             ["Server:HttpPort"] = "-1",
             ["Server:GrpcPort"] = "-1",
