@@ -67,8 +67,7 @@ internal sealed class CollectorService
         var nowMs = _validator.NowMs();
         var receivedSeconds = nowMs / 1000;
         var batch = new List<FlowRecord>(count);
-        Span<int> dropped = stackalloc int[FlowValidator.Reasons.Length + 1];
-        FlowRejection first = default;
+        var invalid = new InvalidRecordTally(stackalloc int[InvalidRecordTally.Slots]);
         for (var i = 0; i < count; i++)
         {
             var flow = PbflowMapper.TryMap(entries[i], receivedSeconds, out var rejection);
@@ -79,18 +78,14 @@ internal sealed class CollectorService
 
             if (rejection.IsRejected)
             {
-                dropped[(int)rejection.Reason]++;
-                first = first.IsRejected ? first : rejection;
+                invalid.Add(rejection);
                 continue;
             }
 
             batch.Add(flow!);
         }
 
-        if (first.IsRejected)
-        {
-            CountInvalid(dropped, count, first);
-        }
+        invalid.Report(_metrics, _logger, CollectorMetrics.Grpc, count);
 
         foreach (var enricher in _enrichers)
         {
@@ -122,21 +117,6 @@ internal sealed class CollectorService
             _metrics.Received(count);
             throw Busy(count);
         }
-    }
-
-    private void CountInvalid(ReadOnlySpan<int> dropped, int count, FlowRejection first)
-    {
-        var total = 0;
-        for (var reason = 1; reason < dropped.Length; reason++)
-        {
-            if (dropped[reason] > 0)
-            {
-                _metrics.Invalid(CollectorMetrics.Grpc, (FlowRejectReason)reason, dropped[reason]);
-                total += dropped[reason];
-            }
-        }
-
-        CollectorLog.Invalid(_logger, CollectorMetrics.Grpc, total, count, first.ReasonName, first);
     }
 
     private RpcException TooMany(int count)

@@ -32,8 +32,7 @@ internal sealed class IpfixCollectorService : IHostedService, IDisposable
     private readonly ILogger<IpfixCollectorService> _logger;
     private readonly Channel<UdpPacket> _queue;
     private readonly IpfixDecoder _decoder;
-    private readonly List<UdpFlowListener> _listeners = [];
-    private readonly List<(string Protocol, IPEndPoint EndPoint)> _bound = [];
+    private readonly List<(string Protocol, UdpFlowListener Listener)> _listeners = [];
     private readonly List<Task> _loops = [];
     private CancellationTokenSource? _stopping;
 
@@ -74,11 +73,11 @@ internal sealed class IpfixCollectorService : IHostedService, IDisposable
     public IpfixDecodeCounters Counters { get; }
 
     /// <summary>The bound local endpoints (after start).</summary>
-    public IReadOnlyList<IPEndPoint> EndPoints => _listeners.ConvertAll(l => l.LocalEndPoint);
+    public IReadOnlyList<IPEndPoint> EndPoints => _listeners.ConvertAll(l => l.Listener.LocalEndPoint);
 
     /// <summary>The first endpoint bound for <c>IPFIX</c> or <c>NetFlow v9</c>, null when that port is off.</summary>
     public IPEndPoint? EndPointOf(string protocol) =>
-        _bound.Find(b => b.Protocol == protocol).EndPoint;
+        _listeners.Find(l => l.Protocol == protocol).Listener?.LocalEndPoint;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -104,8 +103,7 @@ internal sealed class IpfixCollectorService : IHostedService, IDisposable
                 {
                     var listener = UdpFlowListener.Bind(address, ListenerEndpoints.Bindable(port),
                         _options.ReceiveBufferBytes, _queue.Writer, Counters, _logger);
-                    _listeners.Add(listener);
-                    _bound.Add((protocol, listener.LocalEndPoint));
+                    _listeners.Add((protocol, listener));
                     IpfixLog.Listening(_logger, protocol, listener.LocalEndPoint);
                 }
             }
@@ -125,7 +123,7 @@ internal sealed class IpfixCollectorService : IHostedService, IDisposable
 
         _stopping = new CancellationTokenSource();
         var token = _stopping.Token;
-        foreach (var listener in _listeners)
+        foreach (var (_, listener) in _listeners)
         {
             _loops.Add(Task.Run(() => listener.RunAsync(token), CancellationToken.None));
         }
@@ -189,13 +187,13 @@ internal sealed class IpfixCollectorService : IHostedService, IDisposable
             }
 
             var nowMs = _validator.NowMs();
+            var invalid = new InvalidRecordTally(stackalloc int[InvalidRecordTally.Slots]);
             foreach (var record in records)
             {
                 var rejection = _validator.Validate(record, nowMs);
                 if (rejection.IsRejected)
                 {
-                    _metrics.Invalid(CollectorMetrics.Ipfix, rejection.Reason, 1);
-                    CollectorLog.Invalid(_logger, CollectorMetrics.Ipfix, 1, records.Count, rejection.ReasonName, rejection);
+                    invalid.Add(rejection);
                     continue;
                 }
 
@@ -205,6 +203,8 @@ internal sealed class IpfixCollectorService : IHostedService, IDisposable
                     Counters.AddDrop(IpfixDropReason.ChannelFull);
                 }
             }
+
+            invalid.Report(_metrics, _logger, CollectorMetrics.Ipfix, records.Count);
         }
         catch (Exception e)
         {
@@ -234,7 +234,7 @@ internal sealed class IpfixCollectorService : IHostedService, IDisposable
 
     private void DisposeListeners()
     {
-        foreach (var listener in _listeners)
+        foreach (var (_, listener) in _listeners)
         {
             listener.Dispose();
         }
