@@ -11,6 +11,7 @@ switch (name)
     case "query": return await NetObserv.Benchmarks.Query.QueryBenchmark.RunAsync(rest);
     case "line-filter": return await NetObserv.Benchmarks.Query.LineFilterBenchmark.RunAsync(rest);
     case "soak": return await NetObserv.Benchmarks.Soak.SoakBenchmark.RunAsync(rest);
+    case "storage": return await NetObserv.Benchmarks.Storage.StorageBenchmark.RunAsync(rest);
     default:
         Console.Error.WriteLine($"unknown benchmark '{name}'");
         return 2;

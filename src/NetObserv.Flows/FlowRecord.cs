@@ -98,6 +98,13 @@ public sealed class FlowRecord
     /// <summary><c>_HashId</c>: conversation id.</summary>
     public string? HashId { get; set; }
 
+    /// <summary>
+    /// Every other field the sender sent (known to flowlogs-pipeline but without a property here, or
+    /// custom), as the text of one JSON object; null when there is none. Kept as sent and rendered
+    /// back into the record's JSON line.
+    /// </summary>
+    public string? ExtraFields { get; set; }
+
     /// <summary>Tenant the flow belongs to (from <c>X-Scope-OrgID</c> or the ingest endpoint).</summary>
     public string Tenant { get; set; } = DefaultTenant;
 

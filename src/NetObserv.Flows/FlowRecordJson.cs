@@ -31,6 +31,7 @@ public static class FlowRecordJson
         WriteKubernetes(writer, "Dst", record.Dst);
         WriteMac(writer, "DstMac", record.DstMac);
         WriteNumber(writer, "DstPort", record.DstPort);
+        WriteString(writer, "DstSubnetLabel", record.Dst.SubnetLabel);
         WriteNumber(writer, "DnsErrno", record.DnsErrno);
         WriteNumber(writer, "DnsFlags", record.DnsFlags);
         WriteNumber(writer, "DnsId", record.DnsId);
@@ -92,13 +93,116 @@ public static class FlowRecordJson
         WriteKubernetes(writer, "Src", record.Src);
         WriteMac(writer, "SrcMac", record.SrcMac);
         WriteNumber(writer, "SrcPort", record.SrcPort);
+        WriteString(writer, "SrcSubnetLabel", record.Src.SubnetLabel);
         writer.WriteNumber("TimeFlowEndMs", record.TimeFlowEndMs);
         WriteNumber(writer, "TimeFlowRttNs", record.TimeFlowRttNs);
         writer.WriteNumber("TimeFlowStartMs", record.TimeFlowStartMs);
         writer.WriteNumber("TimeReceived", record.TimeReceived);
         WriteString(writer, "_HashId", record.HashId);
         WriteString(writer, "_RecordType", record.RecordType);
+        WriteExtraFields(writer, record.ExtraFields);
         writer.WriteEndObject();
+    }
+
+    /// <summary>
+    /// The properties of <see cref="FlowRecord.ExtraFields"/>, after the known fields. A property named
+    /// like a known field is left out (the known field is the value stored); text that is not a JSON
+    /// object adds nothing.
+    /// </summary>
+    private static void WriteExtraFields(Utf8JsonWriter writer, string? extra)
+    {
+        if (string.IsNullOrEmpty(extra))
+        {
+            return;
+        }
+
+        try
+        {
+            using var doc = JsonDocument.Parse(extra);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return;
+            }
+
+            foreach (var property in doc.RootElement.EnumerateObject())
+            {
+                if (!IsKnownField(property.Name))
+                {
+                    property.WriteTo(writer);
+                }
+            }
+        }
+        catch (JsonException)
+        {
+        }
+    }
+
+    private static readonly HashSet<string> s_knownFields = new(StringComparer.Ordinal)
+    {
+        "TimeFlowStartMs",
+        "TimeFlowEndMs",
+        "TimeReceived",
+        "SrcAddr",
+        "DstAddr",
+        "AgentIP",
+        "SrcMac",
+        "DstMac",
+        "SrcPort",
+        "DstPort",
+        "Proto",
+        "Etype",
+        "Dscp",
+        "IcmpType",
+        "IcmpCode",
+        "Bytes",
+        "Packets",
+        "Sampling",
+        "FlowDirection",
+        "Duplicate",
+        "DnsId",
+        "DnsFlags",
+        "DnsLatencyMs",
+        "DnsErrno",
+        "DnsName",
+        "TimeFlowRttNs",
+        "PktDropBytes",
+        "PktDropPackets",
+        "PktDropLatestState",
+        "PktDropLatestDropCause",
+        "K8S_FlowLayer",
+        "K8S_ClusterName",
+        "_RecordType",
+        "_HashId",
+        "SrcSubnetLabel",
+        "DstSubnetLabel",
+        "Flags",
+        "Interfaces",
+        "IfDirections",
+        "SrcK8S_Name",
+        "SrcK8S_Type",
+        "SrcK8S_Namespace",
+        "SrcK8S_OwnerName",
+        "SrcK8S_OwnerType",
+        "SrcK8S_HostIP",
+        "SrcK8S_HostName",
+        "SrcK8S_Zone",
+        "DstK8S_Name",
+        "DstK8S_Type",
+        "DstK8S_Namespace",
+        "DstK8S_OwnerName",
+        "DstK8S_OwnerType",
+        "DstK8S_HostIP",
+        "DstK8S_HostName",
+        "DstK8S_Zone",
+    };
+
+    private static string? EmptyAsNull(string? text) => string.IsNullOrEmpty(text) ? null : text;
+
+    /// <summary>True when <paramref name="name"/> is a field with a property of <see cref="FlowRecord"/>.</summary>
+    public static bool IsKnownField(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return s_knownFields.Contains(name);
     }
 
     /// <summary>The record as a JSON string.</summary>
@@ -114,8 +218,9 @@ public static class FlowRecordJson
     }
 
     /// <summary>
-    /// Reads one NetObserv JSON record. Unknown fields are ignored. Returns false with a reason when
-    /// the input is not a JSON object or a known field has the wrong type.
+    /// Reads one NetObserv JSON record. Fields without a property are kept, as sent, in
+    /// <see cref="FlowRecord.ExtraFields"/>. Returns false with a reason when the input is not a JSON
+    /// object or a known field has the wrong type.
     /// </summary>
     public static bool TryParse(ReadOnlySpan<byte> utf8Json, out FlowRecord record, out string? error)
     {
@@ -196,12 +301,41 @@ public static class FlowRecordJson
             return false;
         }
 
-        foreach (var property in root.EnumerateObject())
+        ArrayBufferWriter<byte>? extra = null;
+        Utf8JsonWriter? extraWriter = null;
+        try
         {
-            if (TrySetField(record, property.Name, property.Value, out error) is false)
+            foreach (var property in root.EnumerateObject())
             {
-                return false;
+                var set = TrySetField(record, property.Name, property.Value, out error);
+                if (set is false)
+                {
+                    return false;
+                }
+
+                if (set is null && property.Value.ValueKind != JsonValueKind.Null)
+                {
+                    if (extraWriter is null)
+                    {
+                        extra = new ArrayBufferWriter<byte>(256);
+                        extraWriter = new Utf8JsonWriter(extra);
+                        extraWriter.WriteStartObject();
+                    }
+
+                    property.WriteTo(extraWriter);
+                }
             }
+
+            if (extraWriter is not null)
+            {
+                extraWriter.WriteEndObject();
+                extraWriter.Flush();
+                record.ExtraFields = Encoding.UTF8.GetString(extra!.WrittenSpan);
+            }
+        }
+        finally
+        {
+            extraWriter?.Dispose();
         }
 
         error = null;
@@ -250,6 +384,8 @@ public static class FlowRecordJson
                 case "K8S_ClusterName": r.K8SClusterName = v.GetString(); return true;
                 case "_RecordType": r.RecordType = v.GetString(); return true;
                 case "_HashId": r.HashId = v.GetString(); return true;
+                case "SrcSubnetLabel": r.Src.SubnetLabel = EmptyAsNull(v.GetString()); return true;
+                case "DstSubnetLabel": r.Dst.SubnetLabel = EmptyAsNull(v.GetString()); return true;
                 case "Flags": r.Flags = ParseFlags(v); return true;
                 case "Interfaces": r.Interfaces = ParseStrings(v); return true;
                 case "IfDirections": r.IfDirections = ParseInts(v); return true;

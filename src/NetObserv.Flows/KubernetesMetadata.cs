@@ -31,10 +31,16 @@ public sealed class KubernetesMetadata
     /// <summary>The node's <c>topology.kubernetes.io/zone</c> label.</summary>
     public string? Zone { get; set; }
 
+    /// <summary>
+    /// The label of the subnet the address belongs to (<c>SrcSubnetLabel</c> / <c>DstSubnetLabel</c>), as
+    /// flowlogs-pipeline's subnet labelling sets it.
+    /// </summary>
+    public string? SubnetLabel { get; set; }
+
     /// <summary>True when no field is set.</summary>
     public bool IsEmpty =>
         Name is null && Type is null && Namespace is null && OwnerName is null && OwnerType is null
-        && HostIP is null && HostName is null && Zone is null;
+        && HostIP is null && HostName is null && Zone is null && SubnetLabel is null;
 
     /// <summary>Copies every field of <paramref name="other"/> into this instance.</summary>
     public void CopyFrom(KubernetesMetadata other)
@@ -48,5 +54,6 @@ public sealed class KubernetesMetadata
         HostIP = other.HostIP;
         HostName = other.HostName;
         Zone = other.Zone;
+        SubnetLabel = other.SubnetLabel;
     }
 }

@@ -14,7 +14,8 @@ namespace NetObserv.Benchmarks.Ingest;
 internal static class BackendProcess
 {
     public static Process Start(string connectionString, int grpcPort, int httpPort, int ipfixPort = 0,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? arguments = null,
+        Action<string>? onLine = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "netobserv-backend.dll");
         var info = new ProcessStartInfo("dotnet")
@@ -30,6 +31,11 @@ internal static class BackendProcess
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        foreach (var argument in arguments ?? [])
+        {
+            info.ArgumentList.Add(argument);
+        }
+
         info.Environment["Logging__LogLevel__Default"] = "Warning";
         info.Environment["NETOBSERV__Logging__LogLevel__Default"] = "Warning";
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
@@ -38,15 +44,20 @@ internal static class BackendProcess
         }
 
         var process = Process.Start(info) ?? throw new InvalidOperationException("cannot start netobserv-backend");
-        process.OutputDataReceived += (_, e) => Forward(e.Data);
-        process.ErrorDataReceived += (_, e) => Forward(e.Data);
+        process.OutputDataReceived += (_, e) => Forward(e.Data, onLine);
+        process.ErrorDataReceived += (_, e) => Forward(e.Data, onLine);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
     }
 
-    private static void Forward(string? line)
+    private static void Forward(string? line, Action<string>? onLine)
     {
+        if (line is not null)
+        {
+            onLine?.Invoke(line);
+        }
+
         // The server's own warnings and errors only; its startup and per-batch information lines are noise here.
         if (!string.IsNullOrWhiteSpace(line) && !line.StartsWith("info:", StringComparison.Ordinal)
             && !line.StartsWith("      ", StringComparison.Ordinal))

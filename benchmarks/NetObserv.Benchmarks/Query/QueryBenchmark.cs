@@ -191,12 +191,12 @@ internal static class QueryBenchmark
         var span = spanMs;
         var startMs = endMs - span;
         var loadWatch = Stopwatch.StartNew();
-        await ExecuteAsync(dataSource, "TRUNCATE flows, " + string.Join(", ", RollupLevel.All.Select(l => l.Table)));
+        await ExecuteAsync(dataSource, "TRUNCATE flow_rows, " + string.Join(", ", RollupLevel.All.Select(l => l.Table)));
         var firstDay = DateTimeOffset.FromUnixTimeMilliseconds(startMs).UtcDateTime.Date;
         for (var day = firstDay; day <= DateTimeOffset.FromUnixTimeMilliseconds(endMs).UtcDateTime.Date.AddDays(1); day = day.AddDays(1))
         {
             await ExecuteAsync(dataSource, string.Create(CultureInfo.InvariantCulture,
-                $"CREATE TABLE IF NOT EXISTS flows_bench_{day:yyyyMMdd} PARTITION OF flows FOR VALUES FROM ('{day:yyyy-MM-dd}') TO ('{day.AddDays(1):yyyy-MM-dd}')"));
+                $"CREATE TABLE IF NOT EXISTS flows_bench_{day:yyyyMMdd} PARTITION OF flow_rows FOR VALUES FROM ('{day:yyyy-MM-dd}') TO ('{day.AddDays(1):yyyy-MM-dd}')"));
         }
 
         // 120 workloads (4 per namespace, 30 namespaces) in 200 active conversations, both directions.

@@ -35,6 +35,11 @@ public static class FlowLimits
     /// <summary>Interfaces (and interface directions) of one flow.</summary>
     public const int MaxInterfaces = 64;
 
+    /// <summary>
+    /// Fields without a column (<see cref="FlowRecord.ExtraFields"/>), as JSON text: at most 8 KiB of UTF-8.
+    /// </summary>
+    public const int ExtraFieldsBytes = 8192;
+
     /// <summary>The largest MAC address, 48 bits.</summary>
     public const ulong MaxMac = 0xFFFF_FFFF_FFFF;
 }

@@ -190,7 +190,8 @@ public sealed class FlowValidator
             && Text(r.DnsName, FlowLimits.NameBytes, "DnsName", ref result)
             && Text(r.HashId, FlowLimits.TextBytes, "_HashId", ref result)
             && Text(r.PktDropLatestState, FlowLimits.TextBytes, "PktDropLatestState", ref result)
-            && Text(r.PktDropLatestDropCause, FlowLimits.TextBytes, "PktDropLatestDropCause", ref result);
+            && Text(r.PktDropLatestDropCause, FlowLimits.TextBytes, "PktDropLatestDropCause", ref result)
+            && Text(r.ExtraFields, FlowLimits.ExtraFieldsBytes, "ExtraFields", ref result);
         if (result.IsRejected || r.Interfaces is not { } interfaces)
         {
             return result;
@@ -216,7 +217,8 @@ public sealed class FlowValidator
             && Text(k.HostName, FlowLimits.NameBytes, src ? "SrcK8S_HostName" : "DstK8S_HostName", ref result)
             && Text(k.Type, FlowLimits.LabelValueBytes, src ? "SrcK8S_Type" : "DstK8S_Type", ref result)
             && Text(k.OwnerType, FlowLimits.LabelValueBytes, src ? "SrcK8S_OwnerType" : "DstK8S_OwnerType", ref result)
-            && Text(k.Zone, FlowLimits.LabelValueBytes, src ? "SrcK8S_Zone" : "DstK8S_Zone", ref result);
+            && Text(k.Zone, FlowLimits.LabelValueBytes, src ? "SrcK8S_Zone" : "DstK8S_Zone", ref result)
+            && Text(k.SubnetLabel, FlowLimits.NameBytes, src ? "SrcSubnetLabel" : "DstSubnetLabel", ref result);
     }
 
     private static bool Range(int? value, int max, string field, ref FlowRejection result)

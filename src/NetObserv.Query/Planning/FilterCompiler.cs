@@ -33,7 +33,7 @@ internal static class FilterCompiler
     {
         foreach (var name in names)
         {
-            if (FlowFieldCatalog.TryGet(name, out var field) && !field.IsRollupDimension)
+            if ((FlowFieldCatalog.TryGet(name, out var field) && !field.IsRollupDimension) || IsExtraField(name))
             {
                 return false;
             }
@@ -50,6 +50,23 @@ internal static class FilterCompiler
         }
 
         FlowFieldCatalog.TryGet(name, out var field);
+        return MatchField(field, op, value, p);
+    }
+
+    /// <summary>
+    /// True when a label filter on <paramref name="name"/> reads <c>extra_fields</c>: a name that is neither
+    /// a column nor a constant label, which <c>| json</c> finds among the fields kept without a column.
+    /// </summary>
+    public static bool IsExtraField(string name) =>
+        name != FlowFieldCatalog.AppLabel && !name.StartsWith("__", StringComparison.Ordinal)
+        && !FlowFieldCatalog.TryGet(name, out _);
+
+    /// <summary>The text of a field kept in <c>extra_fields</c>; its name is a parameter.</summary>
+    private static FlowField ExtraField(string name, SqlParameters p) =>
+        new(name, $"(extra_fields ->> {p.Add(name, NpgsqlDbType.Text)})", FlowFieldKind.Text, false);
+
+    private static string MatchField(FlowField field, MatchOperator op, string value, SqlParameters p)
+    {
         switch (op)
         {
             case MatchOperator.Equal or MatchOperator.NotEqual:
@@ -125,7 +142,9 @@ internal static class FilterCompiler
 
     public static string Filter(LabelFilter filter, SqlParameters p) => filter switch
     {
+        StringLabelFilter s when IsExtraField(s.Name) => MatchField(ExtraField(s.Name, p), s.Op, s.Value, p),
         StringLabelFilter s => Matcher(s.Name, s.Op, s.Value, p),
+        NumericLabelFilter n when IsExtraField(n.Name) => ExtraNumeric(n, p),
         NumericLabelFilter n => Numeric(n, p),
         AndLabelFilter a => $"({Filter(a.Left, p)} AND {Filter(a.Right, p)})",
         OrLabelFilter o => $"({Filter(o.Left, p)} OR {Filter(o.Right, p)})",
@@ -156,17 +175,26 @@ internal static class FilterCompiler
         }
 
         var value = p.Add(filter.Value, NpgsqlDbType.Double);
-        var op = filter.Op switch
-        {
-            CompareOperator.Equal => "=",
-            CompareOperator.NotEqual => "<>",
-            CompareOperator.Greater => ">",
-            CompareOperator.GreaterOrEqual => ">=",
-            CompareOperator.Less => "<",
-            _ => "<=",
-        };
-        return $"({field.Sql} {op} {value})";
+        return $"({field.Sql} {Operator(filter.Op)} {value})";
     }
+
+    /// <summary>A numeric comparison on a field of <c>extra_fields</c>: only a JSON number compares.</summary>
+    private static string ExtraNumeric(NumericLabelFilter filter, SqlParameters p)
+    {
+        var name = p.Add(filter.Name, NpgsqlDbType.Text);
+        var value = p.Add(filter.Value, NpgsqlDbType.Double);
+        return $"(CASE WHEN jsonb_typeof(extra_fields -> {name}) = 'number' THEN (extra_fields ->> {name})::double precision END {Operator(filter.Op)} {value})";
+    }
+
+    private static string Operator(CompareOperator op) => op switch
+    {
+        CompareOperator.Equal => "=",
+        CompareOperator.NotEqual => "<>",
+        CompareOperator.Greater => ">",
+        CompareOperator.GreaterOrEqual => ">=",
+        CompareOperator.Less => "<",
+        _ => "<=",
+    };
 
     private static bool Compare(double left, CompareOperator op, double right) => op switch
     {

@@ -89,6 +89,8 @@ internal static class FlowFieldCatalog
         new("K8S_ClusterName", "k8s_cluster_name", FlowFieldKind.Text, true),
         new("_RecordType", "record_type", FlowFieldKind.Text, false),
         new("_HashId", "hash_id", FlowFieldKind.Text, false),
+        new("SrcSubnetLabel", "src_subnet_label", FlowFieldKind.Text, false),
+        new("DstSubnetLabel", "dst_subnet_label", FlowFieldKind.Text, false),
     ];
 
     private static readonly Dictionary<string, FlowField> s_byName =

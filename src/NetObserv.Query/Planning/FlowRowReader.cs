@@ -15,10 +15,10 @@ internal static class FlowRowReader
         "src_k8s_name, src_k8s_type, src_k8s_namespace, src_k8s_owner_name, src_k8s_owner_type, src_k8s_host_ip, " +
         "src_k8s_host_name, src_k8s_zone, dst_k8s_name, dst_k8s_type, dst_k8s_namespace, dst_k8s_owner_name, " +
         "dst_k8s_owner_type, dst_k8s_host_ip, dst_k8s_host_name, dst_k8s_zone, k8s_flow_layer, k8s_cluster_name, " +
-        "record_type, hash_id";
+        "record_type, hash_id, src_subnet_label, dst_subnet_label, extra_fields::text";
 
     /// <summary>How many columns <see cref="Columns"/> selects (further columns of a statement start here).</summary>
-    public const int ColumnCount = 54;
+    public const int ColumnCount = 57;
 
     /// <summary>Reads the current row; returns the record and the row's time (ns since the epoch).</summary>
     public static FlowRecord Read(NpgsqlDataReader r, out long timestampNs)
@@ -65,9 +65,12 @@ internal static class FlowRowReader
             K8SClusterName = Text(r, 51),
             RecordType = Text(r, 52),
             HashId = Text(r, 53),
+            ExtraFields = Text(r, 56),
         };
         ReadKubernetes(r, 34, record.Src);
         ReadKubernetes(r, 42, record.Dst);
+        record.Src.SubnetLabel = Text(r, 54);
+        record.Dst.SubnetLabel = Text(r, 55);
         return record;
     }
 

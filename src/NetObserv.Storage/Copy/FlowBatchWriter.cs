@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using NetObserv.Flows;
 using NetObserv.Flows.Pipeline;
+using NetObserv.Storage.Dictionaries;
 using NetObserv.Storage.Partitions;
 using NetObserv.Storage.Rollups;
 using NetObserv.Storage.Spill;
@@ -59,6 +60,7 @@ public sealed class FlowBatchWriter : BackgroundService
     private readonly StorageMode _mode;
     private readonly FlowPartitions _partitions;
     private readonly int _batchSize;
+    private readonly FlowDictionaries _dictionaries = new();
     private readonly TimeSpan _flushInterval;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -501,6 +503,9 @@ public sealed class FlowBatchWriter : BackgroundService
                 await _partitions.EnsureAsync(connection, days, abort).ConfigureAwait(false);
             }
 
+            // Dictionary rows commit on their own, before the batch: a cached id always names a stored row.
+            await _dictionaries.ResolveAsync(connection, batch, start, count, lane.Ids, abort).ConfigureAwait(false);
+
             var transaction = await connection.BeginTransactionAsync(abort).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
@@ -511,7 +516,7 @@ public sealed class FlowBatchWriter : BackgroundService
                     return false;
                 }
 
-                var copied = await FlowCopy.WriteAsync(connection, batch, start, count, lane.Macs, abort)
+                var copied = await FlowCopy.WriteAsync(connection, batch, start, count, lane.Ids, abort)
                     .ConfigureAwait(false);
                 if (copied != (ulong)count)
                 {
@@ -768,7 +773,7 @@ public sealed class FlowBatchWriter : BackgroundService
 
         public RollupAggregator Rollups { get; } = new();
 
-        public MacAddressCache Macs { get; } = new();
+        public RowIds Ids { get; } = new();
 
         public List<DateOnly> Days { get; } = [];
 

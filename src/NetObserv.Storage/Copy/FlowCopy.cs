@@ -1,12 +1,14 @@
 using System.Net;
 using NetObserv.Flows;
+using NetObserv.Storage.Dictionaries;
 using Npgsql;
 using NpgsqlTypes;
 
 namespace NetObserv.Storage.Copy;
 
 /// <summary>
-/// Writes flow records into <c>flows</c> with one binary COPY. Every value goes through the generic
+/// Writes flow records into <c>flow_rows</c> with one binary COPY, with the dictionary ids resolved
+/// beforehand (<see cref="FlowDictionaries"/>). Every value goes through the generic
 /// <see cref="NpgsqlBinaryImporter.Write{T}(T, NpgsqlDbType)"/> (no boxing); absent fields are NULL.
 /// Times are clamped to the representable range and text is cleaned of what PostgreSQL cannot store.
 /// </summary>
@@ -14,119 +16,86 @@ internal static class FlowCopy
 {
     /// <summary>The COPY statement; the column names are the schema's contract.</summary>
     public const string Sql = """
-        COPY flows (time_end, time_start, time_received, tenant, src_addr, dst_addr, src_mac, dst_mac,
-            src_port, dst_port, proto, etype, flags, dscp, icmp_type, icmp_code, bytes, packets, sampling,
-            flow_direction, interfaces, if_directions, duplicate, agent_ip, dns_id, dns_flags, dns_latency_ms,
-            dns_errno, dns_name, rtt_ns, pkt_drop_bytes, pkt_drop_packets, pkt_drop_latest_state,
-            pkt_drop_latest_drop_cause,
-            src_k8s_name, src_k8s_type, src_k8s_namespace, src_k8s_owner_name, src_k8s_owner_type,
-            src_k8s_host_ip, src_k8s_host_name, src_k8s_zone,
-            dst_k8s_name, dst_k8s_type, dst_k8s_namespace, dst_k8s_owner_name, dst_k8s_owner_type,
-            dst_k8s_host_ip, dst_k8s_host_name, dst_k8s_zone,
-            k8s_flow_layer, k8s_cluster_name, record_type, hash_id)
+        COPY flow_rows (time_end, bytes, packets, rtt_ns, dns_latency_ms, pkt_drop_bytes, pkt_drop_packets,
+            duration_ms, received_offset_s, src_endpoint, dst_endpoint, context, src_port, dst_port, flags,
+            dns_id, dns_flags, dns_errno, proto, dscp, icmp_type, icmp_code, src_addr, dst_addr, dns_name,
+            pkt_drop_latest_state, pkt_drop_latest_drop_cause, hash_id, extra_fields)
         FROM STDIN (FORMAT BINARY)
         """;
 
     /// <summary>
-    /// Copies <paramref name="count"/> records starting at <paramref name="start"/> and returns the row
-    /// count the server reports.
+    /// Copies <paramref name="count"/> records starting at <paramref name="start"/>, whose dictionary ids
+    /// are <paramref name="ids"/> (index 0 for record <paramref name="start"/>), and returns the row count
+    /// the server reports.
     /// </summary>
     public static async Task<ulong> WriteAsync(NpgsqlConnection connection, List<FlowRecord> records, int start,
-        int count, MacAddressCache macs, CancellationToken cancellationToken)
+        int count, RowIds ids, CancellationToken cancellationToken)
     {
         var importer = await connection.BeginBinaryImportAsync(Sql, cancellationToken).ConfigureAwait(false);
         await using (importer.ConfigureAwait(false))
         {
             // Rows are written synchronously: values go to the connection's buffer and only a full
             // buffer touches the socket. Per-value awaits cost more than the rare blocking flush.
-            for (var i = start; i < start + count; i++)
+            for (var i = 0; i < count; i++)
             {
-                WriteRow(importer, records[i], macs);
+                WriteRow(importer, records[start + i], ids.Src[i], ids.Dst[i], ids.Context[i]);
             }
 
             return await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private static void WriteRow(NpgsqlBinaryImporter w, FlowRecord r, MacAddressCache macs)
+    /// <summary><c>duration_ms</c>: milliseconds from the first to the last packet, within the column's range.</summary>
+    public static int DurationMs(FlowRecord r) =>
+        (int)Math.Clamp(FlowTime.Clamp(r.TimeFlowEndMs) - FlowTime.Clamp(r.TimeFlowStartMs), int.MinValue, int.MaxValue);
+
+    /// <summary><c>received_offset_s</c>: seconds from the last packet's whole second to <c>TimeReceived</c>.</summary>
+    public static int ReceivedOffsetSeconds(FlowRecord r)
+    {
+        var endMs = FlowTime.Clamp(r.TimeFlowEndMs);
+        var endSecond = endMs >= 0 ? endMs / 1000 : ((endMs + 1) / 1000) - 1;
+        return (int)Int128.Clamp((Int128)r.TimeReceived - endSecond, int.MinValue, int.MaxValue);
+    }
+
+    private static void WriteRow(NpgsqlBinaryImporter w, FlowRecord r, int src, int dst, int context)
     {
         w.StartRow();
         w.Write(FlowTime.ToUtc(r.TimeFlowEndMs), NpgsqlDbType.TimestampTz);
-        w.Write(FlowTime.ToUtc(r.TimeFlowStartMs), NpgsqlDbType.TimestampTz);
-        w.Write(FlowTime.SecondsToUtc(r.TimeReceived), NpgsqlDbType.TimestampTz);
-        w.Write(FlowText.Clean(r.Tenant) ?? FlowRecord.DefaultTenant, NpgsqlDbType.Text);
-        Inet(w, r.SrcAddr);
-        Inet(w, r.DstAddr);
-        Mac(w, r.SrcMac, macs);
-        Mac(w, r.DstMac, macs);
-        Int(w, r.SrcPort);
-        Int(w, r.DstPort);
-        Int(w, r.Proto);
-        Int(w, r.Etype);
-        Int(w, r.Flags);
-        Int(w, r.Dscp);
-        Int(w, r.IcmpType);
-        Int(w, r.IcmpCode);
         w.Write(r.Bytes, NpgsqlDbType.Bigint);
         w.Write(r.Packets, NpgsqlDbType.Bigint);
-        Int(w, r.Sampling);
-        Int(w, r.FlowDirection);
-        if (FlowText.Clean(r.Interfaces) is { } interfaces)
-        {
-            w.Write(interfaces, NpgsqlDbType.Array | NpgsqlDbType.Text);
-        }
-        else
-        {
-            w.WriteNull();
-        }
-
-        if (r.IfDirections is { } directions)
-        {
-            w.Write(directions, NpgsqlDbType.Array | NpgsqlDbType.Integer);
-        }
-        else
-        {
-            w.WriteNull();
-        }
-
-        if (r.Duplicate is { } duplicate)
-        {
-            w.Write(duplicate, NpgsqlDbType.Boolean);
-        }
-        else
-        {
-            w.WriteNull();
-        }
-
-        Inet(w, r.AgentIP);
-        Int(w, r.DnsId);
-        Int(w, r.DnsFlags);
-        Long(w, r.DnsLatencyMs);
-        Int(w, r.DnsErrno);
-        Text(w, r.DnsName);
         Long(w, r.TimeFlowRttNs);
+        Long(w, r.DnsLatencyMs);
         Long(w, r.PktDropBytes);
         Long(w, r.PktDropPackets);
+        w.Write(DurationMs(r), NpgsqlDbType.Integer);
+        w.Write(ReceivedOffsetSeconds(r), NpgsqlDbType.Integer);
+        w.Write(src, NpgsqlDbType.Integer);
+        w.Write(dst, NpgsqlDbType.Integer);
+        w.Write(context, NpgsqlDbType.Integer);
+        Int(w, r.SrcPort);
+        Int(w, r.DstPort);
+        Int(w, r.Flags);
+        Int(w, r.DnsId);
+        Int(w, r.DnsFlags);
+        Int(w, r.DnsErrno);
+        Short(w, r.Proto);
+        Short(w, r.Dscp);
+        Short(w, r.IcmpType);
+        Short(w, r.IcmpCode);
+        Inet(w, r.SrcAddr);
+        Inet(w, r.DstAddr);
+        Text(w, r.DnsName);
         Text(w, r.PktDropLatestState);
         Text(w, r.PktDropLatestDropCause);
-        Kubernetes(w, r.Src);
-        Kubernetes(w, r.Dst);
-        Text(w, r.K8SFlowLayer);
-        Text(w, r.K8SClusterName);
-        Text(w, r.RecordType);
         Text(w, r.HashId);
-    }
-
-    private static void Kubernetes(NpgsqlBinaryImporter w, KubernetesMetadata k)
-    {
-        Text(w, k.Name);
-        Text(w, k.Type);
-        Text(w, k.Namespace);
-        Text(w, k.OwnerName);
-        Text(w, k.OwnerType);
-        Inet(w, k.HostIP);
-        Text(w, k.HostName);
-        Text(w, k.Zone);
+        if (FlowText.Clean(r.ExtraFields) is { } extra)
+        {
+            w.Write(extra, NpgsqlDbType.Jsonb);
+        }
+        else
+        {
+            w.WriteNull();
+        }
     }
 
     private static void Text(NpgsqlBinaryImporter w, string? value)
@@ -134,6 +103,19 @@ internal static class FlowCopy
         if (FlowText.Clean(value) is { } text)
         {
             w.Write(text, NpgsqlDbType.Text);
+        }
+        else
+        {
+            w.WriteNull();
+        }
+    }
+
+    /// <summary>A smallint column; the validator keeps these fields within 0-255.</summary>
+    private static void Short(NpgsqlBinaryImporter w, int? value)
+    {
+        if (value is >= short.MinValue and <= short.MaxValue)
+        {
+            w.Write((short)value.Value, NpgsqlDbType.Smallint);
         }
         else
         {
@@ -170,18 +152,6 @@ internal static class FlowCopy
         if (value is not null)
         {
             w.Write(value, NpgsqlDbType.Inet);
-        }
-        else
-        {
-            w.WriteNull();
-        }
-    }
-
-    private static void Mac(NpgsqlBinaryImporter w, ulong? value, MacAddressCache macs)
-    {
-        if (value is { } v)
-        {
-            w.Write(macs.Get(v), NpgsqlDbType.MacAddr);
         }
         else
         {

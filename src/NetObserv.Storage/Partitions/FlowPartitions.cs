@@ -6,7 +6,7 @@ using Npgsql;
 namespace NetObserv.Storage.Partitions;
 
 /// <summary>
-/// Native mode's daily partitions of <c>flows</c>: <c>flows_pYYYYMMDD</c> holds the UTC day
+/// Native mode's daily partitions of <c>flow_rows</c>: <c>flow_rows_pYYYYMMDD</c> holds the UTC day
 /// [YYYY-MM-DD 00:00, next day 00:00) of <c>time_end</c>. Creates the partitions a batch needs before
 /// it is copied (remembering the days known to exist), creates days ahead of time and drops
 /// partitions entirely past retention. DDL runs under a transaction-scoped advisory lock so
@@ -18,7 +18,7 @@ public sealed class FlowPartitions
     /// <summary>The advisory lock key for partition DDL (the ASCII of "nobspart").</summary>
     public const long LockKey = 0x6E6F627370617274;
 
-    private const string Prefix = "flows_p";
+    private const string Prefix = "flow_rows_p";
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly StorageOptions _options;
@@ -177,7 +177,7 @@ public sealed class FlowPartitions
         return dropped;
     }
 
-    /// <summary>The days that have a <c>flows_pYYYYMMDD</c> partition, oldest first.</summary>
+    /// <summary>The days that have a <c>flow_rows_pYYYYMMDD</c> partition, oldest first.</summary>
     public async Task<IReadOnlyList<DateOnly>> ListAsync(CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -202,7 +202,7 @@ public sealed class FlowPartitions
             SELECT c.relname
             FROM pg_inherits i
             JOIN pg_class c ON c.oid = i.inhrelid
-            WHERE i.inhparent = 'flows'::regclass
+            WHERE i.inhparent = 'flow_rows'::regclass
             """;
         var days = new HashSet<DateOnly>();
         await using var command = new NpgsqlCommand(sql, connection, transaction);
@@ -230,6 +230,6 @@ public sealed class FlowPartitions
             ? "10000-01-01"
             : day.AddDays(1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         return string.Create(CultureInfo.InvariantCulture,
-            $"CREATE TABLE IF NOT EXISTS {NameOf(day)} PARTITION OF flows FOR VALUES FROM ('{from} 00:00:00+00') TO ('{to} 00:00:00+00')");
+            $"CREATE TABLE IF NOT EXISTS {NameOf(day)} PARTITION OF flow_rows FOR VALUES FROM ('{from} 00:00:00+00') TO ('{to} 00:00:00+00')");
     }
 }

@@ -125,7 +125,7 @@ public sealed class StorageMaintenanceService : BackgroundService
         }
     }
 
-    /// <summary>TimescaleDB: replaces the retention policy on <c>flows</c> when it differs from the configured one.</summary>
+    /// <summary>TimescaleDB: replaces the retention policy on <c>flow_rows</c> when it differs from the configured one.</summary>
     private async Task SetRetentionPolicyAsync(CancellationToken cancellationToken)
     {
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken)
@@ -133,7 +133,7 @@ public sealed class StorageMaintenanceService : BackgroundService
         await using (var current = new NpgsqlCommand(
             """
             SELECT count(*) FROM timescaledb_information.jobs
-            WHERE proc_name = 'policy_retention' AND hypertable_name = 'flows'
+            WHERE proc_name = 'policy_retention' AND hypertable_name = 'flow_rows'
               AND (config->>'drop_after')::interval = $1
             """, connection))
         {
@@ -146,13 +146,13 @@ public sealed class StorageMaintenanceService : BackgroundService
 
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using (var remove = new NpgsqlCommand(
-            "SELECT remove_retention_policy('flows', if_exists => true)", connection, transaction))
+            "SELECT remove_retention_policy('flow_rows', if_exists => true)", connection, transaction))
         {
             await remove.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
         await using (var add = new NpgsqlCommand(
-            "SELECT add_retention_policy('flows', drop_after => $1::interval)", connection, transaction))
+            "SELECT add_retention_policy('flow_rows', drop_after => $1::interval)", connection, transaction))
         {
             add.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = _options.Retention });
             await add.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

@@ -9,7 +9,8 @@ namespace NetObserv.Storage.Spill;
 /// writer stores in <c>flows</c>. Little-endian integers; a nullable value is a presence byte (0 absent,
 /// 1 present) then the value; text is a 7-bit-encoded UTF-8 byte length then the bytes; an address is
 /// its length (0 absent, 4 or 16) then its bytes. Text that is not valid UTF-16 (an unpaired surrogate)
-/// is stored with U+FFFD in its place, as the database would store it.
+/// is stored with U+FFFD in its place, as the database would store it. Version 2 adds, after the
+/// fields of version 1, the source and destination subnet labels and the extra fields' JSON text.
 /// </summary>
 internal static class SpillCodec
 {
@@ -26,7 +27,8 @@ internal static class SpillCodec
     }
 
     /// <summary>Reads <paramref name="count"/> records into <paramref name="into"/>; throws <see cref="InvalidDataException"/> on a malformed payload.</summary>
-    public static void Decode(byte[] payload, int offset, int count, List<FlowRecord> into)
+    public static void Decode(byte[] payload, int offset, int count, List<FlowRecord> into,
+        int version = SpillJournal.FormatVersion)
     {
         using var stream = new MemoryStream(payload, offset, payload.Length - offset, writable: false);
         using var r = new BinaryReader(stream, s_utf8);
@@ -34,7 +36,7 @@ internal static class SpillCodec
         {
             for (var i = 0; i < count; i++)
             {
-                into.Add(Read(r));
+                into.Add(Read(r, version));
             }
         }
         catch (EndOfStreamException e)
@@ -116,9 +118,12 @@ internal static class SpillCodec
         Text(w, f.K8SClusterName);
         Text(w, f.RecordType);
         Text(w, f.HashId);
+        Text(w, f.Src.SubnetLabel);
+        Text(w, f.Dst.SubnetLabel);
+        Text(w, f.ExtraFields);
     }
 
-    private static FlowRecord Read(BinaryReader r)
+    private static FlowRecord Read(BinaryReader r, int version)
     {
         var f = new FlowRecord
         {
@@ -189,6 +194,13 @@ internal static class SpillCodec
         f.K8SClusterName = Text(r);
         f.RecordType = Text(r);
         f.HashId = Text(r);
+        if (version >= 2)
+        {
+            f.Src.SubnetLabel = Text(r);
+            f.Dst.SubnetLabel = Text(r);
+            f.ExtraFields = Text(r);
+        }
+
         return f;
     }
 

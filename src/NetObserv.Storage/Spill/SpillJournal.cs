@@ -17,7 +17,7 @@ internal sealed class SpillJournal
 {
     public const string Extension = ".spill";
     public const int HeaderSize = 24;
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
 
     private const string TempExtension = ".tmp";
     private static ReadOnlySpan<byte> Magic => "NOSJ"u8;
@@ -145,7 +145,7 @@ internal sealed class SpillJournal
 
         var header = bytes.AsSpan(0, HeaderSize);
         var version = BinaryPrimitives.ReadInt32LittleEndian(header[4..]);
-        if (version != FormatVersion)
+        if (version is < 1 or > FormatVersion)
         {
             throw new InvalidDataException($"unknown spill format version {version}");
         }
@@ -166,7 +166,7 @@ internal sealed class SpillJournal
         var before = into.Count;
         try
         {
-            SpillCodec.Decode(bytes, HeaderSize, count, into);
+            SpillCodec.Decode(bytes, HeaderSize, count, into, version);
         }
         catch
         {

@@ -77,7 +77,7 @@ internal static class TestFlows
         await connection.OpenAsync();
         var day = Origin.Date;
         await using (var partition = new NpgsqlCommand(
-            $"CREATE TABLE IF NOT EXISTS flows_qtest_{day:yyyyMMdd} PARTITION OF flows FOR VALUES FROM ('{day:yyyy-MM-dd}') TO ('{day.AddDays(1):yyyy-MM-dd}')",
+            $"CREATE TABLE IF NOT EXISTS flows_qtest_{day:yyyyMMdd} PARTITION OF flow_rows FOR VALUES FROM ('{day:yyyy-MM-dd}') TO ('{day.AddDays(1):yyyy-MM-dd}')",
             connection))
         {
             try

@@ -176,13 +176,13 @@ public sealed class GrpcHostileInputTests
         await using var connection = new NpgsqlConnection(server.ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'flows'::regclass",
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'flow_rows'::regclass",
             connection);
         await using var reader = await command.ExecuteReaderAsync();
         var days = new List<DateOnly>();
         while (await reader.ReadAsync())
         {
-            days.Add(DateOnly.ParseExact(reader.GetString(0)["flows_p".Length..], "yyyyMMdd", CultureInfo.InvariantCulture));
+            days.Add(DateOnly.ParseExact(reader.GetString(0)["flow_rows_p".Length..], "yyyyMMdd", CultureInfo.InvariantCulture));
         }
 
         return days;

@@ -292,7 +292,7 @@ public sealed class QueryLimitsTests : IClassFixture<QueryLimitsFixture>
         await using (var connection = new NpgsqlConnection(server.ConnectionString))
         {
             await connection.OpenAsync().DefaultTimeout();
-            await using var drop = new NpgsqlCommand("DROP TABLE flows CASCADE", connection);
+            await using var drop = new NpgsqlCommand("DROP TABLE flow_rows CASCADE", connection);
             await drop.ExecuteNonQueryAsync().DefaultTimeout();
         }
 

@@ -38,7 +38,7 @@ internal static class QueryTestFlows
         await connection.OpenAsync();
         var day = DateTime.UnixEpoch.AddMilliseconds(OriginMs).Date;
         await using (var partition = new NpgsqlCommand(
-            $"CREATE TABLE IF NOT EXISTS flows_qtest_{day:yyyyMMdd} PARTITION OF flows FOR VALUES FROM ('{day:yyyy-MM-dd}') TO ('{day.AddDays(1):yyyy-MM-dd}')",
+            $"CREATE TABLE IF NOT EXISTS flows_qtest_{day:yyyyMMdd} PARTITION OF flow_rows FOR VALUES FROM ('{day:yyyy-MM-dd}') TO ('{day.AddDays(1):yyyy-MM-dd}')",
             connection))
         {
             try

@@ -102,7 +102,7 @@ public sealed class FlowBatchWriterLifecycleTests(PostgresDatabase database) : I
         Assert.Contains(new DateOnly(2026, 1, 5), after);
         Assert.Contains(new DateOnly(2027, 6, 1), after);
         Assert.Contains(new DateOnly(2027, 6, 2), after);
-        Assert.Equal(300, await database.ScalarAsync<long>("SELECT count(*) FROM flows_p20260105"));
+        Assert.Equal(300, await database.ScalarAsync<long>("SELECT count(*) FROM flow_rows_p20260105"));
         Assert.Equal(500, await database.ScalarAsync<long>("SELECT count(*) FROM flows"));
     }
 

@@ -33,7 +33,7 @@ public sealed class TimescaleDbModeTests(PlainPostgres plain) : IClassFixture<Pl
         Assert.Equal((long)Count, await PlainPostgres.ScalarAsync<long>(cs, "SELECT count(*) FROM flows"));
         Assert.Equal("Native", await PlainPostgres.ScalarAsync<string>(cs, "SELECT DISTINCT mode FROM schema_migrations"));
         Assert.Equal("p", await PlainPostgres.ScalarAsync<string>(cs,
-            "SELECT relkind::text FROM pg_class WHERE relname = 'flows'"));
+            "SELECT relkind::text FROM pg_class WHERE relname = 'flow_rows'"));
     }
 
     [Fact]
@@ -78,11 +78,11 @@ public sealed class TimescaleDbModeTests(PlainPostgres plain) : IClassFixture<Pl
 
                 Assert.Equal((long)Count, await PlainPostgres.ScalarAsync<long>(cs, "SELECT count(*) FROM flows"));
                 Assert.Equal(1L, await PlainPostgres.ScalarAsync<long>(cs,
-                    "SELECT count(*) FROM timescaledb_information.hypertables WHERE hypertable_name = 'flows'"));
+                    "SELECT count(*) FROM timescaledb_information.hypertables WHERE hypertable_name = 'flow_rows'"));
                 Assert.True(await PlainPostgres.ScalarAsync<long>(cs,
-                    "SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_name = 'flows'") > 0);
+                    "SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_name = 'flow_rows'") > 0);
                 // The hypertable's parent holds no rows: every row went into a chunk.
-                Assert.Equal(0L, await PlainPostgres.ScalarAsync<long>(cs, "SELECT count(*) FROM ONLY flows"));
+                Assert.Equal(0L, await PlainPostgres.ScalarAsync<long>(cs, "SELECT count(*) FROM ONLY flow_rows"));
             }
         }
         finally

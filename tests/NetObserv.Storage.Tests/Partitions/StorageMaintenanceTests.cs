@@ -16,7 +16,7 @@ public sealed class StorageMaintenanceTests(PostgresDatabase database) : IClassF
             await database.ScalarAsync<int>("DROP TABLE " + FlowPartitions.NameOf(day) + "; SELECT 1");
         }
 
-        await database.ScalarAsync<int>("TRUNCATE flows, flow_rollup_1m, flow_rollup_5m, flow_rollup_10m, flow_rollup_1h; SELECT 1");
+        await database.ScalarAsync<int>("TRUNCATE flow_rows, flow_rollup_1m, flow_rollup_5m, flow_rollup_10m, flow_rollup_1h; SELECT 1");
     }
 
     public Task DisposeAsync() => Task.CompletedTask;
@@ -36,8 +36,8 @@ public sealed class StorageMaintenanceTests(PostgresDatabase database) : IClassF
         Assert.Equal(
             [new DateOnly(2026, 3, 10), new DateOnly(2026, 3, 11), new DateOnly(2026, 3, 12), new DateOnly(2026, 3, 13)],
             await host.Partitions.ListAsync(CancellationToken.None));
-        Assert.Equal("flows_p20260313", await database.ScalarAsync<string>(
-            "SELECT to_regclass('flows_p20260313')::text"));
+        Assert.Equal("flow_rows_p20260313", await database.ScalarAsync<string>(
+            "SELECT to_regclass('flow_rows_p20260313')::text"));
     }
 
     [Fact]
@@ -57,7 +57,7 @@ public sealed class StorageMaintenanceTests(PostgresDatabase database) : IClassF
 
         var dropped = await host.Maintenance.RunOnceAsync(s_now, CancellationToken.None).DefaultTimeout();
 
-        Assert.Equal(["flows_p20260302"], dropped);
+        Assert.Equal(["flow_rows_p20260302"], dropped);
         var days = await host.Partitions.ListAsync(CancellationToken.None);
         Assert.DoesNotContain(new DateOnly(2026, 3, 2), days);
         Assert.Contains(new DateOnly(2026, 3, 3), days);

@@ -1,0 +1,248 @@
+using System.Collections.Concurrent;
+using NetObserv.Flows;
+using NetObserv.Storage.Copy;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace NetObserv.Storage.Dictionaries;
+
+/// <summary>
+/// The ids of <c>flow_endpoints</c> and <c>flow_contexts</c> rows, cached in the process and shared by
+/// every writer loop. Keys not seen yet are added in one round trip (one <c>flow_endpoint_id</c> or
+/// <c>flow_context_id</c> call per new key, batched), outside the batch's transaction: an id in the
+/// cache always names a committed row. Each cache is bounded; past the bound it starts again empty
+/// and fills from the database.
+/// </summary>
+internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.DefaultMaxEntries)
+{
+    /// <summary>Entries kept per dictionary before the cache starts again.</summary>
+    public const int DefaultMaxEntries = 200_000;
+
+    private readonly ConcurrentDictionary<EndpointKey, int> _endpoints = new();
+    private readonly ConcurrentDictionary<ContextKey, int> _contexts = new();
+
+    /// <summary>Cached endpoint ids.</summary>
+    public int EndpointCount => _endpoints.Count;
+
+    /// <summary>Cached context ids.</summary>
+    public int ContextCount => _contexts.Count;
+
+    /// <summary>
+    /// Fills <paramref name="ids"/> with the source endpoint, destination endpoint and context ids of
+    /// records <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> - 1.
+    /// </summary>
+    public async Task ResolveAsync(NpgsqlConnection connection, List<FlowRecord> records, int start, int count,
+        RowIds ids, CancellationToken cancellationToken)
+    {
+        ids.EnsureCapacity(count);
+        Dictionary<EndpointKey, List<int>>? missingEndpoints = null;
+        Dictionary<ContextKey, List<int>>? missingContexts = null;
+        for (var i = 0; i < count; i++)
+        {
+            var record = records[start + i];
+            var src = EndpointKey.Of(record.Src);
+            if (_endpoints.TryGetValue(src, out var id))
+            {
+                ids.Src[i] = id;
+            }
+            else
+            {
+                Pending(ref missingEndpoints, src, i);
+            }
+
+            var dst = EndpointKey.Of(record.Dst);
+            if (_endpoints.TryGetValue(dst, out id))
+            {
+                ids.Dst[i] = id;
+            }
+            else
+            {
+                // Negative slots mark a destination: one list serves both sides of a key.
+                Pending(ref missingEndpoints, dst, ~i);
+            }
+
+            var context = new ContextKey(record);
+            if (_contexts.TryGetValue(context, out id))
+            {
+                ids.Context[i] = id;
+            }
+            else
+            {
+                Pending(ref missingContexts, context, i);
+            }
+        }
+
+        if (missingEndpoints is null && missingContexts is null)
+        {
+            return;
+        }
+
+        await using var batch = new NpgsqlBatch(connection);
+        var endpointKeys = missingEndpoints?.Keys.ToArray() ?? [];
+        var contextKeys = missingContexts?.Keys.ToArray() ?? [];
+        foreach (var key in endpointKeys)
+        {
+            batch.BatchCommands.Add(EndpointCommand(key));
+        }
+
+        foreach (var key in contextKeys)
+        {
+            batch.BatchCommands.Add(ContextCommand(key));
+        }
+
+        // The batch runs in one implicit transaction: a key the database refuses rolls back the keys
+        // before it, so ids are used and cached only once every statement has succeeded.
+        var endpointIds = new int[endpointKeys.Length];
+        var contextIds = new int[contextKeys.Length];
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            for (var k = 0; k < endpointIds.Length; k++)
+            {
+                endpointIds[k] = await ReadIdAsync(reader, cancellationToken).ConfigureAwait(false);
+            }
+
+            for (var k = 0; k < contextIds.Length; k++)
+            {
+                contextIds[k] = await ReadIdAsync(reader, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        for (var k = 0; k < endpointKeys.Length; k++)
+        {
+            foreach (var slot in missingEndpoints![endpointKeys[k]])
+            {
+                if (slot >= 0)
+                {
+                    ids.Src[slot] = endpointIds[k];
+                }
+                else
+                {
+                    ids.Dst[~slot] = endpointIds[k];
+                }
+            }
+
+            Remember(_endpoints, endpointKeys[k], endpointIds[k]);
+        }
+
+        for (var k = 0; k < contextKeys.Length; k++)
+        {
+            foreach (var slot in missingContexts![contextKeys[k]])
+            {
+                ids.Context[slot] = contextIds[k];
+            }
+
+            Remember(_contexts, contextKeys[k], contextIds[k]);
+        }
+    }
+
+    /// <summary>Forgets every cached id (after a database change that may have renumbered them).</summary>
+    public void Clear()
+    {
+        _endpoints.Clear();
+        _contexts.Clear();
+    }
+
+    private void Remember<TKey>(ConcurrentDictionary<TKey, int> cache, TKey key, int id)
+        where TKey : notnull
+    {
+        if (cache.Count >= maxEntries)
+        {
+            cache.Clear();
+        }
+
+        cache[key] = id;
+    }
+
+    private static void Pending<TKey>(ref Dictionary<TKey, List<int>>? missing, TKey key, int slot)
+        where TKey : notnull
+    {
+        missing ??= [];
+        if (!missing.TryGetValue(key, out var slots))
+        {
+            slots = [];
+            missing[key] = slots;
+        }
+
+        slots.Add(slot);
+    }
+
+    private static async Task<int> ReadIdAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    {
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            throw new InvalidOperationException("a dictionary upsert returned no id");
+        }
+
+        var id = reader.GetInt32(0);
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        return id;
+    }
+
+    private static NpgsqlBatchCommand EndpointCommand(EndpointKey k)
+    {
+        var command = new NpgsqlBatchCommand("SELECT flow_endpoint_id($1, $2, $3, $4, $5, $6, $7, $8, $9)");
+        var p = command.Parameters;
+        Text(p, k.Type);
+        Text(p, k.Namespace);
+        Text(p, k.Name);
+        Text(p, k.OwnerType);
+        Text(p, k.OwnerName);
+        p.Add(new NpgsqlParameter { Value = (object?)k.HostIP ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Inet });
+        Text(p, k.HostName);
+        Text(p, k.Zone);
+        Text(p, k.SubnetLabel);
+        return command;
+    }
+
+    private static NpgsqlBatchCommand ContextCommand(ContextKey k)
+    {
+        var command = new NpgsqlBatchCommand(
+            "SELECT flow_context_id($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)");
+        var p = command.Parameters;
+        Text(p, k.Tenant);
+        Int(p, k.FlowDirection);
+        p.Add(new NpgsqlParameter { Value = (object?)k.Interfaces ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        p.Add(new NpgsqlParameter { Value = (object?)k.IfDirections ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
+        p.Add(new NpgsqlParameter { Value = k.Duplicate is { } d ? d : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Boolean });
+        p.Add(new NpgsqlParameter { Value = (object?)k.AgentIP ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Inet });
+        Mac(p, k.SrcMac);
+        Mac(p, k.DstMac);
+        Int(p, k.Etype);
+        Int(p, k.Sampling);
+        Text(p, k.FlowLayer);
+        Text(p, k.ClusterName);
+        Text(p, k.RecordType);
+        return command;
+    }
+
+    private static void Text(NpgsqlParameterCollection p, string? value) =>
+        p.Add(new NpgsqlParameter { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+
+    private static void Int(NpgsqlParameterCollection p, int? value) =>
+        p.Add(new NpgsqlParameter { Value = value is { } v ? v : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
+
+    private static void Mac(NpgsqlParameterCollection p, ulong? value) =>
+        p.Add(new NpgsqlParameter
+        {
+            Value = value is { } v ? MacAddressCache.ToPhysicalAddress(v) : DBNull.Value,
+            NpgsqlDbType = NpgsqlDbType.MacAddr,
+        });
+}
+
+/// <summary>The dictionary ids of one batch's rows, reused from batch to batch.</summary>
+internal sealed class RowIds
+{
+    public int[] Src { get; private set; } = [];
+    public int[] Dst { get; private set; } = [];
+    public int[] Context { get; private set; } = [];
+
+    public void EnsureCapacity(int count)
+    {
+        if (Src.Length < count)
+        {
+            Src = new int[count];
+            Dst = new int[count];
+            Context = new int[count];
+        }
+    }
+}
