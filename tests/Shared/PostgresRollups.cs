@@ -17,7 +17,7 @@ public static class PostgresRollups
             // Table names and widths are the constants of RollupLevel.
             await using var command = new NpgsqlCommand(
                 $"""
-                DELETE FROM {level.Table};
+                DELETE FROM {level.RowsTable};
                 INSERT INTO {level.Table} (tenant, bucket, src_k8s_namespace, src_k8s_owner_type, src_k8s_owner_name,
                     dst_k8s_namespace, dst_k8s_owner_type, dst_k8s_owner_name, flow_direction, k8s_flow_layer,
                     k8s_cluster_name, bytes, packets, sampled_bytes, sampled_packets, flows)

@@ -191,7 +191,7 @@ internal static class QueryBenchmark
         var span = spanMs;
         var startMs = endMs - span;
         var loadWatch = Stopwatch.StartNew();
-        await ExecuteAsync(dataSource, "TRUNCATE flow_rows, " + string.Join(", ", RollupLevel.All.Select(l => l.Table)));
+        await ExecuteAsync(dataSource, "TRUNCATE flow_rows, " + string.Join(", ", RollupLevel.All.Select(l => l.RowsTable)));
         var firstDay = DateTimeOffset.FromUnixTimeMilliseconds(startMs).UtcDateTime.Date;
         for (var day = firstDay; day <= DateTimeOffset.FromUnixTimeMilliseconds(endMs).UtcDateTime.Date.AddDays(1); day = day.AddDays(1))
         {
@@ -260,10 +260,10 @@ internal static class QueryBenchmark
                 """));
         }
 
-        await ExecuteAsync(dataSource, "VACUUM ANALYZE flows");
+        await ExecuteAsync(dataSource, "VACUUM ANALYZE flow_rows");
         foreach (var level in RollupLevel.All)
         {
-            await ExecuteAsync(dataSource, "VACUUM ANALYZE " + level.Table);
+            await ExecuteAsync(dataSource, "VACUUM ANALYZE " + level.RowsTable);
         }
 
         Console.WriteLine($"loaded and rolled up in {loadWatch.Elapsed.TotalSeconds:F0} s");

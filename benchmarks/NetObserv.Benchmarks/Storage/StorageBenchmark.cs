@@ -168,7 +168,12 @@ internal static class StorageBenchmark
     /// </summary>
     private static readonly string[] s_flowRelations = [FlowTable, "flow_endpoints", "flow_contexts", "flows"];
 
-    private static readonly string[] s_rollupRelations = ["flow_rollup_1m", "flow_rollup_5m", "flow_rollup_10m", "flow_rollup_1h"];
+    /// <summary>The rollup levels (their tables, or before rollups v2 the tables named like today's views) and their key dictionary.</summary>
+    private static readonly string[] s_rollupRelations =
+    [
+        "flow_rollup_1m_rows", "flow_rollup_5m_rows", "flow_rollup_10m_rows", "flow_rollup_1h_rows", "flow_rollup_keys",
+        "flow_rollup_1m", "flow_rollup_5m", "flow_rollup_10m", "flow_rollup_1h",
+    ];
 
     /// <summary>
     /// Bytes on disk of the relations with their indexes and TOAST: a hypertable's chunks (compressed or not)

@@ -505,6 +505,8 @@ public sealed class FlowBatchWriter : BackgroundService
 
             // Dictionary rows commit on their own, before the batch: a cached id always names a stored row.
             await _dictionaries.ResolveAsync(connection, batch, start, count, lane.Ids, abort).ConfigureAwait(false);
+            await _dictionaries.ResolveRollupKeysAsync(connection, rollups.Level(0).Keys, lane.RollupKeyIds, abort)
+                .ConfigureAwait(false);
 
             var transaction = await connection.BeginTransactionAsync(abort).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
@@ -528,7 +530,7 @@ public sealed class FlowBatchWriter : BackgroundService
                 for (var level = 0; level < RollupLevel.All.Count; level++)
                 {
                     rollupRows += await RollupUpsert.WriteAsync(connection, transaction, RollupLevel.All[level],
-                        rollups.Level(level), abort).ConfigureAwait(false);
+                        rollups.Level(level), lane.RollupKeyIds, abort).ConfigureAwait(false);
                 }
                 await transaction.CommitAsync(abort).ConfigureAwait(false);
 
@@ -774,6 +776,8 @@ public sealed class FlowBatchWriter : BackgroundService
         public RollupAggregator Rollups { get; } = new();
 
         public RowIds Ids { get; } = new();
+
+        public Dictionary<RollupKey, int> RollupKeyIds { get; } = [];
 
         public List<DateOnly> Days { get; } = [];
 

@@ -1,15 +1,16 @@
 using System.Collections.Concurrent;
 using NetObserv.Flows;
 using NetObserv.Storage.Copy;
+using NetObserv.Storage.Rollups;
 using Npgsql;
 using NpgsqlTypes;
 
 namespace NetObserv.Storage.Dictionaries;
 
 /// <summary>
-/// The ids of <c>flow_endpoints</c> and <c>flow_contexts</c> rows, cached in the process and shared by
-/// every writer loop. Keys not seen yet are added in one round trip (one <c>flow_endpoint_id</c> or
-/// <c>flow_context_id</c> call per new key, batched), outside the batch's transaction: an id in the
+/// The ids of <c>flow_endpoints</c>, <c>flow_contexts</c> and <c>flow_rollup_keys</c> rows, cached in the process and shared by
+/// every writer loop. Keys not seen yet are added in one round trip (one <c>flow_endpoint_id</c>,
+/// <c>flow_context_id</c> or <c>flow_rollup_key_id</c> call per new key, batched), outside the batch's transaction: an id in the
 /// cache always names a committed row. Each cache is bounded; past the bound it starts again empty
 /// and fills from the database.
 /// </summary>
@@ -20,6 +21,7 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
 
     private readonly ConcurrentDictionary<EndpointKey, int> _endpoints = new();
     private readonly ConcurrentDictionary<ContextKey, int> _contexts = new();
+    private readonly ConcurrentDictionary<RollupKey, int> _rollupKeys = new();
 
     /// <summary>Cached endpoint ids.</summary>
     public int EndpointCount => _endpoints.Count;
@@ -135,11 +137,80 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
         }
     }
 
+    /// <summary>
+    /// Fills <paramref name="into"/> with the <c>flow_rollup_keys</c> id of the dimensions (the key with
+    /// bucket 0) of every key in <paramref name="keys"/>, adding the new ones in one round trip.
+    /// </summary>
+    public async Task ResolveRollupKeysAsync(NpgsqlConnection connection, IEnumerable<RollupKey> keys,
+        Dictionary<RollupKey, int> into, CancellationToken cancellationToken)
+    {
+        into.Clear();
+        List<RollupKey>? missing = null;
+        foreach (var key in keys)
+        {
+            var dimensions = key.WithBucket(0);
+            if (into.ContainsKey(dimensions))
+            {
+                continue;
+            }
+
+            if (_rollupKeys.TryGetValue(dimensions, out var id))
+            {
+                into[dimensions] = id;
+            }
+            else
+            {
+                into[dimensions] = 0;
+                (missing ??= []).Add(dimensions);
+            }
+        }
+
+        if (missing is null)
+        {
+            return;
+        }
+
+        await using var batch = new NpgsqlBatch(connection);
+        foreach (var k in missing)
+        {
+            var command = new NpgsqlBatchCommand("SELECT flow_rollup_key_id($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
+            var p = command.Parameters;
+            Text(p, k.Tenant);
+            Text(p, k.SrcNamespace);
+            Text(p, k.SrcOwnerType);
+            Text(p, k.SrcOwnerName);
+            Text(p, k.DstNamespace);
+            Text(p, k.DstOwnerType);
+            Text(p, k.DstOwnerName);
+            Int(p, k.FlowDirection);
+            Text(p, k.FlowLayer);
+            Text(p, k.ClusterName);
+            batch.BatchCommands.Add(command);
+        }
+
+        // As for the other dictionaries: ids are cached only once the whole batch has succeeded.
+        var ids = new int[missing.Count];
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            for (var k = 0; k < ids.Length; k++)
+            {
+                ids[k] = await ReadIdAsync(reader, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        for (var k = 0; k < ids.Length; k++)
+        {
+            into[missing[k]] = ids[k];
+            Remember(_rollupKeys, missing[k], ids[k]);
+        }
+    }
+
     /// <summary>Forgets every cached id (after a database change that may have renumbered them).</summary>
     public void Clear()
     {
         _endpoints.Clear();
         _contexts.Clear();
+        _rollupKeys.Clear();
     }
 
     private void Remember<TKey>(ConcurrentDictionary<TKey, int> cache, TKey key, int id)

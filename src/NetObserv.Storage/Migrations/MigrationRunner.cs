@@ -62,7 +62,15 @@ public sealed class MigrationRunner
     /// Applies what is missing for <paramref name="mode"/>. Returns the ids applied by this call
     /// (empty when the schema was already current).
     /// </summary>
-    public async Task<IReadOnlyList<string>> MigrateAsync(StorageMode mode, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<string>> MigrateAsync(StorageMode mode, CancellationToken cancellationToken) =>
+        await MigrateAsync(mode, null, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// Applies what is missing for <paramref name="mode"/>, up to and including the migration whose id is
+    /// <paramref name="through"/> (all of them when null): a database as an older version left it.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> MigrateAsync(StorageMode mode, string? through,
+        CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await ExecuteAsync(connection, null, "SELECT pg_advisory_lock($1)", LockKey, cancellationToken)
@@ -90,6 +98,11 @@ public sealed class MigrationRunner
             var done = new List<string>();
             foreach (var migration in All())
             {
+                if (through is not null && string.CompareOrdinal(migration.Id, through) > 0)
+                {
+                    break;
+                }
+
                 if ((migration.Mode is { } only && only != mode) || applied.Contains(migration.Id))
                 {
                     continue;

@@ -32,8 +32,13 @@ public sealed class RollupLevel
     /// <summary>All levels, finest first; each width divides the next.</summary>
     public static IReadOnlyList<RollupLevel> All { get; } = [Minute, FiveMinutes, TenMinutes, Hour];
 
-    /// <summary>The table name (a constant of this class, never from input).</summary>
+    /// <summary>
+    /// The name of the view with the level's readable columns (a constant of this class, never from input).
+    /// </summary>
     public string Table { get; }
+
+    /// <summary>The table holding the level's rows: bucket, key id into <c>flow_rollup_keys</c>, sums.</summary>
+    public string RowsTable => Table + "_rows";
 
     /// <summary>Bucket width in milliseconds; a bucket starts at a multiple of it since the Unix epoch.</summary>
     public long WidthMs { get; }

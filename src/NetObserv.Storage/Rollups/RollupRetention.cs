@@ -17,7 +17,7 @@ internal static class RollupRetention
         foreach (var level in RollupLevel.All)
         {
             var cutoff = now.UtcDateTime - level.Retention(options) - TimeSpan.FromMilliseconds(level.WidthMs);
-            await using var command = new NpgsqlCommand($"DELETE FROM {level.Table} WHERE bucket <= $1", connection);
+            await using var command = new NpgsqlCommand($"DELETE FROM {level.RowsTable} WHERE bucket <= $1", connection);
             command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = cutoff, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
             deleted.Add((level, await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false)));
         }

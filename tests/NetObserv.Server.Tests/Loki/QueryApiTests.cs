@@ -280,7 +280,7 @@ public sealed class QueryApiTests : IClassFixture<QueryApiFixture>
             await connection.OpenAsync();
             await using var delete = new Npgsql.NpgsqlCommand(
                 "DELETE FROM flow_rows WHERE context IN (SELECT id FROM flow_contexts WHERE tenant = 'cache'); "
-                + string.Concat(NetObserv.Storage.Rollups.RollupLevel.All.Select(l => $"DELETE FROM {l.Table} WHERE tenant = 'cache'; ")),
+                + string.Concat(NetObserv.Storage.Rollups.RollupLevel.All.Select(l => $"DELETE FROM {l.RowsTable} WHERE key IN (SELECT id FROM flow_rollup_keys WHERE tenant = 'cache'); ")),
                 connection);
             Assert.True(await delete.ExecuteNonQueryAsync() >= 20);
         }

@@ -11,7 +11,7 @@ public sealed class ReaderViewsTests(PostgresDatabase database) : IClassFixture<
     public async Task InitializeAsync()
     {
         await using var host = await StorageHost.CreateAsync(database.ConnectionString);
-        await database.ScalarAsync<int>("TRUNCATE flow_rows, flow_rollup_1m, flow_rollup_5m, flow_rollup_10m, flow_rollup_1h; SELECT 1");
+        await database.ScalarAsync<int>("TRUNCATE flow_rows, flow_rollup_1m_rows, flow_rollup_5m_rows, flow_rollup_10m_rows, flow_rollup_1h_rows; SELECT 1");
         _records = TestFlows.Generate(2_000, seed: 21);
         await host.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
         host.Accept(_records);
@@ -90,7 +90,7 @@ public sealed class ReaderViewsTests(PostgresDatabase database) : IClassFixture<
         Assert.True(await Scalar(connection, "SELECT count(*) FROM " + partition) > 0);
 
         var denied = await Assert.ThrowsAsync<PostgresException>(() =>
-            Execute(connection, "DELETE FROM flow_rollup_1h"));
+            Execute(connection, "DELETE FROM flow_rollup_1h_rows"));
         Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, denied.SqlState);
         Assert.Equal(false, await ScalarObject(connection,
             "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'netobserv_reader'"));
