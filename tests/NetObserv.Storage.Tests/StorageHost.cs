@@ -95,6 +95,20 @@ internal sealed class StorageHost : IAsyncDisposable
     public void Accept(IReadOnlyList<FlowRecord> records) =>
         Assert.True(Channel.TryWriteBatch(records), "channel refused the records");
 
+    /// <summary>
+    /// Accepts <paramref name="records"/>, runs the writer until all are written (within a minute) and
+    /// stops it; fails the test when the database refused any.
+    /// </summary>
+    public async Task WriteAllAsync(IReadOnlyList<FlowRecord> records)
+    {
+        Accept(records);
+        await Writer.StartAsync(CancellationToken.None).DefaultTimeout();
+        await Timeouts.WaitUntilAsync(() => Task.FromResult(Writer.RowsWritten >= records.Count),
+            TimeSpan.FromSeconds(60), $"{records.Count} rows written");
+        await Writer.StopAsync(CancellationToken.None).DefaultTimeout();
+        Assert.Equal(0, Writer.RowsRejected);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _services.DisposeAsync();
