@@ -6,6 +6,7 @@ using NetObserv.Flows;
 using NetObserv.Flows.Pipeline;
 using NetObserv.Storage;
 using NetObserv.Storage.Copy;
+using NetObserv.Storage.Dictionaries;
 using NetObserv.Storage.LocalPostgres;
 using NetObserv.Storage.Partitions;
 using Npgsql;
@@ -14,8 +15,9 @@ namespace NetObserv.Benchmarks.Copy;
 
 /// <summary>
 /// <c>writer [--rows N] [--runs R] [--batch-size B] [--writers W] [--database CS]</c>: rows/s of the batch writer
-/// (binary COPY plus rollup upserts, one transaction per batch) against <c>psql \copy</c> of the same
-/// rows from a CSV file into an identical partitioned table, in the same run on the same server.
+/// (dictionary ids, binary COPY plus rollup upserts, one transaction per batch) against a plain binary COPY of
+/// the same rows (ids resolved beforehand) into a table with the columns, daily partitions and index of
+/// <c>flow_rows</c>, in as many parallel streams as writer loops, in the same run on the same server.
 /// Without <c>--database</c> a managed PostgreSQL is started in a temporary folder.
 /// </summary>
 internal static class WriterBenchmark
@@ -26,7 +28,6 @@ internal static class WriterBenchmark
         var runs = int.Parse(Arg(args, "--runs") ?? "3", CultureInfo.InvariantCulture);
         var batchSize = int.Parse(Arg(args, "--batch-size") ?? "10000", CultureInfo.InvariantCulture);
         var writers = int.Parse(Arg(args, "--writers") ?? "2", CultureInfo.InvariantCulture);
-        var psql = Arg(args, "--psql") ?? "/usr/bin/psql";
 
         ManagedPostgres? managed = null;
         string? tempDir = null;
@@ -41,7 +42,7 @@ internal static class WriterBenchmark
 
         try
         {
-            return await MeasureAsync(connectionString, rows, runs, batchSize, writers, psql, tempDir ?? Path.GetTempPath());
+            return await MeasureAsync(connectionString, rows, runs, batchSize, writers);
         }
         finally
         {
@@ -54,13 +55,11 @@ internal static class WriterBenchmark
     }
 
     private static async Task<int> MeasureAsync(string connectionString, int rows, int runs, int batchSize,
-        int writers, string psql, string workDir)
+        int writers)
     {
         Console.WriteLine($"writer benchmark: {rows:N0} rows, batch size {batchSize:N0}, {writers} writer(s), {runs} runs, "
             + $"{Environment.ProcessorCount} cores");
         var records = BenchmarkFlows.Generate(rows, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        var csv = Path.Combine(workDir, "flows-" + Environment.ProcessId + ".csv");
-        FlowCsv.Write(csv, records);
 
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -72,10 +71,10 @@ internal static class WriterBenchmark
         var options = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>()!;
         await using var database = await FlowDatabase.OpenAsync(options, null, CancellationToken.None);
         await PrepareCopyTableAsync(database.DataSource, records);
+        var ids = await ResolveIdsAsync(database.DataSource, records);
 
         var writerRates = new List<double>();
         var copyRates = new List<double>();
-        try
         {
             for (var run = 1; run <= runs; run++)
             {
@@ -85,11 +84,11 @@ internal static class WriterBenchmark
                 if (run % 2 == 1)
                 {
                     writer = await MeasureWriterAsync(configuration, database, records);
-                    copy = await MeasureCopyAsync(psql, connectionString, csv, rows);
+                    copy = await MeasureCopyAsync(database.DataSource, records, ids, writers);
                 }
                 else
                 {
-                    copy = await MeasureCopyAsync(psql, connectionString, csv, rows);
+                    copy = await MeasureCopyAsync(database.DataSource, records, ids, writers);
                     writer = await MeasureWriterAsync(configuration, database, records);
                 }
 
@@ -97,19 +96,15 @@ internal static class WriterBenchmark
                 copyRates.Add(rows / copy.TotalSeconds);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"run {run}: writer {rows / writer.TotalSeconds,12:N0} rows/s ({writer.TotalSeconds:F2} s)   "
-                    + $"psql \\copy {rows / copy.TotalSeconds,12:N0} rows/s ({copy.TotalSeconds:F2} s)"));
+                    + $"{writers} x binary COPY {rows / copy.TotalSeconds,12:N0} rows/s ({copy.TotalSeconds:F2} s)"));
             }
-        }
-        finally
-        {
-            File.Delete(csv);
         }
 
         var writerMedian = Median(writerRates);
         var copyMedian = Median(copyRates);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"writer (COPY + rollups), median: {writerMedian:N0} rows/s"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"psql \\copy, median:              {copyMedian:N0} rows/s"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio writer / \\copy:            {writerMedian / copyMedian:P0}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{writers} x binary COPY, median:      {copyMedian:N0} rows/s"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio writer / COPY:             {writerMedian / copyMedian:P0}"));
         return 0;
     }
 
@@ -146,58 +141,58 @@ internal static class WriterBenchmark
         return stopwatch.Elapsed;
     }
 
-    private static async Task<TimeSpan> MeasureCopyAsync(string psql, string connectionString, string csv, int rows)
+    /// <summary>
+    /// The dictionary ids of every record, resolved once: the baseline COPY pays for the rows only, the writer
+    /// also for its dictionary lookups.
+    /// </summary>
+    private static async Task<RowIds> ResolveIdsAsync(NpgsqlDataSource dataSource, List<FlowRecord> records)
     {
-        var cs = new NpgsqlConnectionStringBuilder(connectionString);
-        var columns = FlowCopy.Sql[(FlowCopy.Sql.IndexOf('(', StringComparison.Ordinal) + 1)..FlowCopy.Sql.IndexOf(')', StringComparison.Ordinal)]
-            .ReplaceLineEndings(" ");
-        var start = new ProcessStartInfo(psql)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var a in new[]
-        {
-            "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", cs.Host!, "-p", cs.Port.ToString(CultureInfo.InvariantCulture),
-            "-U", cs.Username!, "-d", cs.Database!,
-            "-c", $"\\copy flows_copy ({columns}) FROM '{csv}' WITH (FORMAT csv)",
-        })
-        {
-            start.ArgumentList.Add(a);
-        }
+        var ids = new RowIds();
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await new FlowDictionaries().ResolveAsync(connection, records, 0, records.Count, ids, CancellationToken.None);
+        return ids;
+    }
 
+    /// <summary>
+    /// <paramref name="streams"/> binary COPYs in parallel, each of a contiguous slice of the records, into
+    /// <c>flows_copy</c>.
+    /// </summary>
+    private static async Task<TimeSpan> MeasureCopyAsync(NpgsqlDataSource dataSource, List<FlowRecord> records,
+        RowIds ids, int streams)
+    {
+        var slice = (records.Count + streams - 1) / streams;
         var stopwatch = Stopwatch.StartNew();
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
+        var copied = await Task.WhenAll(Enumerable.Range(0, streams).Select(async s =>
+        {
+            var start = s * slice;
+            var count = Math.Max(0, Math.Min(records.Count, start + slice) - start);
+            var sliceIds = new RowIds();
+            sliceIds.EnsureCapacity(count);
+            Array.Copy(ids.Src, start, sliceIds.Src, 0, count);
+            Array.Copy(ids.Dst, start, sliceIds.Dst, 0, count);
+            Array.Copy(ids.Context, start, sliceIds.Context, 0, count);
+            await using var connection = await dataSource.OpenConnectionAsync();
+            return await FlowCopy.WriteAsync(connection, "COPY flows_copy " + FlowCopy.ColumnsAndFormat, records, start,
+                count, sliceIds, CancellationToken.None);
+        }));
         stopwatch.Stop();
-        if (process.ExitCode != 0)
+        if (copied.Sum(c => (long)c) != records.Count)
         {
-            throw new InvalidOperationException("psql failed: " + await stderr);
-        }
-
-        await using var check = NpgsqlDataSource.Create(connectionString);
-        await using var count = check.CreateCommand("SELECT count(*) FROM flows_copy");
-        if ((long)(await count.ExecuteScalarAsync())! != rows)
-        {
-            throw new InvalidOperationException("psql \\copy did not load every row");
+            throw new InvalidOperationException("the COPY streams did not load every row");
         }
 
         return stopwatch.Elapsed;
     }
 
-    /// <summary>flows_copy: the same columns, daily partitions and indexes as flows.</summary>
+    /// <summary>flows_copy: the same columns, daily partitions and index as flow_rows.</summary>
     private static async Task PrepareCopyTableAsync(NpgsqlDataSource dataSource, List<FlowRecord> records)
     {
         var days = records.Select(r => FlowPartitions.DayOf(r.TimeFlowEndMs)).Distinct().ToList();
         var sql = new List<string>
         {
             "DROP TABLE IF EXISTS flows_copy",
-            "CREATE TABLE flows_copy (LIKE flows INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY RANGE (time_end)",
-            "CREATE INDEX ON flows_copy (tenant, time_end DESC)",
-            "CREATE INDEX ON flows_copy (tenant, src_k8s_namespace, time_end DESC)",
-            "CREATE INDEX ON flows_copy (tenant, dst_k8s_namespace, time_end DESC)",
+            "CREATE TABLE flows_copy (LIKE flow_rows INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY RANGE (time_end)",
+            "CREATE INDEX ON flows_copy USING brin (time_end) WITH (pages_per_range = 16)",
         };
         foreach (var day in days)
         {
@@ -216,7 +211,7 @@ internal static class WriterBenchmark
     private static async Task TruncateAsync(NpgsqlDataSource dataSource)
     {
         await using var command = dataSource.CreateCommand(
-            "TRUNCATE flows, flows_copy, flow_rollup_1m, flow_rollup_1h; CHECKPOINT");
+            "TRUNCATE flow_rows, flows_copy, flow_rollup_1m_rows, flow_rollup_5m_rows, flow_rollup_10m_rows, flow_rollup_1h_rows; CHECKPOINT");
         await command.ExecuteNonQueryAsync();
     }
 

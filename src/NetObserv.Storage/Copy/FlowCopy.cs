@@ -15,8 +15,11 @@ namespace NetObserv.Storage.Copy;
 internal static class FlowCopy
 {
     /// <summary>The COPY statement; the column names are the schema's contract.</summary>
-    public const string Sql = """
-        COPY flow_rows (time_end, bytes, packets, rtt_ns, dns_latency_ms, pkt_drop_bytes, pkt_drop_packets,
+    public const string Sql = "COPY flow_rows " + ColumnsAndFormat;
+
+    /// <summary>The column list and format of <see cref="Sql"/>, for a COPY into a table shaped like <c>flow_rows</c>.</summary>
+    public const string ColumnsAndFormat = """
+        (time_end, bytes, packets, rtt_ns, dns_latency_ms, pkt_drop_bytes, pkt_drop_packets,
             duration_ms, received_offset_s, src_endpoint, dst_endpoint, context, src_port, dst_port, flags,
             dns_id, dns_flags, dns_errno, proto, dscp, icmp_type, icmp_code, src_addr, dst_addr, dns_name,
             pkt_drop_latest_state, pkt_drop_latest_drop_cause, hash_id, extra_fields)
@@ -28,10 +31,15 @@ internal static class FlowCopy
     /// are <paramref name="ids"/> (index 0 for record <paramref name="start"/>), and returns the row count
     /// the server reports.
     /// </summary>
-    public static async Task<ulong> WriteAsync(NpgsqlConnection connection, List<FlowRecord> records, int start,
-        int count, RowIds ids, CancellationToken cancellationToken)
+    public static Task<ulong> WriteAsync(NpgsqlConnection connection, List<FlowRecord> records, int start,
+        int count, RowIds ids, CancellationToken cancellationToken) =>
+        WriteAsync(connection, Sql, records, start, count, ids, cancellationToken);
+
+    /// <summary>The same rows with another COPY statement (a table shaped like <c>flow_rows</c>).</summary>
+    public static async Task<ulong> WriteAsync(NpgsqlConnection connection, string copySql, List<FlowRecord> records,
+        int start, int count, RowIds ids, CancellationToken cancellationToken)
     {
-        var importer = await connection.BeginBinaryImportAsync(Sql, cancellationToken).ConfigureAwait(false);
+        var importer = await connection.BeginBinaryImportAsync(copySql, cancellationToken).ConfigureAwait(false);
         await using (importer.ConfigureAwait(false))
         {
             // Rows are written synchronously: values go to the connection's buffer and only a full

@@ -142,10 +142,11 @@ BEGIN
         pkt_drop_latest_state, pkt_drop_latest_drop_cause, hash_id, extra_fields)
     VALUES (NEW.time_end, coalesce(NEW.bytes, 0), coalesce(NEW.packets, 0), NEW.rtt_ns, NEW.dns_latency_ms,
         NEW.pkt_drop_bytes, NEW.pkt_drop_packets,
-        coalesce(least(greatest(round(extract(epoch FROM NEW.time_end - NEW.time_start) * 1000), -2147483648),
-            2147483647)::integer, 0),
-        coalesce(least(greatest(floor(extract(epoch FROM NEW.time_received)) - floor(extract(epoch FROM NEW.time_end)),
-            -2147483648), 2147483647)::integer, 0),
+        -- An absent time_start or time_received is an offset of 0 (greatest and least skip NULLs).
+        least(greatest(coalesce(round(extract(epoch FROM NEW.time_end - NEW.time_start) * 1000), 0), -2147483648),
+            2147483647)::integer,
+        least(greatest(coalesce(floor(extract(epoch FROM NEW.time_received)) - floor(extract(epoch FROM NEW.time_end)),
+            0), -2147483648), 2147483647)::integer,
         flow_endpoint_id(NEW.src_k8s_type, NEW.src_k8s_namespace, NEW.src_k8s_name, NEW.src_k8s_owner_type,
             NEW.src_k8s_owner_name, NEW.src_k8s_host_ip, NEW.src_k8s_host_name, NEW.src_k8s_zone, NEW.src_subnet_label),
         flow_endpoint_id(NEW.dst_k8s_type, NEW.dst_k8s_namespace, NEW.dst_k8s_name, NEW.dst_k8s_owner_type,
