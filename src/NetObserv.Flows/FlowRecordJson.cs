@@ -105,7 +105,7 @@ public static class FlowRecordJson
     }
 
     /// <summary>
-    /// The properties of <see cref="FlowRecord.ExtraFields"/>, after the known fields. A property named
+    /// The properties of <see cref="FlowRecord.ExtraFields"/>, after the known fields, by name. A property named
     /// like a known field is left out (the known field is the value stored); text that is not a JSON
     /// object adds nothing.
     /// </summary>
@@ -124,7 +124,8 @@ public static class FlowRecordJson
                 return;
             }
 
-            foreach (var property in doc.RootElement.EnumerateObject())
+            // In name order: the line is the same whatever order the store kept them in (jsonb reorders keys).
+            foreach (var property in doc.RootElement.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal))
             {
                 if (!IsKnownField(property.Name))
                 {

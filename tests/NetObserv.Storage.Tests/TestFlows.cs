@@ -79,20 +79,11 @@ internal static class TestFlows
     }
 
     /// <summary>
-    /// <paramref name="length"/> random lower-case letters: text that compression cannot shrink, so that
-    /// beyond about 2.7 KB it is too large for a btree index entry (SQLSTATE 54000).
+    /// Makes <paramref name="record"/> a row the database refuses: its extra fields hold a NUL character,
+    /// which <c>jsonb</c> cannot store (SQLSTATE 22P05). <paramref name="seed"/> keeps poison rows apart.
     /// </summary>
-    public static string Incompressible(int length, int seed)
-    {
-        var random = new Random(seed);
-        return string.Create(length, random, static (span, r) =>
-        {
-            for (var i = 0; i < span.Length; i++)
-            {
-                span[i] = (char)('a' + r.Next(26));
-            }
-        });
-    }
+    public static void Poison(FlowRecord record, int seed) =>
+        record.ExtraFields = "{\"poison\":\"\\u0000" + seed.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\"}";
 
     private static KubernetesMetadata Kubernetes(Random random)
     {

@@ -85,6 +85,11 @@ internal readonly struct ContextKey : IEquatable<ContextKey>
         return hash.ToHashCode();
     }
 
+    /// <summary>Every field, for a stable order of keys (not for display).</summary>
+    public override string ToString() => string.Join('\u0001', Tenant, FlowDirection, string.Join(',', Interfaces ?? []),
+        string.Join(',', IfDirections ?? []), Duplicate, AgentIP, SrcMac, DstMac, Etype, Sampling, FlowLayer, ClusterName,
+        RecordType);
+
     public static bool operator ==(ContextKey left, ContextKey right) => left.Equals(right);
 
     public static bool operator !=(ContextKey left, ContextKey right) => !left.Equals(right);

@@ -80,8 +80,10 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
         }
 
         await using var batch = new NpgsqlBatch(connection);
-        var endpointKeys = missingEndpoints?.Keys.ToArray() ?? [];
-        var contextKeys = missingContexts?.Keys.ToArray() ?? [];
+        // Keys in one order in every writer loop: two batches adding the same new keys wait for each other
+        // in turn instead of each holding one the other needs.
+        var endpointKeys = missingEndpoints?.Keys.OrderBy(k => k.ToString(), StringComparer.Ordinal).ToArray() ?? [];
+        var contextKeys = missingContexts?.Keys.OrderBy(k => k.ToString(), StringComparer.Ordinal).ToArray() ?? [];
         foreach (var key in endpointKeys)
         {
             batch.BatchCommands.Add(EndpointCommand(key));
@@ -170,6 +172,7 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
             return;
         }
 
+        missing.Sort((a, b) => string.CompareOrdinal(a.ToString(), b.ToString()));
         await using var batch = new NpgsqlBatch(connection);
         foreach (var k in missing)
         {

@@ -2,16 +2,22 @@
 -- the table is dropped, and flows becomes a view with the same columns (plus the new ones at the
 -- end), so ad hoc SQL and the query planner keep reading flows as before.
 
-INSERT INTO flow_endpoints (type, namespace, name, owner_type, owner_name, host_ip, host_name, zone, subnet_label)
-SELECT src_k8s_type, src_k8s_namespace, src_k8s_name, src_k8s_owner_type, src_k8s_owner_name, src_k8s_host_ip,
-    src_k8s_host_name, src_k8s_zone, NULL::text
-FROM flows
-UNION
-SELECT dst_k8s_type, dst_k8s_namespace, dst_k8s_name, dst_k8s_owner_type, dst_k8s_owner_name, dst_k8s_host_ip,
-    dst_k8s_host_name, dst_k8s_zone, NULL::text
-FROM flows
-UNION
-SELECT NULL, NULL, NULL, NULL, NULL, NULL::inet, NULL, NULL, NULL
+INSERT INTO flow_endpoints (key_hash, type, namespace, name, owner_type, owner_name, host_ip, host_name, zone,
+    subnet_label)
+SELECT flow_endpoint_key(type, namespace, name, owner_type, owner_name, host_ip, host_name, zone, subnet_label),
+    type, namespace, name, owner_type, owner_name, host_ip, host_name, zone, subnet_label
+FROM (
+    SELECT src_k8s_type AS type, src_k8s_namespace AS namespace, src_k8s_name AS name,
+        src_k8s_owner_type AS owner_type, src_k8s_owner_name AS owner_name, src_k8s_host_ip AS host_ip,
+        src_k8s_host_name AS host_name, src_k8s_zone AS zone, NULL::text AS subnet_label
+    FROM flows
+    UNION
+    SELECT dst_k8s_type, dst_k8s_namespace, dst_k8s_name, dst_k8s_owner_type, dst_k8s_owner_name, dst_k8s_host_ip,
+        dst_k8s_host_name, dst_k8s_zone, NULL::text
+    FROM flows
+    UNION
+    SELECT NULL, NULL, NULL, NULL, NULL, NULL::inet, NULL, NULL, NULL
+) e
 ON CONFLICT ON CONSTRAINT flow_endpoints_key DO NOTHING;
 
 INSERT INTO flow_contexts (key_hash, tenant, flow_direction, interfaces, if_directions, duplicate, agent_ip, src_mac,
@@ -23,8 +29,7 @@ SELECT DISTINCT flow_context_key(tenant, flow_direction, interfaces, if_directio
 FROM flows
 ON CONFLICT ON CONSTRAINT flow_contexts_key DO NOTHING;
 
--- Dictionary keys are matched on their row text (NULL and '' differ there), which hashes, where
--- IS NOT DISTINCT FROM would compare every pair. Values past a narrower column's range become NULL.
+-- Dictionary rows are matched on their key hash. Values past a narrower column's range become NULL.
 INSERT INTO flow_rows (time_end, bytes, packets, rtt_ns, dns_latency_ms, pkt_drop_bytes, pkt_drop_packets, duration_ms,
     received_offset_s, src_endpoint, dst_endpoint, context, src_port, dst_port, flags, dns_id, dns_flags, dns_errno,
     proto, dscp, icmp_type, icmp_code, src_addr, dst_addr, dns_name, pkt_drop_latest_state,
@@ -41,13 +46,11 @@ SELECT f.time_end, f.bytes, f.packets, f.rtt_ns, f.dns_latency_ms, f.pkt_drop_by
     f.src_addr, f.dst_addr, f.dns_name, f.pkt_drop_latest_state, f.pkt_drop_latest_drop_cause, f.hash_id, NULL
 FROM flows f
 JOIN flow_endpoints s
-    ON row(s.type, s.namespace, s.name, s.owner_type, s.owner_name, s.host_ip, s.host_name, s.zone, s.subnet_label)::text
-     = row(f.src_k8s_type, f.src_k8s_namespace, f.src_k8s_name, f.src_k8s_owner_type, f.src_k8s_owner_name,
-           f.src_k8s_host_ip, f.src_k8s_host_name, f.src_k8s_zone, NULL::text)::text
+    ON s.key_hash = flow_endpoint_key(f.src_k8s_type, f.src_k8s_namespace, f.src_k8s_name, f.src_k8s_owner_type,
+        f.src_k8s_owner_name, f.src_k8s_host_ip, f.src_k8s_host_name, f.src_k8s_zone, NULL)
 JOIN flow_endpoints d
-    ON row(d.type, d.namespace, d.name, d.owner_type, d.owner_name, d.host_ip, d.host_name, d.zone, d.subnet_label)::text
-     = row(f.dst_k8s_type, f.dst_k8s_namespace, f.dst_k8s_name, f.dst_k8s_owner_type, f.dst_k8s_owner_name,
-           f.dst_k8s_host_ip, f.dst_k8s_host_name, f.dst_k8s_zone, NULL::text)::text
+    ON d.key_hash = flow_endpoint_key(f.dst_k8s_type, f.dst_k8s_namespace, f.dst_k8s_name, f.dst_k8s_owner_type,
+        f.dst_k8s_owner_name, f.dst_k8s_host_ip, f.dst_k8s_host_name, f.dst_k8s_zone, NULL)
 JOIN flow_contexts c
     ON c.key_hash = flow_context_key(f.tenant, f.flow_direction, f.interfaces, f.if_directions, f.duplicate,
         f.agent_ip, f.src_mac, f.dst_mac, f.etype, f.sampling, f.k8s_flow_layer, f.k8s_cluster_name, f.record_type);

@@ -27,15 +27,28 @@ RETURNS uuid LANGUAGE sql IMMUTABLE AS $$
         p_dst_k8s_owner_type, p_dst_k8s_owner_name, p_flow_direction, p_k8s_flow_layer, p_k8s_cluster_name)::text)::uuid
 $$;
 
--- The id of a rollup key, added when new (the writer calls it only for keys its cache has not seen).
+-- The id of a rollup key, added when new, as flow_endpoint_id does (the writer calls it only for keys its
+-- cache has not seen).
 CREATE FUNCTION flow_rollup_key_id(p_tenant text, p_src_k8s_namespace text, p_src_k8s_owner_type text,
     p_src_k8s_owner_name text, p_dst_k8s_namespace text, p_dst_k8s_owner_type text, p_dst_k8s_owner_name text,
     p_flow_direction integer, p_k8s_flow_layer text, p_k8s_cluster_name text)
-RETURNS integer LANGUAGE sql AS $$
-    INSERT INTO flow_rollup_keys AS k (key_hash, tenant, src_k8s_namespace, src_k8s_owner_type, src_k8s_owner_name, dst_k8s_namespace, dst_k8s_owner_type, dst_k8s_owner_name, flow_direction, k8s_flow_layer, k8s_cluster_name)
-    VALUES (flow_rollup_key(p_tenant, p_src_k8s_namespace, p_src_k8s_owner_type, p_src_k8s_owner_name, p_dst_k8s_namespace, p_dst_k8s_owner_type, p_dst_k8s_owner_name, p_flow_direction, p_k8s_flow_layer, p_k8s_cluster_name), p_tenant, p_src_k8s_namespace, p_src_k8s_owner_type, p_src_k8s_owner_name, p_dst_k8s_namespace, p_dst_k8s_owner_type, p_dst_k8s_owner_name, p_flow_direction, p_k8s_flow_layer, p_k8s_cluster_name)
-    ON CONFLICT ON CONSTRAINT flow_rollup_keys_key DO UPDATE SET tenant = k.tenant
-    RETURNING id
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    h uuid := flow_rollup_key(p_tenant, p_src_k8s_namespace, p_src_k8s_owner_type, p_src_k8s_owner_name, p_dst_k8s_namespace, p_dst_k8s_owner_type, p_dst_k8s_owner_name, p_flow_direction, p_k8s_flow_layer, p_k8s_cluster_name);
+    result integer;
+BEGIN
+    SELECT id INTO result FROM flow_rollup_keys WHERE key_hash = h;
+    IF result IS NULL THEN
+        INSERT INTO flow_rollup_keys (key_hash, tenant, src_k8s_namespace, src_k8s_owner_type, src_k8s_owner_name, dst_k8s_namespace, dst_k8s_owner_type, dst_k8s_owner_name, flow_direction, k8s_flow_layer, k8s_cluster_name)
+        VALUES (h, p_tenant, p_src_k8s_namespace, p_src_k8s_owner_type, p_src_k8s_owner_name, p_dst_k8s_namespace, p_dst_k8s_owner_type, p_dst_k8s_owner_name, p_flow_direction, p_k8s_flow_layer, p_k8s_cluster_name)
+        ON CONFLICT ON CONSTRAINT flow_rollup_keys_key DO NOTHING
+        RETURNING id INTO result;
+        IF result IS NULL THEN
+            SELECT id INTO result FROM flow_rollup_keys WHERE key_hash = h;
+        END IF;
+    END IF;
+    RETURN result;
+END
 $$;
 
 INSERT INTO flow_rollup_keys (key_hash, tenant, src_k8s_namespace, src_k8s_owner_type, src_k8s_owner_name, dst_k8s_namespace, dst_k8s_owner_type, dst_k8s_owner_name, flow_direction, k8s_flow_layer, k8s_cluster_name)

@@ -166,6 +166,65 @@ public sealed class PushEndpointTests(PushServerFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task Push_FieldsWithoutColumns_StoredReturnedInLinesAndFilterable()
+    {
+        var flows = Flows("extra", 6);
+        for (var i = 0; i < flows.Count; i++)
+        {
+            flows[i].Src.SubnetLabel = i % 2 == 0 ? "Pods" : null;
+            flows[i].Dst.SubnetLabel = "Services";
+            flows[i].ExtraFields = i % 3 == 0
+                ? null
+                : $$"""{"DnsFlagsResponseCode":"{{(i % 2 == 0 ? "NXDomain" : "NoError")}}","PktDropLatestFlags":{{i}},"NetworkEvents":[{"Action":"allow","Feature":"acl"}],"XlatSrcAddr":"10.0.0.{{i}}","custom_field":"c-{{i}}"}""";
+        }
+
+        var body = PushBodies.SnappyProtobuf(flows.Select(f => PushBodies.FlpStream(f)));
+        using var response = await PostAsync(Body(body, "application/x-protobuf"), "team-extra");
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        var rows = await RowsAsync("team-extra", flows.Count);
+        AssertRowsEqual(flows, rows, "team-extra");
+
+        // Through the Loki API: a label filter on a field without a column, and lines that carry every field.
+        var start = (flows.Min(f => f.TimeFlowEndMs) - 1000) * 1_000_000;
+        var end = (flows.Max(f => f.TimeFlowEndMs) + 1000) * 1_000_000;
+        var query = Uri.EscapeDataString("{app=\"netobserv-flowcollector\"} | json | DnsFlagsResponseCode=\"NXDomain\"");
+        using var request = new HttpRequestMessage(HttpMethod.Get,
+            $"/loki/api/v1/query_range?query={query}&start={start}&end={end}&limit=100");
+        request.Headers.Add("X-Scope-OrgID", "team-extra");
+        using var answer = await fixture.Server.Http.SendAsync(request).DefaultTimeout();
+        var json = await answer.Content.ReadAsStringAsync().DefaultTimeout();
+        Assert.True(answer.IsSuccessStatusCode, json);
+        using var doc = System.Text.Json.JsonDocument.Parse(json);
+        var lines = doc.RootElement.GetProperty("data").GetProperty("result").EnumerateArray()
+            .SelectMany(s => s.GetProperty("values").EnumerateArray().Select(v => v[1].GetString()!))
+            .ToList();
+        var expected = flows.Where(f => f.ExtraFields?.Contains("NXDomain", StringComparison.Ordinal) == true).ToList();
+        Assert.Equal(expected.Count, lines.Count);
+        foreach (var line in lines)
+        {
+            Assert.True(FlowRecordJson.TryParse(line, out var parsed, out _));
+            var flow = expected.Single(f => f.HashId == parsed.HashId);
+            Assert.Contains("\"custom_field\":\"c-", line, StringComparison.Ordinal);
+            Assert.Contains("\"NetworkEvents\":[{\"Action\":\"allow\",\"Feature\":\"acl\"}]", line, StringComparison.Ordinal);
+            Assert.Contains("\"DstSubnetLabel\":\"Services\"", line, StringComparison.Ordinal);
+            Assert.Equal(flow.Src.SubnetLabel, parsed.Src.SubnetLabel);
+        }
+
+        // A numeric comparison on a field without a column compares JSON numbers.
+        var numeric = Uri.EscapeDataString("{app=\"netobserv-flowcollector\"} | json | PktDropLatestFlags >= 4");
+        using var numericRequest = new HttpRequestMessage(HttpMethod.Get,
+            $"/loki/api/v1/query_range?query={numeric}&start={start}&end={end}&limit=100");
+        numericRequest.Headers.Add("X-Scope-OrgID", "team-extra");
+        using var numericAnswer = await fixture.Server.Http.SendAsync(numericRequest).DefaultTimeout();
+        var numericJson = await numericAnswer.Content.ReadAsStringAsync().DefaultTimeout();
+        Assert.True(numericAnswer.IsSuccessStatusCode, numericJson);
+        Assert.Equal(flows.Count(f => f.ExtraFields is not null && flows.IndexOf(f) >= 4),
+            System.Text.Json.JsonDocument.Parse(numericJson).RootElement.GetProperty("data").GetProperty("result")
+                .EnumerateArray().Sum(s => s.GetProperty("values").GetArrayLength()));
+    }
+
+    [Fact]
     public async Task Push_GoodAndBadLines_KeepsGoodAndAnswers400NamingTheBad()
     {
         var flows = Flows("mixed", 3);

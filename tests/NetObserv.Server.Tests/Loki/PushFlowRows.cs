@@ -67,6 +67,7 @@ internal static class PushFlowRows
                 K8SClusterName = Get<string>(reader, "k8s_cluster_name"),
                 RecordType = Get<string>(reader, "record_type"),
                 HashId = Get<string>(reader, "hash_id"),
+                ExtraFields = Get<string>(reader, "extra_fields"),
             });
         }
 
@@ -83,6 +84,7 @@ internal static class PushFlowRows
         HostIP = Get<IPAddress>(reader, side + "_k8s_host_ip"),
         HostName = Get<string>(reader, side + "_k8s_host_name"),
         Zone = Get<string>(reader, side + "_k8s_zone"),
+        SubnetLabel = Get<string>(reader, side + "_subnet_label"),
     };
 
     private static T? Get<T>(NpgsqlDataReader reader, string column)

@@ -6,8 +6,8 @@ using NetObserv.Testing;
 namespace NetObserv.Storage.Tests.Copy;
 
 /// <summary>
-/// Rows the database refuses for what they hold (here a 3 KB namespace or a 1 MB owner name: too large
-/// for a btree index entry, SQLSTATE 54000) are isolated, kept in <c>flows_rejected</c>, and never hold
+/// Rows the database refuses for what they hold (here extra fields with a NUL character, which jsonb cannot
+/// store: SQLSTATE 22P05) are isolated, kept in <c>flows_rejected</c>, and never hold
 /// up the rows around them or the batches after them.
 /// </summary>
 public sealed class FlowBatchWriterPoisonTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>, IAsyncLifetime
@@ -25,7 +25,7 @@ public sealed class FlowBatchWriterPoisonTests(PostgresDatabase database) : ICla
     {
         var records = TestFlows.Generate(700, seed: 61);
         var poison = records[137];
-        poison.Src.Namespace = TestFlows.Incompressible(3_000, seed: 1);
+        TestFlows.Poison(poison, 1);
         await using var host = await StorageHost.CreateAsync(database.ConnectionString, batchSize: 500,
             flushInterval: TimeSpan.FromMilliseconds(50));
         using var meters = new MeterTotals(host.Services.GetRequiredService<IMeterFactory>());
@@ -39,13 +39,13 @@ public sealed class FlowBatchWriterPoisonTests(PostgresDatabase database) : ICla
 
         await StoredFlows.AssertAsync(database, [.. records[..137], .. records[138..]]);
         Assert.Equal(1, host.Writer.RowsRejected);
-        Assert.Equal(1, meters.Total("netobserv.storage.rows_rejected", "sqlstate", "54000"));
+        Assert.Equal(1, meters.Total("netobserv.storage.rows_rejected", "sqlstate", "22P05"));
         Assert.Equal(0, host.Writer.RowsSpilled);
         Assert.Equal(1, await database.ScalarAsync<long>("SELECT count(*) FROM flows_rejected"));
-        Assert.Equal("54000", await database.ScalarAsync<string>("SELECT sqlstate FROM flows_rejected"));
+        Assert.Equal("22P05", await database.ScalarAsync<string>("SELECT sqlstate FROM flows_rejected"));
         Assert.Equal(poison.Tenant, await database.ScalarAsync<string>("SELECT tenant FROM flows_rejected"));
         Assert.Equal(FlowRecordJson.ToJson(poison), await database.ScalarAsync<string>("SELECT record FROM flows_rejected"));
-        Assert.Contains("index row", await database.ScalarAsync<string>("SELECT error FROM flows_rejected"),
+        Assert.Contains("Unicode", await database.ScalarAsync<string>("SELECT error FROM flows_rejected"),
             StringComparison.Ordinal);
     }
 
@@ -53,9 +53,9 @@ public sealed class FlowBatchWriterPoisonTests(PostgresDatabase database) : ICla
     public async Task Write_TwoPoisonBatchesInARow_BothIsolatedAndLaterBatchesStored()
     {
         var records = TestFlows.Generate(900, seed: 62);
-        records[10].Src.Namespace = TestFlows.Incompressible(3_000, seed: 2);
-        records[20].Dst.Namespace = TestFlows.Incompressible(4_000, seed: 3);
-        records[450].Src.OwnerName = TestFlows.Incompressible(1 << 20, seed: 4);
+        TestFlows.Poison(records[10], 2);
+        TestFlows.Poison(records[20], 3);
+        TestFlows.Poison(records[450], 4);
         await using var host = await StorageHost.CreateAsync(database.ConnectionString, batchSize: 300,
             flushInterval: TimeSpan.FromMilliseconds(50));
         await host.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
@@ -69,14 +69,14 @@ public sealed class FlowBatchWriterPoisonTests(PostgresDatabase database) : ICla
 
         await StoredFlows.AssertAsync(database, [.. records.Where((_, i) => i is not (10 or 20 or 450))]);
         Assert.Equal(3, host.Writer.RowsRejected);
-        Assert.Equal(3, await database.ScalarAsync<long>("SELECT count(*) FROM flows_rejected WHERE sqlstate = '54000'"));
+        Assert.Equal(3, await database.ScalarAsync<long>("SELECT count(*) FROM flows_rejected WHERE sqlstate = '22P05'"));
     }
 
     [Fact]
     public async Task StopAsync_PoisonBatchWhileDatabaseUp_NothingSpilledGoodRowsStored()
     {
         var records = TestFlows.Generate(400, seed: 63);
-        records[399].Dst.Namespace = TestFlows.Incompressible(3_000, seed: 5);
+        TestFlows.Poison(records[399], 5);
         var logs = new LogCapture();
         await using var host = await StorageHost.CreateAsync(database.ConnectionString, batchSize: 400,
             flushInterval: TimeSpan.FromMilliseconds(50), spillAfter: TimeSpan.FromMilliseconds(100), logs: logs);
@@ -97,7 +97,7 @@ public sealed class FlowBatchWriterPoisonTests(PostgresDatabase database) : ICla
         // The writer may have taken the 400 records in more than one batch (a flush tick can fall while
         // they are being accepted): the batch that held the poison row refused that one alone.
         Assert.Matches(@"refused 1 of the \d+ rows", summary);
-        Assert.Contains("SQLSTATE 54000", summary, StringComparison.Ordinal);
+        Assert.Contains("SQLSTATE 22P05", summary, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -106,7 +106,7 @@ public sealed class FlowBatchWriterPoisonTests(PostgresDatabase database) : ICla
         var records = TestFlows.Generate(200, seed: 64);
         foreach (var i in (int[])[5, 50, 150])
         {
-            records[i].Src.Namespace = TestFlows.Incompressible(3_000, seed: i);
+            TestFlows.Poison(records[i], i);
         }
 
         await using var host = await StorageHost.CreateAsync(database.ConnectionString, batchSize: 200,
