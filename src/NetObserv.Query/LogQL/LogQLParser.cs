@@ -402,10 +402,9 @@ internal sealed class LogQLParser
     {
         try
         {
-            _ = new System.Text.RegularExpressions.Regex(value.Text, System.Text.RegularExpressions.RegexOptions.None,
-                TimeSpan.FromSeconds(1));
+            _ = Re2Regex.Parse(value.Text);
         }
-        catch (ArgumentException ex)
+        catch (Re2Exception ex)
         {
             throw Error(value.Position, $"invalid regular expression \"{value.Text}\": {ex.Message}");
         }

@@ -10,7 +10,8 @@ namespace NetObserv.Query.Planning;
 /// Turns stream matchers and label filters into SQL predicates. Column names come from
 /// <see cref="FlowFieldCatalog"/>; every value is a parameter. Labels that are not columns
 /// (<c>app</c>, <c>__error__</c>, unknown names) are constants and fold to TRUE or FALSE here.
-/// Regexes are anchored like Loki's: <c>~ ('^(?:' || $n || ')$')</c>.
+/// Regexes are RE2, as in Loki, translated by <see cref="Re2Regex"/> into PostgreSQL's dialect and anchored
+/// like Loki's label matchers (<c>^(?:re)$</c>): the translated pattern is the parameter.
 /// </summary>
 internal static class FilterCompiler
 {
@@ -92,8 +93,8 @@ internal static class FilterCompiler
                         : $"({field.Sql} IS NULL OR NOT ({field.Sql} = ANY({list})))";
                 }
 
-                var pattern = p.Add(value, NpgsqlDbType.Text);
-                var test = $"(coalesce({field.TextSql}, '') ~ ('^(?:' || {pattern} || ')$'))";
+                var pattern = p.Add(Translate(value).ToPostgres(anchored: true), NpgsqlDbType.Text);
+                var test = $"(coalesce({field.TextSql}, '') ~ {pattern})";
                 return positive ? test : $"(NOT {test})";
         }
     }
@@ -188,7 +189,21 @@ internal static class FilterCompiler
     };
 
     private static bool AnchoredMatch(string input, string pattern) =>
-        Regex.IsMatch(input, "^(?:" + pattern + ")$", RegexOptions.None, TimeSpan.FromSeconds(1));
+        Regex.IsMatch(input, Translate(pattern).ToDotNet(anchored: true), RegexOptions.NonBacktracking | RegexOptions.CultureInvariant,
+            TimeSpan.FromSeconds(1));
+
+    /// <summary>An RE2 pattern of the query, parsed; what cannot be translated is a 400.</summary>
+    public static Re2Regex Translate(string pattern)
+    {
+        try
+        {
+            return Re2Regex.Parse(pattern);
+        }
+        catch (Re2Exception ex)
+        {
+            throw new QueryException($"invalid regular expression \"{pattern}\": {ex.Message}", ex);
+        }
+    }
 
     /// <summary>Splits <c>a|b\.c</c> into literals when the regex has no other operator.</summary>
     internal static bool TryLiteralAlternatives(string pattern, out List<string> literals)
