@@ -101,6 +101,9 @@ internal sealed record StringLabelFilter(string Name, MatchOperator Op, string V
 internal sealed record NumericLabelFilter(string Name, CompareOperator Op, double Value, int Position)
     : LabelFilter(Position);
 
+/// <summary><c>name=ip("10.0.0.0/8")</c> or <c>!=</c>: an address, CIDR prefix or range (<see cref="IpFilterValue"/>).</summary>
+internal sealed record IpLabelFilter(string Name, bool Equal, string Value, int Position) : LabelFilter(Position);
+
 internal sealed record AndLabelFilter(LabelFilter Left, LabelFilter Right, int Position) : LabelFilter(Position);
 
 internal sealed record OrLabelFilter(LabelFilter Left, LabelFilter Right, int Position) : LabelFilter(Position);

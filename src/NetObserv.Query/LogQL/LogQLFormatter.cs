@@ -129,7 +129,8 @@ internal static class LogQLFormatter
                     sb.Append(" | unwrap ").Append(u.Label);
                     break;
                 case LabelFilterStage l when l.Filter is StringLabelFilter { Name: "json" or "drop" or "unwrap" }
-                    or NumericLabelFilter { Name: "json" or "drop" or "unwrap" }:
+                    or NumericLabelFilter { Name: "json" or "drop" or "unwrap" }
+                    or IpLabelFilter { Name: "json" or "drop" or "unwrap" }:
                     // A filter on a label named like a stage reads as that stage unless parenthesised.
                     sb.Append(" | (");
                     WriteFilter(sb, l.Filter);
@@ -150,6 +151,11 @@ internal static class LogQLFormatter
             case StringLabelFilter s:
                 sb.Append(s.Name).Append(MatchOp(s.Op));
                 Quote(sb, s.Value);
+                break;
+            case IpLabelFilter ip:
+                sb.Append(ip.Name).Append(ip.Equal ? "=ip(" : "!=ip(");
+                Quote(sb, ip.Value);
+                sb.Append(')');
                 break;
             case NumericLabelFilter n:
                 sb.Append(n.Name).Append(n.Op switch

@@ -598,7 +598,22 @@ internal sealed class LogQLParser
         var value = Current;
         if (value.Kind == LogQLTokenKind.Identifier && value.Text == "ip")
         {
-            throw Error(value.Position, "unsupported construct: ip() label filter");
+            if (opToken.Kind is not (LogQLTokenKind.Equal or LogQLTokenKind.NotEqual))
+            {
+                throw Error(opToken.Position, $"syntax error: ip() takes = or !=, not '{opToken.Text}'");
+            }
+
+            Advance();
+            Expect(LogQLTokenKind.OpenParen, "'('");
+            var address = Expect(LogQLTokenKind.String, "a quoted address, CIDR or range");
+            Expect(LogQLTokenKind.CloseParen, "')'");
+            if (IpFilterValue.Parse(address.Text) is null)
+            {
+                throw Error(address.Position,
+                    $"invalid ip() value \"{address.Text}\": expecting an address, a CIDR prefix (10.0.0.0/8) or a range (10.0.0.1-10.0.0.9)");
+            }
+
+            return new IpLabelFilter(name.Text, opToken.Kind == LogQLTokenKind.Equal, address.Text, name.Position);
         }
 
         if (value.Kind == LogQLTokenKind.String)
