@@ -33,6 +33,11 @@ internal static class LogQLFormatter
                 break;
             case RangeAggregation r:
                 sb.Append(RangeName(r.Op)).Append('(');
+                if (r.Parameter is { } phi)
+                {
+                    sb.Append(phi.ToString("R", CultureInfo.InvariantCulture)).Append(", ");
+                }
+
                 WriteLog(sb, r.Log);
                 sb.Append(" [").Append(r.Range.Variable is { } variable ? "$" + variable : LogQLDuration.Format(r.Range.Fixed))
                     .Append("])");
@@ -76,6 +81,11 @@ internal static class LogQLFormatter
         RangeOperator.SumOverTime => "sum_over_time",
         RangeOperator.AvgOverTime => "avg_over_time",
         RangeOperator.MaxOverTime => "max_over_time",
+        RangeOperator.QuantileOverTime => "quantile_over_time",
+        RangeOperator.StddevOverTime => "stddev_over_time",
+        RangeOperator.StdvarOverTime => "stdvar_over_time",
+        RangeOperator.FirstOverTime => "first_over_time",
+        RangeOperator.LastOverTime => "last_over_time",
         _ => "min_over_time",
     };
 

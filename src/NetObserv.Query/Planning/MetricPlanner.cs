@@ -137,7 +137,9 @@ internal sealed class MetricPlanner
             _ => unwrapField?.Sql,
         };
         var rollupValue = valueColumn is null || FlowFieldCatalog.RollupValueColumn(valueColumn) is not null;
-        var rollupOp = node.Op is not (RangeOperator.AvgOverTime or RangeOperator.MaxOverTime or RangeOperator.MinOverTime);
+        // The rollups keep sums and counts per bucket, which is what these need; the others read flows.
+        var rollupOp = node.Op is RangeOperator.Rate or RangeOperator.CountOverTime or RangeOperator.BytesOverTime
+            or RangeOperator.BytesRate or RangeOperator.SumOverTime;
         var source = PlanSource.Flows;
         if (rollupValue && rollupOp && FilterCompiler.OnlyRollupDimensions(filterNames.Concat(labelList)))
         {
@@ -153,7 +155,10 @@ internal sealed class MetricPlanner
 
         var step = _grid.Count == 1 ? rangeMs : _grid.StepMs;
         var leaf = new LeafPlan(_leaves.Count, node.Op, unwrap is not null, rangeMs, labelList,
-            lineFiltered ? PlanSource.Flows : source, Gcd(step, rangeMs), step);
+            lineFiltered ? PlanSource.Flows : source, Gcd(step, rangeMs), step)
+        {
+            Quantile = node.Parameter ?? 0,
+        };
         _leaves.Add(leaf);
         if (lineFiltered)
         {
@@ -181,7 +186,9 @@ internal sealed class MetricPlanner
     /// The SQL of one leaf. Every branch returns the same columns: <c>leaf</c>, <c>j</c> (the
     /// sub-bucket of width w = gcd(step, range) holding the rows: t in (start + (j-1)w, start + jw]),
     /// the label columns <c>g0</c>..<c>g(M-1)</c> (raw values, NULL for absent; padded with NULL to the
-    /// widest leaf), and partial aggregates <c>s</c>, <c>c</c>, <c>mn</c>, <c>mx</c>. A (j, labels) pair
+    /// widest leaf), and partial aggregates <c>s</c>, <c>c</c>, <c>mn</c>, <c>mx</c>, and where the range
+    /// aggregation needs them (<see cref="SamplePartial.Needs"/>) <c>ss</c> (sum of squares), <c>et</c>/<c>ev</c>
+    /// (time and value of the first or last sample) and <c>vs</c> (the values, for quantiles). A (j, labels) pair
     /// may come in several rows; the reader adds them up and spreads each sub-bucket over the windows
     /// (t - range, t] that hold it.
     /// </summary>
@@ -229,9 +236,14 @@ internal sealed class MetricPlanner
             }
 
             var value = valueColumn is null ? "NULL::float8" : valueColumn + "::float8";
+            var (squares, first, last, values) = SamplePartial.Needs(leaf.Op);
             return $"""
                 SELECT {id} AS leaf, ceil((date_part('epoch', time_end) * 1000 - {startMs}) / {wParam})::bigint AS j{labelColumns},
-                       sum({value}) AS s, count(*)::float8 AS c, min({value}) AS mn, max({value}) AS mx
+                       sum({value}) AS s, count(*)::float8 AS c, min({value}) AS mn, max({value}) AS mx,
+                       {(squares ? $"sum({value} * {value})" : "NULL::float8")} AS ss,
+                       {(first ? "min(date_part('epoch', time_end) * 1000)" : last ? "max(date_part('epoch', time_end) * 1000)" : "NULL::float8")} AS et,
+                       {(first ? $"(array_agg({value} ORDER BY time_end))[1]" : last ? $"(array_agg({value} ORDER BY time_end DESC))[1]" : "NULL::float8")} AS ev,
+                       {(values ? $"array_agg({value})" : "NULL::float8[]")} AS vs
                 FROM flows
                 WHERE {_tenantParameter}
                   AND time_end > {p.Add(ToTime(lo), NpgsqlDbType.TimestampTz)}
@@ -250,7 +262,8 @@ internal sealed class MetricPlanner
         return $"""
             SELECT {id} AS leaf, ceil((date_part('epoch', bucket) * 1000 + {width} - {startMs}) / {wParam})::bigint AS j{labelColumns},
                    {(rollupColumn is null ? "NULL::float8" : "sum(" + rollupColumn + "::float8)")} AS s, sum(flows::float8) AS c,
-                   NULL::float8 AS mn, NULL::float8 AS mx
+                   NULL::float8 AS mn, NULL::float8 AS mx, NULL::float8 AS ss, NULL::float8 AS et, NULL::float8 AS ev,
+                   NULL::float8[] AS vs
             FROM {level.Table}
             WHERE {_tenantParameter}
               AND bucket > {p.Add(ToTime(lo - level.WidthMs), NpgsqlDbType.TimestampTz)}

@@ -23,6 +23,8 @@ public sealed class LogQLParserFuzzTests
         "{a=\"1\"} |= \"x\" or \"y\" != \"z\" |~ \"r.*\" !~ \"s\"",
         "{a=\"1\"} | json | Bytes > 100 and Proto == 6, DstPort != 53 or SrcK8S_Namespace=~\"ns-.*\" | __error__=\"\"",
         "{a=\"1\"} | (x=\"1\" or y=\"2\") and z=\"3\"",
+        "topk(50,(quantile_over_time(0.9,{a=\"1\"}|~`\"TimeFlowRttNs\"`|json|unwrap TimeFlowRttNs|__error__=\"\"[30s]) by(x,y))/1000000)",
+        "stddev_over_time({a=\"1\"}|unwrap Bytes[1m]) + stdvar_over_time({a=\"1\"}|unwrap Bytes[1m]) - first_over_time({a=\"1\"}|unwrap Bytes[1m]) * last_over_time({a=\"1\"}|unwrap Bytes[1m])",
         "{a=\"1\"} | json | SrcAddr=ip(\"10.0.0.0/8\") or DstAddr!=ip(\"fd00::1-fd00::9\") | json=ip(\"1.2.3.4\")",
         "rate({a=\"1\"} |= \"x\" [5m30s])",
         "sum_over_time({a=\"1\"}|json|unwrap Bytes|__error__=\"\"[300s])",

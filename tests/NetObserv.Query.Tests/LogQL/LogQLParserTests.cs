@@ -237,7 +237,7 @@ public sealed class LogQLParserTests
     [InlineData("{app=\"x\"} | line_format \"{{.a}}\"", "parse error at line 1, col 13: unsupported construct: | line_format")]
     [InlineData("{app=\"x\"} | regexp \"(?P<a>.*)\"", "parse error at line 1, col 13: unsupported construct: | regexp")]
     [InlineData("{app=\"x\"} | pattern \"<a>\"", "parse error at line 1, col 13: unsupported construct: | pattern")]
-    [InlineData("quantile_over_time(0.99, {app=\"x\"} | unwrap Bytes [1m])", "parse error at line 1, col 1: unsupported construct: quantile_over_time")]
+    [InlineData("absent_over_time({app=\"x\"} [1m])", "parse error at line 1, col 1: unsupported construct: absent_over_time")]
     [InlineData("rate({app=\"x\"}[1m] offset 1h)", "parse error at line 1, col 20: unsupported construct: offset")]
     [InlineData("rate({app=\"x\"}[1m]) > 5", "parse error at line 1, col 21: unsupported construct: binary operator '>'")]
     [InlineData("{app=\"x\"} |> \"<_>\"", "parse error at line 1, col 11: unsupported construct: pattern line filter '|>'")]

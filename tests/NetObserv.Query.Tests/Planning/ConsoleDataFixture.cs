@@ -30,6 +30,21 @@ public sealed class ConsoleDataFixture : QueryDataFixture
             {
                 r.SrcAddr = null;
             }
+
+            if (i % 3 == 0)
+            {
+                r.TimeFlowRttNs = 50_000 + (((long)i * 7919) % 20_000_000);
+            }
+
+            if (i % 4 == 1)
+            {
+                r.DnsLatencyMs = i % 20 == 1 ? 0 : (i * 31) % 250;
+            }
+
+            if (i % 7 == 2)
+            {
+                r.PktDropPackets = 1 + (i % 9);
+            }
         }
 
         return records;

@@ -161,4 +161,151 @@ public sealed class ConsoleQueryTests : IClassFixture<ConsoleDataFixture>
         Assert.DoesNotContain("10.0.0", plan.Sql, StringComparison.Ordinal);
         Assert.Empty(plan.LineFilterLeaves);
     }
+
+    private static double? Aggregate(string function, List<(long Time, double Value)> samples)
+    {
+        if (samples.Count == 0)
+        {
+            return null;
+        }
+
+        var values = samples.Select(x => x.Value).Order().ToList();
+        var mean = values.Average();
+        var variance = values.Sum(v => (v - mean) * (v - mean)) / values.Count;
+        double Quantile(double phi)
+        {
+            var rank = phi * (values.Count - 1);
+            var lower = (int)Math.Floor(rank);
+            var upper = Math.Min(values.Count - 1, lower + 1);
+            return (values[lower] * (1 - (rank - lower))) + (values[upper] * (rank - lower));
+        }
+
+        return function switch
+        {
+            "avg" => mean,
+            "min" => values[0],
+            "max" => values[^1],
+            "p90" => Quantile(0.9),
+            "p99" => Quantile(0.99),
+            "p50" => Quantile(0.5),
+            "stddev" => Math.Sqrt(variance),
+            "stdvar" => variance,
+            "first" => samples.MinBy(x => x.Time).Value,
+            _ => samples.MaxBy(x => x.Time).Value,
+        };
+    }
+
+    private static string Call(string function, string inner) => function switch
+    {
+        "p90" => $"quantile_over_time(0.9,{inner}",
+        "p99" => $"quantile_over_time(0.99,{inner}",
+        _ => $"{function}_over_time({inner}",
+    };
+
+    /// <summary>
+    /// The topology query the plugin builds for a per-flow field (<c>TopologyQueryBuilder.Build</c>, function
+    /// not in sum-by form): the line filters it adds for the field, <c>| unwrap</c>, the range after the
+    /// function, <c>by</c> after it, the factor inside <c>topk</c>.
+    /// </summary>
+    private static string TopologyQuery(string function, string field, string range)
+    {
+        var lineFilters = field switch
+        {
+            "TimeFlowRttNs" => "|~`\"TimeFlowRttNs\"`",
+            "DnsLatencyMs" => "|~`\"DnsLatencyMs`!~`\"DnsLatencyMs\":0[,}]`",
+            _ => "",
+        };
+        var factor = field == "TimeFlowRttNs" ? "/1000000" : "";
+        var top = function == "min" ? "bottomk" : "topk";
+        return $"{top}(50,({Call(function, $"{{{App}}}{lineFilters}|json|unwrap {field}|__error__=\"\"[{range}])")} "
+            + $"by(SrcK8S_Namespace,DstK8S_Namespace)){factor})";
+    }
+
+    [Theory]
+    [InlineData("avg", "TimeFlowRttNs")]
+    [InlineData("min", "TimeFlowRttNs")]
+    [InlineData("max", "TimeFlowRttNs")]
+    [InlineData("p90", "TimeFlowRttNs")]
+    [InlineData("p99", "TimeFlowRttNs")]
+    [InlineData("avg", "DnsLatencyMs")]
+    [InlineData("max", "DnsLatencyMs")]
+    [InlineData("p90", "DnsLatencyMs")]
+    [InlineData("stddev", "DnsLatencyMs")]
+    [InlineData("stdvar", "PktDropPackets")]
+    [InlineData("first", "PktDropPackets")]
+    [InlineData("last", "PktDropPackets")]
+    [InlineData("max", "PktDropPackets")]
+    public async Task UnwrappedRangeAggregation_TopologyQuery_MatchesTheRecords(string function, string field)
+    {
+        Func<FlowRecord, double?> get = field switch
+        {
+            "TimeFlowRttNs" => r => r.TimeFlowRttNs,
+            "DnsLatencyMs" => r => r.DnsLatencyMs is > 0 ? r.DnsLatencyMs : null,
+            _ => r => r.PktDropPackets,
+        };
+        var factor = field == "TimeFlowRttNs" ? 1_000_000.0 : 1;
+
+        // Range equal to the step (what the plugin sends), and overlapping windows from an unaligned start.
+        foreach (var (start, step, range, count) in new[] { (Ms(5), 300_000L, "5m", 7), (Ms(7) + 12_345, 60_000L, "5m", 25) })
+        {
+            var result = Assert.IsType<MatrixResult>(await RunAsync(Range(TopologyQuery(function, field, range), start, step, count)));
+
+            var rangeMs = 300_000L;
+            var expected = new Dictionary<string, double?[]>(StringComparer.Ordinal);
+            for (var k = 0; k < count; k++)
+            {
+                var t = start + (k * step);
+                foreach (var group in Default.Where(r => get(r) is not null && r.TimeFlowEndMs > t - rangeMs && r.TimeFlowEndMs <= t)
+                    .GroupBy(r => (r.Src.Namespace ?? "") + "->" + (r.Dst.Namespace ?? "")))
+                {
+                    if (!expected.TryGetValue(group.Key, out var values))
+                    {
+                        expected[group.Key] = values = new double?[count];
+                    }
+
+                    values[k] = Aggregate(function, group.Select(r => (r.TimeFlowEndMs, get(r)!.Value)).ToList()) / factor;
+                }
+            }
+
+            Assert.Equal(expected.Keys.Order(StringComparer.Ordinal),
+                result.Series.Select(s => Key(s.Labels)).Order(StringComparer.Ordinal));
+            foreach (var series in result.Series)
+            {
+                var want = expected[Key(series.Labels)];
+                for (var k = 0; k < count; k++)
+                {
+                    Assert.Equal(want[k].HasValue, series.Values[k].HasValue);
+                    if (want[k] is { } w)
+                    {
+                        Assert.True(Math.Abs(w - series.Values[k]!.Value) <= 1e-9 * Math.Max(1, Math.Abs(w)),
+                            $"{function}({field}) at {k} for {Key(series.Labels)}: expected {w}, got {series.Values[k]}");
+                    }
+                }
+            }
+        }
+
+        static string Key(LabelSet labels) =>
+            (labels.Get("SrcK8S_Namespace") ?? "") + "->" + (labels.Get("DstK8S_Namespace") ?? "");
+    }
+
+    [Theory]
+    [InlineData("quantile_over_time(0.5, {0}[10m]) by (SrcK8S_Namespace)")]
+    [InlineData("max by (SrcK8S_Namespace) (quantile_over_time(0.5, {0}[10m]) by (SrcK8S_Namespace))")]
+    [InlineData("quantile_over_time(0.5, {0}[10m]) without (DstK8S_Namespace, DstK8S_OwnerName, SrcK8S_OwnerName, FlowDirection, K8S_FlowLayer, _RecordType, app)")]
+    public async Task Quantile_ByInsideOrOutsideOrWithout_GroupsTheSamples(string template)
+    {
+        var query = string.Format(System.Globalization.CultureInfo.InvariantCulture, template,
+            $"{{{App}}}|json|unwrap Bytes");
+
+        var result = Assert.IsType<MatrixResult>(await RunAsync(Range(query, Ms(25), 600_000, 1)));
+
+        Assert.Equal(Default.Select(r => r.Src.Namespace ?? "").Distinct().Count(), result.Series.Count);
+        foreach (var series in result.Series)
+        {
+            var ns = series.Labels.Get("SrcK8S_Namespace") ?? "";
+            var samples = Default.Where(r => (r.Src.Namespace ?? "") == ns && r.TimeFlowEndMs > Ms(15) && r.TimeFlowEndMs <= Ms(25))
+                .Select(r => (r.TimeFlowEndMs, (double)r.Bytes)).ToList();
+            Assert.Equal(Aggregate("p50", samples) ?? 0, series.Values[0]!.Value, 6);
+        }
+    }
 }
