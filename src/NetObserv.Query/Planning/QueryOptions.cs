@@ -9,11 +9,11 @@ public sealed class QueryOptions
 
     /// <summary>
     /// The stream labels of flows, comma-separated, besides the constant <c>app="netobserv-flowcollector"</c>.
-    /// Defaults to SrcK8S_Namespace, SrcK8S_OwnerName, DstK8S_Namespace, DstK8S_OwnerName, FlowDirection,
-    /// K8S_FlowLayer, _RecordType.
+    /// Defaults to flowlogs-pipeline's default Loki labels (SrcK8S_Namespace, SrcK8S_OwnerName, SrcK8S_Type,
+    /// DstK8S_Namespace, DstK8S_OwnerName, DstK8S_Type, K8S_FlowLayer, FlowDirection) and _RecordType.
     /// </summary>
     public string StreamLabels { get; set; } =
-        "SrcK8S_Namespace,SrcK8S_OwnerName,DstK8S_Namespace,DstK8S_OwnerName,FlowDirection,K8S_FlowLayer,_RecordType";
+        "SrcK8S_Namespace,SrcK8S_OwnerName,SrcK8S_Type,DstK8S_Namespace,DstK8S_OwnerName,DstK8S_Type,K8S_FlowLayer,FlowDirection,_RecordType";
 
     /// <summary>Most series a metric query may return. Defaults to 500.</summary>
     public int MaxSeries { get; set; } = 500;

@@ -308,4 +308,21 @@ public sealed class ConsoleQueryTests : IClassFixture<ConsoleDataFixture>
             Assert.Equal(Aggregate("p50", samples) ?? 0, series.Values[0]!.Value, 6);
         }
     }
+
+    [Fact]
+    public async Task StreamLabels_IncludeTheK8STypesAsFlowlogsPipelineSetsThem()
+    {
+        var request = new QueryRequest($"{{{App},SrcK8S_Type=\"Pod\",DstK8S_Type=~\"Pod|Service\"}}", Ms(0) * 1_000_000,
+            Ms(40) * 1_000_000, 0, 5_000, false, false, [FlowRecord.DefaultTenant]);
+
+        var result = Assert.IsType<StreamsResult>(await RunAsync(request));
+        var series = await _data.Engine().SeriesAsync([], Ms(0) * 1_000_000, Ms(40) * 1_000_000, [FlowRecord.DefaultTenant],
+            CancellationToken.None).DefaultTimeout();
+
+        Assert.Equal(Default.Count(r => r.Src.Type == "Pod"), result.Streams.Sum(s => s.Entries.Count));
+        Assert.All(result.Streams, s => Assert.Equal("Pod", s.Labels.Get("SrcK8S_Type")));
+        Assert.All(result.Streams, s => Assert.Equal("Pod", s.Labels.Get("DstK8S_Type")));
+        Assert.Contains(series, s => s.Get("SrcK8S_Type") == "Pod");
+        Assert.Contains(series, s => s.Get("SrcK8S_Type") is null or "");
+    }
 }

@@ -139,15 +139,16 @@ public sealed class LineFilterQueryTests : IClassFixture<QueryDataFixture>
 
         var result = await RunAsync(Range(query, Ms(10), 600_000, 3));
 
-        static string Key(FlowRecord r) => string.Join("|", r.Src.Namespace, r.Src.OwnerName, r.Dst.Namespace, r.Dst.OwnerName,
-            r.FlowDirection, r.K8SFlowLayer, r.RecordType);
+        static string Key(FlowRecord r) => string.Join("|", r.Src.Namespace, r.Src.OwnerName, r.Src.Type, r.Dst.Namespace,
+            r.Dst.OwnerName, r.Dst.Type, r.FlowDirection, r.K8SFlowLayer, r.RecordType);
         var expected = TestFlows.Expected(_data.Records.Where(r => passes(r) && r.Src.Namespace is not null), Ms(10), 600_000, 3,
             600_000, Key, _ => 1, perSecond: false);
         AssertMatrix(expected, result, l =>
         {
             Assert.Equal("netobserv-flowcollector", l.Get("app"));
-            return string.Join("|", l.Get("SrcK8S_Namespace"), l.Get("SrcK8S_OwnerName"), l.Get("DstK8S_Namespace"),
-                l.Get("DstK8S_OwnerName"), l.Get("FlowDirection"), l.Get("K8S_FlowLayer"), l.Get("_RecordType"));
+            return string.Join("|", l.Get("SrcK8S_Namespace"), l.Get("SrcK8S_OwnerName"), l.Get("SrcK8S_Type"),
+                l.Get("DstK8S_Namespace"), l.Get("DstK8S_OwnerName"), l.Get("DstK8S_Type"), l.Get("FlowDirection"),
+                l.Get("K8S_FlowLayer"), l.Get("_RecordType"));
         });
     }
 
