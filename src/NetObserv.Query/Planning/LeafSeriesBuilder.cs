@@ -178,7 +178,8 @@ internal sealed class LeafSeriesBuilder
             var values = new double?[_sum.Length];
             for (var k = 0; k < values.Length; k++)
             {
-                if (!_present[k])
+                // A window whose rows were all moved to the previous one (a flow on a bucket boundary) is empty.
+                if (!_present[k] || _count[k] <= 0)
                 {
                     continue;
                 }

@@ -179,8 +179,12 @@ internal sealed class MetricPlanner
         (PlanSource.Rollup1h, RollupLevel.Hour),
     ];
 
+    /// <summary>
+    /// True when every window edge (start + k step - range and start + k step) is a bucket boundary, so the
+    /// windows are unions of whole buckets; otherwise a finer level, or flows, answers.
+    /// </summary>
     private bool Aligned(long bucketMs, long rangeMs) =>
-        rangeMs % bucketMs == 0 && (_grid.Count == 1 ? _grid.StartMs % bucketMs == 0 : _grid.StepMs % bucketMs == 0);
+        rangeMs % bucketMs == 0 && _grid.StartMs % bucketMs == 0 && (_grid.Count == 1 || _grid.StepMs % bucketMs == 0);
 
     /// <summary>
     /// The SQL of one leaf. Every branch returns the same columns: <c>leaf</c>, <c>j</c> (the
@@ -253,12 +257,27 @@ internal sealed class MetricPlanner
         }
 
         // A rollup row is grouped on its raw bucket (cheaper to hash than a computed sub-bucket); j is
-        // computed once per group. A bucket [b, b + width) counts in the sub-bucket holding its end.
+        // computed once per group. A bucket [b, b + width) counts in the sub-bucket holding its end (windows
+        // start and end on bucket boundaries: Aligned).
         // Sums are float8 (exact up to 2^53, far cheaper than numeric); min and max are never needed
         // here (min_over_time and max_over_time read flows).
         var level = Array.Find(s_rollups, r => r.Source == leaf.Source).Level;
         var width = p.Add((double)level.WidthMs, NpgsqlDbType.Double);
         var rollupColumn = FlowFieldCatalog.RollupValueColumn(valueColumn);
+
+        // A flow whose time_end is exactly a bucket's start b sits in [b, b + width) but belongs to the
+        // window ending at b: a second branch reads those flows from flows (an index probe per boundary)
+        // and moves each from the sub-bucket of b + width (sign -1) to the sub-bucket of b (sign +1), so the
+        // answer equals the flows path.
+        var boundaries = new List<DateTime>();
+        for (var b = LeafSeriesBuilder.FloorDiv(lo - level.WidthMs, level.WidthMs) * level.WidthMs + level.WidthMs;
+            b <= hi - level.WidthMs; b += level.WidthMs)
+        {
+            boundaries.Add(ToTime(b));
+        }
+
+        var signedSum = valueColumn is null ? "NULL::float8" : $"sum(x.sign * {valueColumn}::float8)";
+        var valueNotNull = valueColumn is null ? "" : $" AND {valueColumn} IS NOT NULL";
         return $"""
             SELECT {id} AS leaf, ceil((date_part('epoch', bucket) * 1000 + {width} - {startMs}) / {wParam})::bigint AS j{labelColumns},
                    {(rollupColumn is null ? "NULL::float8" : "sum(" + rollupColumn + "::float8)")} AS s, sum(flows::float8) AS c,
@@ -269,6 +288,15 @@ internal sealed class MetricPlanner
               AND bucket > {p.Add(ToTime(lo - level.WidthMs), NpgsqlDbType.TimestampTz)}
               AND bucket <= {p.Add(ToTime(hi - level.WidthMs), NpgsqlDbType.TimestampTz)}{where}
             GROUP BY bucket{groupColumns}
+            UNION ALL
+            SELECT {id} AS leaf, ceil((date_part('epoch', time_end) * 1000 + x.shift - {startMs}) / {wParam})::bigint AS j{labelColumns},
+                   {signedSum} AS s, sum(x.sign) AS c,
+                   NULL::float8 AS mn, NULL::float8 AS mx, NULL::float8 AS ss, NULL::float8 AS et, NULL::float8 AS ev,
+                   NULL::float8[] AS vs
+            FROM flows CROSS JOIN (VALUES (0::float8, 1::float8), ({width}, -1::float8)) AS x(shift, sign)
+            WHERE {_tenantParameter}
+              AND time_end = ANY({p.Add(boundaries.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)}){where}{valueNotNull}
+            GROUP BY 2{groupColumns}
             """;
     }
 

@@ -6,7 +6,8 @@ namespace NetObserv.Query.Tests.Planning;
 
 /// <summary>
 /// <see cref="QueryDataFixture"/>'s flows with every fourth one over IPv6 (<c>fd00::n</c> to <c>fd01::n</c>),
-/// every fifth without a source address, and DNS, RTT and drop fields on some, as the console's queries read them.
+/// every fifth without a source address, some ending exactly on minute and 10-minute boundaries, and DNS, RTT
+/// and drop fields on some, as the console's queries read them.
 /// </summary>
 public sealed class ConsoleDataFixture : QueryDataFixture
 {
@@ -29,6 +30,13 @@ public sealed class ConsoleDataFixture : QueryDataFixture
             else if (i % 5 == 0)
             {
                 r.SrcAddr = null;
+            }
+
+            if (i % 25 == 7)
+            {
+                // On a bucket boundary (whole minutes; every fifth one a whole 5 and 10 minutes).
+                r.TimeFlowEndMs = TestFlows.OriginMs + ((i % 150 < 30 ? i % 3 * 10 : i % 30) * 60_000L);
+                r.TimeFlowStartMs = r.TimeFlowEndMs - 500;
             }
 
             if (i % 3 == 0)

@@ -325,4 +325,53 @@ public sealed class ConsoleQueryTests : IClassFixture<ConsoleDataFixture>
         Assert.Contains(series, s => s.Get("SrcK8S_Type") == "Pod");
         Assert.Contains(series, s => s.Get("SrcK8S_Type") is null or "");
     }
+
+    private static PlanSource SourceOf(string query, long startMs, long stepMs, int count) =>
+        Assert.Single(new MetricPlanner(["app"], new EvaluationGrid(startMs, stepMs, count), (count - 1) * stepMs, ["default"])
+            .Plan(LogQLParser.Parse(query)).Leaves).Source;
+
+    [Theory]
+    [InlineData(0, 60_000, "1m", "Rollup1m")]
+    [InlineData(0, 600_000, "10m", "Rollup10m")]
+    [InlineData(0, 300_000, "10m", "Rollup5m")]
+    [InlineData(60_000, 600_000, "10m", "Rollup1m")]
+    [InlineData(17_000, 60_000, "1m", "Flows")]
+    [InlineData(3_600_123, 600_000, "10m", "Flows")]
+    [InlineData(-1, 300_000, "5m", "Flows")]
+    public async Task Windows_AnyStart_EqualTheFlowsPathAndTheRecords(long offsetMs, long stepMs, string range, string source)
+    {
+        // The console's relative ranges start at now - 3600 s: any second (here: any millisecond too).
+        var start = Ms(0) + offsetMs;
+        var count = (int)((35 * 60_000) / stepMs);
+        Assert.True(LogQLDuration.TryParse(range, out var rangeSpan));
+        var rangeMs = (long)rangeSpan.TotalMilliseconds;
+        var rollup = $"sum by (SrcK8S_Namespace) (sum_over_time({{{App}}}|json|unwrap Bytes|__error__=\"\"[{range}]))";
+        var flows = $"sum by (SrcK8S_Namespace) (sum_over_time({{{App}}}|json|Proto>=0|unwrap Bytes|__error__=\"\"[{range}]))";
+        var counts = $"sum by (DstK8S_Namespace) (count_over_time({{{App}}}[{range}]))";
+        Assert.Contains(Default, r => r.TimeFlowEndMs % 600_000 == 0);
+        Assert.Equal(Enum.Parse<PlanSource>(source), SourceOf(rollup, start, stepMs, count));
+        Assert.Equal(PlanSource.Flows, SourceOf(flows, start, stepMs, count));
+
+        var fromRollup = Assert.IsType<MatrixResult>(await RunAsync(Range(rollup, start, stepMs, count)));
+        var fromFlows = Assert.IsType<MatrixResult>(await RunAsync(Range(flows, start, stepMs, count)));
+        var countResult = Assert.IsType<MatrixResult>(await RunAsync(Range(counts, start, stepMs, count)));
+
+        var bytes = TestFlows.Expected(Default, start, stepMs, count, rangeMs, r => r.Src.Namespace ?? "", r => r.Bytes,
+            perSecond: false);
+        var flowCounts = TestFlows.Expected(Default, start, stepMs, count, rangeMs, r => r.Dst.Namespace ?? "", _ => 1,
+            perSecond: false);
+        AssertSeries(bytes, fromRollup, "SrcK8S_Namespace");
+        AssertSeries(bytes, fromFlows, "SrcK8S_Namespace");
+        AssertSeries(flowCounts, countResult, "DstK8S_Namespace");
+    }
+
+    private static void AssertSeries(Dictionary<string, double?[]> expected, MatrixResult result, string label)
+    {
+        Assert.Equal(expected.Keys.Order(StringComparer.Ordinal),
+            result.Series.Select(s => s.Labels.Get(label) ?? "").Order(StringComparer.Ordinal));
+        foreach (var series in result.Series)
+        {
+            Assert.Equal(expected[series.Labels.Get(label) ?? ""], series.Values);
+        }
+    }
 }
