@@ -1,9 +1,7 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using NetObserv.Flows;
-using NetObserv.Flows.Tests.LokiPush;
 using NetObserv.Testing;
 
 namespace NetObserv.Server.Tests.Loki;
@@ -48,20 +46,8 @@ public sealed class QueryCacheLateDataTests(PushServerFixture fixture) : IClassF
         return flows;
     }
 
-    private async Task PushAsync(List<FlowRecord> flows, string tenant, long expectedRows)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/loki/api/v1/push", UriKind.Relative))
-        {
-            Content = new ByteArrayContent(PushBodies.SnappyProtobuf(flows.Select(f => PushBodies.FlpStream(f)))),
-        };
-        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/x-protobuf");
-        request.Headers.Add("X-Scope-OrgID", tenant);
-        using var response = await fixture.Server.Http.SendAsync(request).DefaultTimeout();
-        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
-        var cs = fixture.Server.ConnectionString;
-        await Timeouts.WaitUntilAsync(async () => await PushFlowRows.CountAsync(cs, tenant) >= expectedRows,
-            what: $"{expectedRows} rows for tenant {tenant}");
-    }
+    private Task PushAsync(List<FlowRecord> flows, string tenant, long expectedRows) =>
+        fixture.PushFlpAsync(flows, tenant, expectedRows);
 
     private async Task<long> CountAsync(string tenant, long startMs, long endMs)
     {
