@@ -143,10 +143,13 @@ internal sealed class MetricPlanner
         var source = PlanSource.Flows;
         if (rollupValue && rollupOp && FilterCompiler.OnlyRollupDimensions(filterNames.Concat(labelList)))
         {
-            // The coarsest level whose buckets tile both the step and the range.
+            // The coarsest level whose buckets tile the step and the range, and either the start too or, with
+            // edge buckets read from flows, sub-buckets at least four buckets wide (edges at most a quarter).
+            var subBucket = Gcd(_grid.Count == 1 ? rangeMs : _grid.StepMs, rangeMs);
             for (var i = s_rollups.Length - 1; i >= 0 && source == PlanSource.Flows; i--)
             {
-                if (Aligned(s_rollups[i].Level.WidthMs, rangeMs))
+                var width = s_rollups[i].Level.WidthMs;
+                if (Aligned(width, rangeMs) || (Tiles(width, rangeMs) && 4 * width <= subBucket))
                 {
                     source = s_rollups[i].Source;
                 }
@@ -183,8 +186,11 @@ internal sealed class MetricPlanner
     /// True when every window edge (start + k step - range and start + k step) is a bucket boundary, so the
     /// windows are unions of whole buckets; otherwise a finer level, or flows, answers.
     /// </summary>
-    private bool Aligned(long bucketMs, long rangeMs) =>
-        rangeMs % bucketMs == 0 && _grid.StartMs % bucketMs == 0 && (_grid.Count == 1 || _grid.StepMs % bucketMs == 0);
+    private bool Aligned(long bucketMs, long rangeMs) => Tiles(bucketMs, rangeMs) && _grid.StartMs % bucketMs == 0;
+
+    /// <summary>True when buckets tile the range and the step (window edges are a fixed offset from bucket boundaries).</summary>
+    private bool Tiles(long bucketMs, long rangeMs) =>
+        rangeMs % bucketMs == 0 && (_grid.Count == 1 || _grid.StepMs % bucketMs == 0);
 
     /// <summary>
     /// The SQL of one leaf. Every branch returns the same columns: <c>leaf</c>, <c>j</c> (the
@@ -269,11 +275,53 @@ internal sealed class MetricPlanner
         // window ending at b: a second branch reads those flows from flows (an index probe per boundary)
         // and moves each from the sub-bucket of b + width (sign -1) to the sub-bucket of b (sign +1), so the
         // answer equals the flows path.
+        // When start is not on a bucket boundary, the buckets holding a sub-bucket edge (start + j w, all
+        // starting at start - offset + j w) are split between two sub-buckets: the rollup branch skips them
+        // and a third branch reads their flows (an index range scan each), so every flow lands in its exact
+        // sub-bucket.
+        var offset = ((_grid.StartMs % level.WidthMs) + level.WidthMs) % level.WidthMs;
+        var edgeBase = _grid.StartMs - offset;
+        bool IsEdge(long bucketMs) => offset != 0 && ((bucketMs - edgeBase) % w) == 0;
         var boundaries = new List<DateTime>();
         for (var b = LeafSeriesBuilder.FloorDiv(lo - level.WidthMs, level.WidthMs) * level.WidthMs + level.WidthMs;
             b <= hi - level.WidthMs; b += level.WidthMs)
         {
-            boundaries.Add(ToTime(b));
+            if (!IsEdge(b))
+            {
+                boundaries.Add(ToTime(b));
+            }
+        }
+
+        var skipEdges = "";
+        var edgeBranch = "";
+        if (offset != 0)
+        {
+            var edgeLows = new List<DateTime>();
+            var edgeHighs = new List<DateTime>();
+            for (var b = edgeBase + (LeafSeriesBuilder.CeilDiv(lo - level.WidthMs + 1 - edgeBase, w) * w); b <= hi; b += w)
+            {
+                edgeLows.Add(ToTime(b));
+                edgeHighs.Add(ToTime(b + level.WidthMs));
+            }
+
+            skipEdges = $" AND ((date_part('epoch', bucket) * 1000)::bigint - {p.Add(edgeBase, NpgsqlDbType.Bigint)}) % {p.Add(w, NpgsqlDbType.Bigint)} <> 0";
+            var edgeValue = valueColumn is null ? "NULL::float8" : $"sum({valueColumn}::float8)";
+            var edgeNotNull = valueColumn is null ? "" : $" AND {valueColumn} IS NOT NULL";
+            edgeBranch = $"""
+
+                UNION ALL
+                SELECT {id} AS leaf, ceil((date_part('epoch', time_end) * 1000 - {startMs}) / {wParam})::bigint AS j{labelColumns},
+                       {edgeValue} AS s, count(*)::float8 AS c,
+                       NULL::float8 AS mn, NULL::float8 AS mx, NULL::float8 AS ss, NULL::float8 AS et, NULL::float8 AS ev,
+                       NULL::float8[] AS vs
+                FROM unnest({p.Add(edgeLows.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)}::timestamptz[],
+                            {p.Add(edgeHighs.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)}::timestamptz[]) AS edge(edge_lo, edge_hi)
+                JOIN flows ON time_end >= edge.edge_lo AND time_end < edge.edge_hi
+                WHERE {_tenantParameter}
+                  AND time_end > {p.Add(ToTime(lo), NpgsqlDbType.TimestampTz)}
+                  AND time_end <= {p.Add(ToTime(hi), NpgsqlDbType.TimestampTz)}{where}{edgeNotNull}
+                GROUP BY 2{groupColumns}
+                """;
         }
 
         var signedSum = valueColumn is null ? "NULL::float8" : $"sum(x.sign * {valueColumn}::float8)";
@@ -286,7 +334,7 @@ internal sealed class MetricPlanner
             FROM {level.Table}
             WHERE {_tenantParameter}
               AND bucket > {p.Add(ToTime(lo - level.WidthMs), NpgsqlDbType.TimestampTz)}
-              AND bucket <= {p.Add(ToTime(hi - level.WidthMs), NpgsqlDbType.TimestampTz)}{where}
+              AND bucket <= {p.Add(ToTime(hi - level.WidthMs), NpgsqlDbType.TimestampTz)}{where}{skipEdges}
             GROUP BY bucket{groupColumns}
             UNION ALL
             SELECT {id} AS leaf, ceil((date_part('epoch', time_end) * 1000 + x.shift - {startMs}) / {wParam})::bigint AS j{labelColumns},
@@ -296,7 +344,7 @@ internal sealed class MetricPlanner
             FROM flows CROSS JOIN (VALUES (0::float8, 1::float8), ({width}, -1::float8)) AS x(shift, sign)
             WHERE {_tenantParameter}
               AND time_end = ANY({p.Add(boundaries.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)}){where}{valueNotNull}
-            GROUP BY 2{groupColumns}
+            GROUP BY 2{groupColumns}{edgeBranch}
             """;
     }
 

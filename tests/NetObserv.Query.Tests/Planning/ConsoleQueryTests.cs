@@ -336,8 +336,12 @@ public sealed class ConsoleQueryTests : IClassFixture<ConsoleDataFixture>
     [InlineData(0, 300_000, "10m", "Rollup5m")]
     [InlineData(60_000, 600_000, "10m", "Rollup1m")]
     [InlineData(17_000, 60_000, "1m", "Flows")]
-    [InlineData(3_600_123, 600_000, "10m", "Flows")]
-    [InlineData(-1, 300_000, "5m", "Flows")]
+    [InlineData(3_600_123, 600_000, "10m", "Rollup1m")]
+    [InlineData(-1, 300_000, "5m", "Rollup1m")]
+    [InlineData(17_000, 600_000, "10m", "Rollup1m")]
+    [InlineData(61_500, 1_200_000, "20m", "Rollup5m")]
+    [InlineData(-7_000, 120_000, "10m", "Flows")]
+    [InlineData(29_999, 1_200_000, "40m", "Rollup10m")]
     public async Task Windows_AnyStart_EqualTheFlowsPathAndTheRecords(long offsetMs, long stepMs, string range, string source)
     {
         // The console's relative ranges start at now - 3600 s: any second (here: any millisecond too).
