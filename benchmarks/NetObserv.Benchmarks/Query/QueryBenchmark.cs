@@ -14,7 +14,8 @@ namespace NetObserv.Benchmarks.Query;
 /// <c>query [--flows N] [--iterations N] [--data-dir DIR] [--database CS]</c>: loads N flows (default 20
 /// million) spread over the last 7 days (kept between runs), fills every rollup level, then prints p50/p95 of
 /// the volumetry panel (bytes/s by source namespace) over 1 h, 24 h and 7 d with the step Grafana
-/// picks for a 1,000-pixel panel, and of the flow table (100 newest flows of one namespace over 24 h).
+/// picks for a 1,000-pixel panel, of the flow table (100 newest flows of one namespace over 24 h) and of the
+/// NetObserv console's topology query over 1 h and 24 h.
 /// </summary>
 internal static class QueryBenchmark
 {
@@ -28,6 +29,14 @@ internal static class QueryBenchmark
         + "| unwrap SampledBytes | __error__=\"\" [$__interval]))";
 
     private const string FlowTable = "{app=\"netobserv-flowcollector\", SrcK8S_Namespace=\"ns-7\"}";
+
+    /// <summary>
+    /// The NetObserv console's topology query (namespace scope, bytes rate, rate interval 1m, the ingress half of
+    /// its reporter de-duplication), as its TopologyQueryBuilder writes it.
+    /// </summary>
+    private const string ConsoleTopology =
+        "topk(100,sum by(SrcK8S_Namespace,DstK8S_Namespace)(rate({app=\"netobserv-flowcollector\",FlowDirection=~\"^0$|^2$\"}"
+        + "|json|unwrap Bytes|__error__=\"\"[1m])))";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -77,6 +86,13 @@ internal static class QueryBenchmark
             end - 604_800_000 - 17_000, end - 17_000, weekStep, iterations);
         await MeasureAsync(engine, "flow table, 100 newest flows of one namespace, 24h", FlowTable,
             end - 86_400_000 - 17_000, end - 17_000, 345_000, iterations, limit: 100);
+
+        // The console sends start = now - range (any second) with its step: 30s over 1 h, 5m over 24 h.
+        foreach (var (name, rangeMs, stepMs) in new[] { ("1h", 3_600_000L, 30_000L), ("24h", 86_400_000L, 300_000L) })
+        {
+            await MeasureAsync(engine, $"console topology by namespace, {name}, step {stepMs / 1000}s", ConsoleTopology,
+                end - rangeMs - 17_000, end - 17_000, stepMs, iterations, limit: 100);
+        }
         return 0;
     }
 

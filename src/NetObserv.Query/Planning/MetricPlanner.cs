@@ -26,11 +26,13 @@ internal sealed class MetricPlanner
     private readonly List<LeafPlan> _leaves = [];
     private readonly List<(LeafPlan Leaf, LogQuery Log, string? ValueColumn)> _branches = [];
     private readonly List<LineFilterLeaf> _lineFilterLeaves = [];
+    private readonly bool _exactWindows;
     private string? _tenantParameter;
 
     public MetricPlanner(IReadOnlyList<string> streamLabels, EvaluationGrid grid, long queryRangeMs, string[] tenants,
-        long maxRangeMs = long.MaxValue)
+        long maxRangeMs = long.MaxValue, bool exactWindows = true)
     {
+        _exactWindows = exactWindows;
         _streamLabels = streamLabels;
         _grid = grid;
         _queryRangeMs = queryRangeMs;
@@ -186,7 +188,8 @@ internal sealed class MetricPlanner
     /// True when every window edge (start + k step - range and start + k step) is a bucket boundary, so the
     /// windows are unions of whole buckets; otherwise a finer level, or flows, answers.
     /// </summary>
-    private bool Aligned(long bucketMs, long rangeMs) => Tiles(bucketMs, rangeMs) && _grid.StartMs % bucketMs == 0;
+    private bool Aligned(long bucketMs, long rangeMs) =>
+        Tiles(bucketMs, rangeMs) && (_grid.StartMs % bucketMs == 0 || (!_exactWindows && _grid.Count > 1));
 
     /// <summary>True when buckets tile the range and the step (window edges are a fixed offset from bucket boundaries).</summary>
     private bool Tiles(long bucketMs, long rangeMs) =>
@@ -279,7 +282,7 @@ internal sealed class MetricPlanner
         // starting at start - offset + j w) are split between two sub-buckets: the rollup branch skips them
         // and a third branch reads their flows (an index range scan each), so every flow lands in its exact
         // sub-bucket.
-        var offset = ((_grid.StartMs % level.WidthMs) + level.WidthMs) % level.WidthMs;
+        var offset = _exactWindows ? ((_grid.StartMs % level.WidthMs) + level.WidthMs) % level.WidthMs : 0;
         var edgeBase = _grid.StartMs - offset;
         bool IsEdge(long bucketMs) => offset != 0 && ((bucketMs - edgeBase) % w) == 0;
         var boundaries = new List<DateTime>();

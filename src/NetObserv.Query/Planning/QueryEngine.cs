@@ -106,7 +106,7 @@ internal sealed class QueryEngine
     {
         var grid = Grid(request);
         var planner = new MetricPlanner(StreamLabels, grid, (request.EndNs - request.StartNs) / 1_000_000, request.Tenants,
-            (long)_options.MaxQueryRange.TotalMilliseconds);
+            (long)_options.MaxQueryRange.TotalMilliseconds, _options.ExactWindows);
         var plan = planner.Plan(expr);
         var builder = new LeafSeriesBuilder(grid, _options.MaxSeries);
         long rows = 0;

@@ -40,6 +40,14 @@ public sealed class QueryOptions
     /// </summary>
     public long MaxLineFilterRows { get; set; } = 5_000_000;
 
+    /// <summary>
+    /// True (the default): every window <c>(t - range, t]</c> is Loki's for any <c>start</c>; a rollup answers only
+    /// when its buckets divide start, step and range, or reads the buckets at sub-bucket edges from flows, else
+    /// flows answer. False: a rollup whose buckets divide step and range answers whatever the start, with windows
+    /// shifted by less than one bucket (cheaper for long ranges whose start is not on a bucket).
+    /// </summary>
+    public bool ExactWindows { get; set; } = true;
+
     /// <summary>Results of ranges that ended at least this long ago are cached. Defaults to 5 minutes.</summary>
     public TimeSpan CacheMinAge { get; set; } = TimeSpan.FromMinutes(5);
 

@@ -378,4 +378,22 @@ public sealed class ConsoleQueryTests : IClassFixture<ConsoleDataFixture>
             Assert.Equal(expected[series.Labels.Get(label) ?? ""], series.Values);
         }
     }
+
+    [Fact]
+    public async Task Windows_ExactWindowsOff_UnalignedStartReadsTheRollupShifted()
+    {
+        var query = $"sum by (SrcK8S_Namespace) (sum_over_time({{{App}}}|json|unwrap Bytes|__error__=\"\"[1m]))";
+        var grid = new EvaluationGrid(Ms(0) + 17_000, 60_000, 35);
+        PlanSource Source(bool exact) => Assert.Single(new MetricPlanner(["app"], grid, 34 * 60_000, ["default"],
+            exactWindows: exact).Plan(LogQLParser.Parse(query)).Leaves).Source;
+
+        var shifted = Assert.IsType<MatrixResult>(await _data.Engine(new QueryOptions { ExactWindows = false })
+            .ExecuteAsync(Range(query, Ms(0) + 17_000, 60_000, 35), QueryEngine.Parse(query), CancellationToken.None)
+            .DefaultTimeout());
+
+        Assert.Equal(PlanSource.Flows, Source(exact: true));
+        Assert.Equal(PlanSource.Rollup1m, Source(exact: false));
+        Assert.Equal(Default.Where(r => r.TimeFlowEndMs <= Ms(34) + 17_000).Sum(r => r.Bytes),
+            shifted.Series.Sum(s => s.Values.Sum(v => v ?? 0)));
+    }
 }
