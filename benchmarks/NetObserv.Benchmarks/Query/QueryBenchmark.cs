@@ -11,7 +11,7 @@ using Npgsql;
 namespace NetObserv.Benchmarks.Query;
 
 /// <summary>
-/// <c>query [--flows N] [--iterations N] [--data-dir DIR] [--database CS]</c>: loads N flows (default 20
+/// <c>query [--flows N] [--iterations N] [--data-dir DIR] [--database CS] [--explain] [--shifted-windows]</c>: loads N flows (default 20
 /// million) spread over the last 7 days (kept between runs), fills every rollup level, then prints p50/p95 of
 /// the volumetry panel (bytes/s by source namespace) over 1 h, 24 h and 7 d with the step Grafana
 /// picks for a 1,000-pixel panel, of the flow table (100 newest flows of one namespace over 24 h) and of the
@@ -45,7 +45,8 @@ internal static class QueryBenchmark
         var dataDir = "./.bench-query";
         string? database = null;
         var explain = args.Contains("--explain");
-        args = args.Where(a => a != "--explain").ToArray();
+        var shifted = args.Contains("--shifted-windows");
+        args = args.Where(a => a is not "--explain" and not "--shifted-windows").ToArray();
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
@@ -64,7 +65,7 @@ internal static class QueryBenchmark
         var end = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 60_000 * 60_000;
         end = await LoadAsync(db.DataSource, flows, end);
 
-        var queryOptions = new QueryOptions();
+        var queryOptions = new QueryOptions { ExactWindows = !shifted };
         await using var queryDataSource = QueryDataSource.Create(db.ConnectionString, queryOptions);
         var engine = new QueryEngine(queryDataSource, Options.Create(queryOptions));
         Console.WriteLine($"query: {flows:N0} flows over 7 days, {iterations} runs per case, 2 cores");
@@ -156,7 +157,7 @@ internal static class QueryBenchmark
         };
         var source = last is MatrixResult
             ? new MetricPlanner(engine.StreamLabels, new EvaluationGrid(startMs, stepMs, (int)((endMs - startMs) / stepMs) + 1),
-                endMs - startMs, ["default"]).Plan(expr).Leaves[0].Source.ToString()
+                endMs - startMs, ["default"], exactWindows: engine.Options.ExactWindows).Plan(expr).Leaves[0].Source.ToString()
             : "flows";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{name}: p50 {Percentile(times, 0.50):F1} ms, p95 {Percentile(times, 0.95):F1} ms ({shape}, reads {source}; engine without JSON p50 {Percentile(engineTimes, 0.50):F1} ms)"));
@@ -166,7 +167,7 @@ internal static class QueryBenchmark
         long endMs, long stepMs)
     {
         var plan = new MetricPlanner(engine.StreamLabels, new EvaluationGrid(startMs, stepMs, (int)((endMs - startMs) / stepMs) + 1),
-            endMs - startMs, ["default"]).Plan(QueryEngine.Parse(query));
+            endMs - startMs, ["default"], exactWindows: engine.Options.ExactWindows).Plan(QueryEngine.Parse(query));
         await using var command = dataSource.CreateCommand("EXPLAIN (ANALYZE, BUFFERS) " + plan.Sql);
         foreach (var parameter in plan.Parameters.All)
         {

@@ -280,7 +280,8 @@ internal sealed class MetricPlanner
         // answer equals the flows path.
         // When start is not on a bucket boundary, the buckets holding a sub-bucket edge (start + j w, all
         // starting at start - offset + j w) are split between two sub-buckets: the rollup branch skips them
-        // and a third branch reads their flows (an index range scan each), so every flow lands in its exact
+        // and a third branch reads their flows (an index range scan each: OFFSET 0 keeps the planner from
+        // flattening the lateral subquery into a join over every flow), so every flow lands in its exact
         // sub-bucket.
         var offset = _exactWindows ? ((_grid.StartMs % level.WidthMs) + level.WidthMs) % level.WidthMs : 0;
         var edgeBase = _grid.StartMs - offset;
@@ -319,10 +320,13 @@ internal sealed class MetricPlanner
                        NULL::float8[] AS vs
                 FROM unnest({p.Add(edgeLows.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)}::timestamptz[],
                             {p.Add(edgeHighs.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)}::timestamptz[]) AS edge(edge_lo, edge_hi)
-                JOIN flows ON time_end >= edge.edge_lo AND time_end < edge.edge_hi
-                WHERE {_tenantParameter}
-                  AND time_end > {p.Add(ToTime(lo), NpgsqlDbType.TimestampTz)}
-                  AND time_end <= {p.Add(ToTime(hi), NpgsqlDbType.TimestampTz)}{where}{edgeNotNull}
+                CROSS JOIN LATERAL (
+                    SELECT * FROM flows
+                    WHERE {_tenantParameter}
+                      AND time_end >= edge.edge_lo AND time_end < edge.edge_hi
+                      AND time_end > {p.Add(ToTime(lo), NpgsqlDbType.TimestampTz)}
+                      AND time_end <= {p.Add(ToTime(hi), NpgsqlDbType.TimestampTz)}{where}{edgeNotNull}
+                    OFFSET 0) AS f
                 GROUP BY 2{groupColumns}
                 """;
         }
