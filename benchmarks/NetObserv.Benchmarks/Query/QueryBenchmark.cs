@@ -11,10 +11,11 @@ using Npgsql;
 namespace NetObserv.Benchmarks.Query;
 
 /// <summary>
-/// <c>query [--flows N] [--iterations N] [--data-dir DIR] [--database CS]</c>: loads N flows (default 20
+/// <c>query [--flows N] [--iterations N] [--data-dir DIR] [--database CS] [--explain] [--shifted-windows]</c>: loads N flows (default 20
 /// million) spread over the last 7 days (kept between runs), fills every rollup level, then prints p50/p95 of
 /// the volumetry panel (bytes/s by source namespace) over 1 h, 24 h and 7 d with the step Grafana
-/// picks for a 1,000-pixel panel, and of the flow table (100 newest flows of one namespace over 24 h).
+/// picks for a 1,000-pixel panel, of the flow table (100 newest flows of one namespace over 24 h) and of the
+/// NetObserv console's topology query over 1 h and 24 h.
 /// </summary>
 internal static class QueryBenchmark
 {
@@ -29,6 +30,14 @@ internal static class QueryBenchmark
 
     private const string FlowTable = "{app=\"netobserv-flowcollector\", SrcK8S_Namespace=\"ns-7\"}";
 
+    /// <summary>
+    /// The NetObserv console's topology query (namespace scope, bytes rate, rate interval 1m, the ingress half of
+    /// its reporter de-duplication), as its TopologyQueryBuilder writes it.
+    /// </summary>
+    private const string ConsoleTopology =
+        "topk(100,sum by(SrcK8S_Namespace,DstK8S_Namespace)(rate({app=\"netobserv-flowcollector\",FlowDirection=~\"^0$|^2$\"}"
+        + "|json|unwrap Bytes|__error__=\"\"[1m])))";
+
     public static async Task<int> RunAsync(string[] args)
     {
         var flows = 20_000_000L;
@@ -36,7 +45,8 @@ internal static class QueryBenchmark
         var dataDir = "./.bench-query";
         string? database = null;
         var explain = args.Contains("--explain");
-        args = args.Where(a => a != "--explain").ToArray();
+        var shifted = args.Contains("--shifted-windows");
+        args = args.Where(a => a is not "--explain" and not "--shifted-windows").ToArray();
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
@@ -55,7 +65,7 @@ internal static class QueryBenchmark
         var end = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 60_000 * 60_000;
         end = await LoadAsync(db.DataSource, flows, end);
 
-        var queryOptions = new QueryOptions();
+        var queryOptions = new QueryOptions { ExactWindows = !shifted };
         await using var queryDataSource = QueryDataSource.Create(db.ConnectionString, queryOptions);
         var engine = new QueryEngine(queryDataSource, Options.Create(queryOptions));
         Console.WriteLine($"query: {flows:N0} flows over 7 days, {iterations} runs per case, 2 cores");
@@ -77,6 +87,13 @@ internal static class QueryBenchmark
             end - 604_800_000 - 17_000, end - 17_000, weekStep, iterations);
         await MeasureAsync(engine, "flow table, 100 newest flows of one namespace, 24h", FlowTable,
             end - 86_400_000 - 17_000, end - 17_000, 345_000, iterations, limit: 100);
+
+        // The console sends start = now - range (any second) with its step: 30s over 1 h, 5m over 24 h.
+        foreach (var (name, rangeMs, stepMs) in new[] { ("1h", 3_600_000L, 30_000L), ("24h", 86_400_000L, 300_000L) })
+        {
+            await MeasureAsync(engine, $"console topology by namespace, {name}, step {stepMs / 1000}s", ConsoleTopology,
+                end - rangeMs - 17_000, end - 17_000, stepMs, iterations, limit: 100);
+        }
         return 0;
     }
 
@@ -140,7 +157,7 @@ internal static class QueryBenchmark
         };
         var source = last is MatrixResult
             ? new MetricPlanner(engine.StreamLabels, new EvaluationGrid(startMs, stepMs, (int)((endMs - startMs) / stepMs) + 1),
-                endMs - startMs, ["default"]).Plan(expr).Leaves[0].Source.ToString()
+                endMs - startMs, ["default"], exactWindows: engine.Options.ExactWindows).Plan(expr).Leaves[0].Source.ToString()
             : "flows";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{name}: p50 {Percentile(times, 0.50):F1} ms, p95 {Percentile(times, 0.95):F1} ms ({shape}, reads {source}; engine without JSON p50 {Percentile(engineTimes, 0.50):F1} ms)"));
@@ -150,7 +167,7 @@ internal static class QueryBenchmark
         long endMs, long stepMs)
     {
         var plan = new MetricPlanner(engine.StreamLabels, new EvaluationGrid(startMs, stepMs, (int)((endMs - startMs) / stepMs) + 1),
-            endMs - startMs, ["default"]).Plan(QueryEngine.Parse(query));
+            endMs - startMs, ["default"], exactWindows: engine.Options.ExactWindows).Plan(QueryEngine.Parse(query));
         await using var command = dataSource.CreateCommand("EXPLAIN (ANALYZE, BUFFERS) " + plan.Sql);
         foreach (var parameter in plan.Parameters.All)
         {

@@ -45,6 +45,9 @@ public sealed class FlowChannel
     /// <summary>Records refused because the channel was full.</summary>
     public long Rejected => Interlocked.Read(ref _rejected);
 
+    /// <summary>The earliest flow end times accepted lately, for caches of past answers.</summary>
+    public IngestWatermark Watermark { get; } = new();
+
     /// <summary>The reading side, for the batch writer.</summary>
     public ChannelReader<FlowRecord> Reader => _channel.Reader;
 
@@ -90,6 +93,7 @@ public sealed class FlowChannel
         }
 
         Interlocked.Add(ref _accepted, n);
+        Watermark.Accepted(records);
         return true;
     }
 
@@ -105,6 +109,7 @@ public sealed class FlowChannel
         }
 
         Interlocked.Increment(ref _accepted);
+        Watermark.Accepted(record.TimeFlowEndMs);
         return true;
     }
 

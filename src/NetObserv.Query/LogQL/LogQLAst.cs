@@ -45,6 +45,11 @@ internal enum RangeOperator
     AvgOverTime,
     MaxOverTime,
     MinOverTime,
+    QuantileOverTime,
+    StddevOverTime,
+    StdvarOverTime,
+    FirstOverTime,
+    LastOverTime,
 }
 
 internal enum VectorOperator
@@ -101,6 +106,9 @@ internal sealed record StringLabelFilter(string Name, MatchOperator Op, string V
 internal sealed record NumericLabelFilter(string Name, CompareOperator Op, double Value, int Position)
     : LabelFilter(Position);
 
+/// <summary><c>name=ip("10.0.0.0/8")</c> or <c>!=</c>: an address, CIDR prefix or range (<see cref="IpFilterValue"/>).</summary>
+internal sealed record IpLabelFilter(string Name, bool Equal, string Value, int Position) : LabelFilter(Position);
+
 internal sealed record AndLabelFilter(LabelFilter Left, LabelFilter Right, int Position) : LabelFilter(Position);
 
 internal sealed record OrLabelFilter(LabelFilter Left, LabelFilter Right, int Position) : LabelFilter(Position);
@@ -111,9 +119,15 @@ internal sealed record RangeDuration(TimeSpan Fixed, string? Variable);
 /// <summary><c>by (a, b)</c> or <c>without (a, b)</c>.</summary>
 internal sealed record Grouping(bool Without, IReadOnlyList<string> Labels);
 
-/// <summary><c>op(log query [range])</c>, with an optional unwrap stage inside the log query.</summary>
+/// <summary>
+/// <c>op(log query [range])</c>, with an optional unwrap stage inside the log query;
+/// <see cref="Parameter"/> is the φ of <c>quantile_over_time(φ, ...)</c>.
+/// </summary>
 internal sealed record RangeAggregation(RangeOperator Op, LogQuery Log, RangeDuration Range, Grouping? Grouping,
-    int Position) : LogQLExpr(Position);
+    int Position) : LogQLExpr(Position)
+{
+    public double? Parameter { get; init; }
+}
 
 /// <summary><c>op by (labels) ([k,] expr)</c>.</summary>
 internal sealed record VectorAggregation(VectorOperator Op, LogQLExpr Inner, Grouping? Grouping, double? Parameter,

@@ -33,6 +33,11 @@ internal static class LogQLFormatter
                 break;
             case RangeAggregation r:
                 sb.Append(RangeName(r.Op)).Append('(');
+                if (r.Parameter is { } phi)
+                {
+                    sb.Append(phi.ToString("R", CultureInfo.InvariantCulture)).Append(", ");
+                }
+
                 WriteLog(sb, r.Log);
                 sb.Append(" [").Append(r.Range.Variable is { } variable ? "$" + variable : LogQLDuration.Format(r.Range.Fixed))
                     .Append("])");
@@ -76,6 +81,11 @@ internal static class LogQLFormatter
         RangeOperator.SumOverTime => "sum_over_time",
         RangeOperator.AvgOverTime => "avg_over_time",
         RangeOperator.MaxOverTime => "max_over_time",
+        RangeOperator.QuantileOverTime => "quantile_over_time",
+        RangeOperator.StddevOverTime => "stddev_over_time",
+        RangeOperator.StdvarOverTime => "stdvar_over_time",
+        RangeOperator.FirstOverTime => "first_over_time",
+        RangeOperator.LastOverTime => "last_over_time",
         _ => "min_over_time",
     };
 
@@ -129,7 +139,8 @@ internal static class LogQLFormatter
                     sb.Append(" | unwrap ").Append(u.Label);
                     break;
                 case LabelFilterStage l when l.Filter is StringLabelFilter { Name: "json" or "drop" or "unwrap" }
-                    or NumericLabelFilter { Name: "json" or "drop" or "unwrap" }:
+                    or NumericLabelFilter { Name: "json" or "drop" or "unwrap" }
+                    or IpLabelFilter { Name: "json" or "drop" or "unwrap" }:
                     // A filter on a label named like a stage reads as that stage unless parenthesised.
                     sb.Append(" | (");
                     WriteFilter(sb, l.Filter);
@@ -150,6 +161,11 @@ internal static class LogQLFormatter
             case StringLabelFilter s:
                 sb.Append(s.Name).Append(MatchOp(s.Op));
                 Quote(sb, s.Value);
+                break;
+            case IpLabelFilter ip:
+                sb.Append(ip.Name).Append(ip.Equal ? "=ip(" : "!=ip(");
+                Quote(sb, ip.Value);
+                sb.Append(')');
                 break;
             case NumericLabelFilter n:
                 sb.Append(n.Name).Append(n.Op switch

@@ -35,6 +35,11 @@ internal sealed class LogQLParser
         ["avg_over_time"] = RangeOperator.AvgOverTime,
         ["max_over_time"] = RangeOperator.MaxOverTime,
         ["min_over_time"] = RangeOperator.MinOverTime,
+        ["quantile_over_time"] = RangeOperator.QuantileOverTime,
+        ["stddev_over_time"] = RangeOperator.StddevOverTime,
+        ["stdvar_over_time"] = RangeOperator.StdvarOverTime,
+        ["first_over_time"] = RangeOperator.FirstOverTime,
+        ["last_over_time"] = RangeOperator.LastOverTime,
     };
 
     private static readonly Dictionary<string, VectorOperator> s_vectorOps = new(StringComparer.Ordinal)
@@ -51,7 +56,6 @@ internal sealed class LogQLParser
     // Constructs of full LogQL we recognise in order to name them in the error.
     private static readonly HashSet<string> s_unsupportedFunctions = new(StringComparer.Ordinal)
     {
-        "quantile_over_time", "stddev_over_time", "stdvar_over_time", "first_over_time", "last_over_time",
         "absent_over_time", "rate_counter", "stddev", "stdvar", "sort", "sort_desc", "approx_topk",
         "label_replace", "count_values",
     };
@@ -402,10 +406,9 @@ internal sealed class LogQLParser
     {
         try
         {
-            _ = new System.Text.RegularExpressions.Regex(value.Text, System.Text.RegularExpressions.RegexOptions.None,
-                TimeSpan.FromSeconds(1));
+            _ = Re2Regex.Parse(value.Text);
         }
-        catch (ArgumentException ex)
+        catch (Re2Exception ex)
         {
             throw Error(value.Position, $"invalid regular expression \"{value.Text}\": {ex.Message}");
         }
@@ -599,7 +602,22 @@ internal sealed class LogQLParser
         var value = Current;
         if (value.Kind == LogQLTokenKind.Identifier && value.Text == "ip")
         {
-            throw Error(value.Position, "unsupported construct: ip() label filter");
+            if (opToken.Kind is not (LogQLTokenKind.Equal or LogQLTokenKind.NotEqual))
+            {
+                throw Error(opToken.Position, $"syntax error: ip() takes = or !=, not '{opToken.Text}'");
+            }
+
+            Advance();
+            Expect(LogQLTokenKind.OpenParen, "'('");
+            var address = Expect(LogQLTokenKind.String, "a quoted address, CIDR or range");
+            Expect(LogQLTokenKind.CloseParen, "')'");
+            if (IpFilterValue.Parse(address.Text) is null)
+            {
+                throw Error(address.Position,
+                    $"invalid ip() value \"{address.Text}\": expecting an address, a CIDR prefix (10.0.0.0/8) or a range (10.0.0.1-10.0.0.9)");
+            }
+
+            return new IpLabelFilter(name.Text, opToken.Kind == LogQLTokenKind.Equal, address.Text, name.Position);
         }
 
         if (value.Kind == LogQLTokenKind.String)
@@ -661,6 +679,20 @@ internal sealed class LogQLParser
         var name = Advance();
         Enter(name.Position);
         Expect(LogQLTokenKind.OpenParen, "'('");
+        double? parameter = null;
+        if (op == RangeOperator.QuantileOverTime)
+        {
+            var negative = Current.Kind == LogQLTokenKind.Minus;
+            if (negative)
+            {
+                Advance();
+            }
+
+            var phi = Expect(LogQLTokenKind.Number, "a number (the quantile)");
+            parameter = (negative ? -1 : 1) * ParseNumber(phi);
+            Expect(LogQLTokenKind.Comma, "','");
+        }
+
         if (Current.Kind == LogQLTokenKind.OpenParen)
         {
             throw Error(Current.Position, "unsupported construct: parenthesised log range");
@@ -697,8 +729,8 @@ internal sealed class LogQLParser
             throw Error(unwraps[1].Position, "syntax error: unwrap may appear once");
         }
 
-        var needsUnwrap = op is RangeOperator.SumOverTime or RangeOperator.AvgOverTime or RangeOperator.MaxOverTime
-            or RangeOperator.MinOverTime;
+        var needsUnwrap = op is not (RangeOperator.Rate or RangeOperator.CountOverTime or RangeOperator.BytesOverTime
+            or RangeOperator.BytesRate);
         if (needsUnwrap && unwraps.Count == 0)
         {
             throw Error(name.Position, $"syntax error: {name.Text} needs an unwrap stage (| unwrap Bytes)");
@@ -710,7 +742,8 @@ internal sealed class LogQLParser
         }
 
         var grouping = ParseGrouping();
-        return Node(new RangeAggregation(op, log, range, grouping, name.Position), Depth(log), name.Position);
+        return Node(new RangeAggregation(op, log, range, grouping, name.Position) { Parameter = parameter }, Depth(log),
+            name.Position);
     }
 
     private RangeDuration ParseRange(LogQLToken token)

@@ -155,13 +155,14 @@ internal static class LokiQueryEndpoints
         // Evaluation and the answer's writing hold a slot: that is where a query's memory is.
         using var slot = await context.RequestServices.GetRequiredService<QueryConcurrency>()
             .EnterAsync(context.RequestAborted).ConfigureAwait(false);
+        var computedAt = cache.Now;
         var result = await engine.ExecuteAsync(request, expr, context.RequestAborted).ConfigureAwait(false);
         metrics.Duration(stopwatch.Elapsed.TotalSeconds);
         var answer = await QueryAnswerWriter.WriteAsync(context, result, engine.Options.MaxResponseBytes,
             cacheable ? cache.MaxEntryBytes : 0, stopwatch.Elapsed).ConfigureAwait(false);
         if (cacheable && answer is not null)
         {
-            cache.Set(key, answer);
+            cache.Set(key, answer, request, computedAt);
         }
     }
 

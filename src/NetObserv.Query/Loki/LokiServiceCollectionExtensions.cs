@@ -31,5 +31,5 @@ public static class LokiServiceCollectionExtensions
     }
 
     public static IEndpointRouteBuilder MapLokiApi(this IEndpointRouteBuilder endpoints) =>
-        endpoints.MapLokiQueryEndpoints();
+        endpoints.MapLokiQueryEndpoints().MapLokiConfig();
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
+using NetObserv.Flows.Pipeline;
 using NetObserv.Query.Planning;
 
 namespace NetObserv.Query.Loki;
@@ -16,7 +17,11 @@ internal sealed record CachedAnswer(byte[] Result, long RowsProcessed, long Retu
 /// tenants, the normalised query text and the exact range, step, limit and direction, within a byte
 /// budget (<see cref="QueryOptions.CacheMaxBytes"/>): an entry's size is its serialized answer plus its
 /// key, and answers larger than 1/<see cref="EntryShare"/> of the budget are not kept. The current size
-/// is the gauge <c>netobserv.query.cache.bytes</c>.
+/// is the gauge <c>netobserv.query.cache.bytes</c>. Late data never hides behind an entry: an entry is
+/// dropped when the ingest (<see cref="IngestWatermark"/>) has accepted, since the entry was computed less
+/// <see cref="QueryOptions.CacheIngestDelay"/>, a flow ending within the entry's range (a backfill, a
+/// catching-up agent); entries live at most <see cref="QueryOptions.CacheDuration"/> from when they were
+/// computed, however often they are read.
 /// </summary>
 internal sealed class QueryResultCache : IDisposable
 {
@@ -26,11 +31,14 @@ internal sealed class QueryResultCache : IDisposable
     private readonly MemoryCache _cache;
     private readonly QueryOptions _options;
     private readonly TimeProvider _time;
+    private readonly IngestWatermark? _watermark;
 
-    public QueryResultCache(IOptions<QueryOptions> options, TimeProvider time, IMeterFactory meterFactory)
+    public QueryResultCache(IOptions<QueryOptions> options, TimeProvider time, IMeterFactory meterFactory,
+        FlowChannel? ingest = null)
     {
         _options = options.Value;
         _time = time;
+        _watermark = ingest?.Watermark;
         _cache = new MemoryCache(new MemoryCacheOptions
         {
             SizeLimit = Math.Max(_options.CacheMaxBytes, 1),
@@ -57,10 +65,35 @@ internal sealed class QueryResultCache : IDisposable
         return _options.CacheMaxBytes > 0 && request.EndNs <= nowNs - (_options.CacheMinAge.Ticks * 100);
     }
 
-    public bool TryGet(string key, out CachedAnswer answer) => _cache.TryGetValue(key, out answer!);
+    /// <summary>When an answer starts being computed: the time to give <see cref="Set"/>.</summary>
+    public long Now => _watermark?.NowMs ?? _time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    /// <summary>Keeps <paramref name="answer"/> unless it is larger than <see cref="MaxEntryBytes"/>.</summary>
-    public void Set(string key, CachedAnswer answer)
+    /// <summary>Finds an answer, unless flows accepted since it was computed fall in its range (then it is dropped).</summary>
+    public bool TryGet(string key, out CachedAnswer answer)
+    {
+        answer = null!;
+        if (!_cache.TryGetValue(key, out Entry? entry) || entry is null)
+        {
+            return false;
+        }
+
+        if (_watermark is not null
+            && _watermark.EarliestEndAcceptedSince(entry.ComputedAtMs - (long)_options.CacheIngestDelay.TotalMilliseconds)
+                <= entry.RangeEndMs)
+        {
+            _cache.Remove(key);
+            return false;
+        }
+
+        answer = entry.Answer;
+        return true;
+    }
+
+    /// <summary>
+    /// Keeps <paramref name="answer"/>, computed from <paramref name="computedAtMs"/> (<see cref="Now"/>) for a
+    /// range ending at <paramref name="request"/>'s end, unless it is larger than <see cref="MaxEntryBytes"/>.
+    /// </summary>
+    public void Set(string key, CachedAnswer answer, QueryRequest request, long computedAtMs)
     {
         var size = answer.Result.LongLength + (key.Length * sizeof(char));
         if (size > MaxEntryBytes)
@@ -68,8 +101,11 @@ internal sealed class QueryResultCache : IDisposable
             return;
         }
 
-        _cache.Set(key, answer, new MemoryCacheEntryOptions { Size = size, SlidingExpiration = _options.CacheDuration });
+        _cache.Set(key, new Entry(answer, computedAtMs, request.EndNs / 1_000_000),
+            new MemoryCacheEntryOptions { Size = size, AbsoluteExpirationRelativeToNow = _options.CacheDuration });
     }
+
+    private sealed record Entry(CachedAnswer Answer, long ComputedAtMs, long RangeEndMs);
 
     public void Dispose() => _cache.Dispose();
 }

@@ -10,7 +10,8 @@ namespace NetObserv.Query.Planning;
 /// Turns stream matchers and label filters into SQL predicates. Column names come from
 /// <see cref="FlowFieldCatalog"/>; every value is a parameter. Labels that are not columns
 /// (<c>app</c>, <c>__error__</c>, unknown names) are constants and fold to TRUE or FALSE here.
-/// Regexes are anchored like Loki's: <c>~ ('^(?:' || $n || ')$')</c>.
+/// Regexes are RE2, as in Loki, translated by <see cref="Re2Regex"/> into PostgreSQL's dialect and anchored
+/// like Loki's label matchers (<c>^(?:re)$</c>): the translated pattern is the parameter.
 /// </summary>
 internal static class FilterCompiler
 {
@@ -109,8 +110,8 @@ internal static class FilterCompiler
                         : $"({field.Sql} IS NULL OR NOT ({field.Sql} = ANY({list})))";
                 }
 
-                var pattern = p.Add(value, NpgsqlDbType.Text);
-                var test = $"(coalesce({field.TextSql}, '') ~ ('^(?:' || {pattern} || ')$'))";
+                var pattern = p.Add(Translate(value).ToPostgres(anchored: true), NpgsqlDbType.Text);
+                var test = $"(coalesce({field.TextSql}, '') ~ {pattern})";
                 return positive ? test : $"(NOT {test})";
         }
     }
@@ -146,6 +147,7 @@ internal static class FilterCompiler
         StringLabelFilter s => Matcher(s.Name, s.Op, s.Value, p),
         NumericLabelFilter n when IsExtraField(n.Name) => ExtraNumeric(n, p),
         NumericLabelFilter n => Numeric(n, p),
+        IpLabelFilter ip => Ip(ip, p),
         AndLabelFilter a => $"({Filter(a.Left, p)} AND {Filter(a.Right, p)})",
         OrLabelFilter o => $"({Filter(o.Left, p)} OR {Filter(o.Right, p)})",
         _ => throw new QueryException("unsupported label filter"),
@@ -155,10 +157,43 @@ internal static class FilterCompiler
     {
         StringLabelFilter s => [s.Name],
         NumericLabelFilter n => [n.Name],
+        IpLabelFilter ip => [ip.Name],
         AndLabelFilter a => FilterNames(a.Left).Concat(FilterNames(a.Right)),
         OrLabelFilter o => FilterNames(o.Left).Concat(FilterNames(o.Right)),
         _ => [],
     };
+
+    /// <summary>
+    /// <c>ip()</c> on an <c>inet</c> column: <c>col = $a</c>, <c>col &lt;&lt;= $cidr</c> or
+    /// <c>col BETWEEN $lo AND $hi</c> (same family), so the column's indexes apply. As in Loki an absent
+    /// value never matches, for <c>!=</c> too; fields that are not addresses hold no IP and never match.
+    /// </summary>
+    private static string Ip(IpLabelFilter filter, SqlParameters p)
+    {
+        var value = IpFilterValue.Parse(filter.Value) ?? throw new QueryException($"invalid ip() value \"{filter.Value}\"");
+        if (!FlowFieldCatalog.TryGet(filter.Name, out var field) || !field.IsAddress)
+        {
+            return "FALSE";
+        }
+
+        string test;
+        if (value.Prefix is { } prefix)
+        {
+            test = $"{field.Sql} <<= {p.Add(prefix, NpgsqlDbType.Cidr)}";
+        }
+        else if (value.Low.Equals(value.High))
+        {
+            test = $"{field.Sql} = {p.Add(value.Low, NpgsqlDbType.Inet)}";
+        }
+        else
+        {
+            test = $"{field.Sql} BETWEEN {p.Add(value.Low, NpgsqlDbType.Inet)} AND {p.Add(value.High, NpgsqlDbType.Inet)}";
+        }
+
+        return filter.Equal
+            ? $"coalesce({test}, FALSE)"
+            : $"({field.Sql} IS NOT NULL AND NOT ({test}))";
+    }
 
     private static string Numeric(NumericLabelFilter filter, SqlParameters p)
     {
@@ -216,7 +251,21 @@ internal static class FilterCompiler
     };
 
     private static bool AnchoredMatch(string input, string pattern) =>
-        Regex.IsMatch(input, "^(?:" + pattern + ")$", RegexOptions.None, TimeSpan.FromSeconds(1));
+        Regex.IsMatch(input, Translate(pattern).ToDotNet(anchored: true), RegexOptions.NonBacktracking | RegexOptions.CultureInvariant,
+            TimeSpan.FromSeconds(1));
+
+    /// <summary>An RE2 pattern of the query, parsed; what cannot be translated is a 400.</summary>
+    public static Re2Regex Translate(string pattern)
+    {
+        try
+        {
+            return Re2Regex.Parse(pattern);
+        }
+        catch (Re2Exception ex)
+        {
+            throw new QueryException($"invalid regular expression \"{pattern}\": {ex.Message}", ex);
+        }
+    }
 
     /// <summary>Splits <c>a|b\.c</c> into literals when the regex has no other operator.</summary>
     internal static bool TryLiteralAlternatives(string pattern, out List<string> literals)

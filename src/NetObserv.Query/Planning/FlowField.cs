@@ -26,10 +26,13 @@ internal sealed record FlowField(string Name, string Sql, FlowFieldKind Kind, bo
     public string TextSql => Kind switch
     {
         FlowFieldKind.Text => Sql,
-        FlowFieldKind.Cast when Sql.EndsWith("_addr", StringComparison.Ordinal)
-            || Sql.EndsWith("_ip", StringComparison.Ordinal) => $"host({Sql})",
+        FlowFieldKind.Cast when IsAddress => $"host({Sql})",
         _ => $"({Sql})::text",
     };
+
+    /// <summary>True for the <c>inet</c> columns (addresses), which <c>ip()</c> filters compare.</summary>
+    public bool IsAddress => Kind == FlowFieldKind.Cast
+        && (Sql.EndsWith("_addr", StringComparison.Ordinal) || Sql.EndsWith("_ip", StringComparison.Ordinal));
 
     /// <summary>True when numeric comparisons apply.</summary>
     public bool IsNumeric => Kind is FlowFieldKind.Integer or FlowFieldKind.Computed;

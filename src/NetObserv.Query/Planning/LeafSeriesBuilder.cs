@@ -25,7 +25,7 @@ internal sealed class LeafSeriesBuilder
     /// Adds one row; <paramref name="labelValues"/> are the leaf's label values ("" when absent).
     /// Returns false when no window holds the sub-bucket (a range shorter than the step leaves gaps).
     /// </summary>
-    public bool Add(LeafPlan leaf, long j, string[] labelValues, double sum, double count, double? min, double? max)
+    public bool Add(LeafPlan leaf, long j, string[] labelValues, SamplePartial partial)
     {
         // Window k holds sub-buckets (k*a - b, k*a].
         var a = leaf.StepMs / leaf.SubBucketMs;
@@ -40,7 +40,7 @@ internal sealed class LeafSeriesBuilder
         var acc = Series(leaf, labelValues);
         for (var k = from; k <= to; k++)
         {
-            acc.Add((int)k, sum, count, min, max);
+            acc.Add((int)k, partial);
         }
 
         return true;
@@ -98,6 +98,10 @@ internal sealed class LeafSeriesBuilder
         private readonly double[] _min;
         private readonly double[] _max;
         private readonly bool[] _present;
+        private readonly double[]? _squares;
+        private readonly double[]? _edgeTime;
+        private readonly double[]? _edgeValue;
+        private readonly List<double>?[]? _values;
 
         public Accumulator(LeafPlan leaf, LabelSet labels, int points)
         {
@@ -110,25 +114,61 @@ internal sealed class LeafSeriesBuilder
             _present = new bool[points];
             Array.Fill(_min, double.NaN);
             Array.Fill(_max, double.NaN);
+            var (squares, first, last, values) = SamplePartial.Needs(leaf.Op);
+            if (squares)
+            {
+                _squares = new double[points];
+            }
+
+            if (first || last)
+            {
+                _edgeTime = new double[points];
+                _edgeValue = new double[points];
+                Array.Fill(_edgeTime, first ? double.PositiveInfinity : double.NegativeInfinity);
+            }
+
+            if (values)
+            {
+                _values = new List<double>?[points];
+            }
         }
 
         public LeafPlan Leaf { get; }
 
         public LabelSet Labels { get; }
 
-        public void Add(int k, double sum, double count, double? min, double? max)
+        public void Add(int k, SamplePartial p)
         {
             _present[k] = true;
-            _sum[k] += sum;
-            _count[k] += count;
-            if (min is { } mn && !(mn >= _min[k]))
+            _sum[k] += p.Sum;
+            _count[k] += p.Count;
+            if (p.Min is { } mn && !(mn >= _min[k]))
             {
                 _min[k] = mn;
             }
 
-            if (max is { } mx && !(mx <= _max[k]))
+            if (p.Max is { } mx && !(mx <= _max[k]))
             {
                 _max[k] = mx;
+            }
+
+            if (_squares is not null)
+            {
+                _squares[k] += p.SumSquares;
+            }
+
+            if (_edgeTime is not null)
+            {
+                if (Leaf.Op == RangeOperator.FirstOverTime ? p.FirstTime < _edgeTime[k] : p.LastTime >= _edgeTime[k])
+                {
+                    _edgeTime[k] = Leaf.Op == RangeOperator.FirstOverTime ? p.FirstTime : p.LastTime;
+                    _edgeValue![k] = Leaf.Op == RangeOperator.FirstOverTime ? p.FirstValue : p.LastValue;
+                }
+            }
+
+            if (_values is not null && p.Values is { Count: > 0 })
+            {
+                (_values[k] ??= []).AddRange(p.Values);
             }
         }
 
@@ -138,7 +178,8 @@ internal sealed class LeafSeriesBuilder
             var values = new double?[_sum.Length];
             for (var k = 0; k < values.Length; k++)
             {
-                if (!_present[k])
+                // A window whose rows were all moved to the previous one (a flow on a bucket boundary) is empty.
+                if (!_present[k] || _count[k] <= 0)
                 {
                     continue;
                 }
@@ -152,11 +193,23 @@ internal sealed class LeafSeriesBuilder
                     RangeOperator.BytesRate => s / seconds,
                     RangeOperator.AvgOverTime => c > 0 ? s / c : null,
                     RangeOperator.MaxOverTime => double.IsNaN(_max[k]) ? null : _max[k],
-                    _ => double.IsNaN(_min[k]) ? null : _min[k],
+                    RangeOperator.MinOverTime => double.IsNaN(_min[k]) ? null : _min[k],
+                    RangeOperator.StdvarOverTime => c > 0 ? Variance(s, _squares![k], c) : null,
+                    RangeOperator.StddevOverTime => c > 0 ? Math.Sqrt(Variance(s, _squares![k], c)) : null,
+                    RangeOperator.FirstOverTime or RangeOperator.LastOverTime =>
+                        double.IsInfinity(_edgeTime![k]) ? null : _edgeValue![k],
+                    _ => _values![k] is { } list ? SamplePartial.Quantile(Leaf.Quantile, list) : null,
                 };
             }
 
             return values;
+        }
+
+        /// <summary>Population variance from sum, sum of squares and count (what Loki's stdvar_over_time computes).</summary>
+        private static double Variance(double sum, double squares, double count)
+        {
+            var mean = sum / count;
+            return Math.Max((squares / count) - (mean * mean), 0);
         }
     }
 }

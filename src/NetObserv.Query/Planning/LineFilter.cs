@@ -6,8 +6,9 @@ namespace NetObserv.Query.Planning;
 /// <summary>
 /// The line filters of a pipeline (<c>|=</c>, <c>!=</c>, <c>|~</c>, <c>!~</c>), compiled once and applied to
 /// rendered lines. All filters must pass; within one filter, <c>"a" or "b"</c> means any value. Substrings
-/// are compared ordinally; regexes are unanchored, as in Loki, and run without backtracking (linear in the
-/// line, like Loki's RE2; constructs RE2 lacks, such as backreferences, are rejected).
+/// are compared ordinally; regexes are RE2 (translated by <see cref="Re2Regex"/>, so flags anywhere and ASCII
+/// <c>\d</c>/<c>\w</c>/<c>\s</c> mean what they mean in Loki), unanchored as in Loki, and run without
+/// backtracking (linear in the line, like RE2).
 /// </summary>
 internal sealed class LineFilter
 {
@@ -36,9 +37,10 @@ internal sealed class LineFilter
                 {
                     try
                     {
-                        regexes[i] = new Regex(stage.Values[i], RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
+                        regexes[i] = new Regex(Re2Regex.Parse(stage.Values[i]).ToDotNet(anchored: false),
+                            RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
                     }
-                    catch (Exception ex) when (ex is ArgumentException or NotSupportedException)
+                    catch (Exception ex) when (ex is ArgumentException or NotSupportedException or Re2Exception)
                     {
                         throw new QueryException($"unsupported line filter regex \"{stage.Values[i]}\" (RE2 syntax, no backreferences or lookarounds): {ex.Message}", ex);
                     }

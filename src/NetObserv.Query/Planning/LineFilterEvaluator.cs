@@ -14,7 +14,7 @@ namespace NetObserv.Query.Planning;
 /// rows of <c>flows</c> (tenant, window <c>(start - range, end]</c>, stream matchers and label filters in
 /// SQL, label and value columns computed as the SQL branches compute them), each row's line is rendered
 /// exactly as log queries return it and tested, and the rows that pass are summed per label set and
-/// sub-bucket into the same partial aggregates (sum, count, min, max) the SQL branches return, which
+/// sub-bucket into the same partial aggregates (<see cref="SamplePartial"/>) the SQL branches return, which
 /// <see cref="LeafSeriesBuilder"/> spreads over the windows <c>(t - range, t]</c>: a flow counts in every
 /// window holding its <c>time_end</c>.
 /// </summary>
@@ -88,7 +88,8 @@ internal sealed class LineFilterEvaluator
         // builder spreads over the windows holding them: t in (start + (j-1)w, start + jw].
         var startUs = _grid.StartMs * 1_000;
         var subBucketUs = plan.SubBucketMs * 1_000;
-        var partials = new Dictionary<(int Series, long J), Partial>();
+        var partials = new Dictionary<(int Series, long J), SamplePartial>();
+        var keepValues = SamplePartial.Needs(plan.Op).Values;
         var series = new Dictionary<string, (string[] Values, int Index)>(StringComparer.Ordinal);
         var buffer = new ArrayBufferWriter<byte>(2048);
         var chars = new char[2048];
@@ -152,10 +153,8 @@ internal sealed class LineFilterEvaluator
 
             var value = valueOrdinal < 0 ? 0 : reader.GetDouble(valueOrdinal);
             var j = LeafSeriesBuilder.CeilDiv((timestampNs / 1_000) - startUs, subBucketUs);
-            ref var partial = ref CollectionsMarshal.GetValueRefOrAddDefault(partials, (entry.Index, j), out var exists);
-            partial = exists
-                ? new Partial(partial.Sum + value, partial.Count + 1, Math.Min(partial.Min, value), Math.Max(partial.Max, value))
-                : new Partial(value, 1, value, value);
+            ref var partial = ref CollectionsMarshal.GetValueRefOrAddDefault(partials, (entry.Index, j), out _);
+            (partial ??= new SamplePartial()).Add(value, timestampNs / 1e6, keepValues);
         }
 
         var valuesByIndex = new string[series.Count][];
@@ -166,7 +165,7 @@ internal sealed class LineFilterEvaluator
 
         foreach (var ((index, j), partial) in partials)
         {
-            output.Add(plan, j, valuesByIndex[index], partial.Sum, partial.Count, partial.Min, partial.Max);
+            output.Add(plan, j, valuesByIndex[index], partial);
         }
     }
 
@@ -175,9 +174,6 @@ internal sealed class LineFilterEvaluator
         $"line filters in {queries} may scan at most {options.MaxLineFilterRows:N0} flows (Query:MaxLineFilterRows) and this query matches more; ")
         + "narrow the stream selector or add a label filter (e.g. {SrcK8S_Namespace=\"my-namespace\"} "
         + "or | json | DstPort = 443), or shorten the time range");
-
-    /// <summary>Sum, count, min and max of the passing rows of one series in one sub-bucket.</summary>
-    private readonly record struct Partial(double Sum, double Count, double Min, double Max);
 
     private static DateTime ToTime(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime;
 }

@@ -19,7 +19,11 @@ internal enum PlanSource
 /// (k × <see cref="StepMs"/> - <see cref="RangeMs"/>, k × <see cref="StepMs"/>] in units of the sub-bucket.
 /// </summary>
 internal sealed record LeafPlan(int Id, RangeOperator Op, bool Unwrapped, long RangeMs, IReadOnlyList<string> Labels,
-    PlanSource Source, long SubBucketMs, long StepMs);
+    PlanSource Source, long SubBucketMs, long StepMs)
+{
+    /// <summary>The φ of <c>quantile_over_time</c>.</summary>
+    public double Quantile { get; init; }
+}
 
 /// <summary>The in-memory part of a metric query, evaluated over the leaves' series.</summary>
 internal abstract record PlanNode;

@@ -26,11 +26,13 @@ internal sealed class MetricPlanner
     private readonly List<LeafPlan> _leaves = [];
     private readonly List<(LeafPlan Leaf, LogQuery Log, string? ValueColumn)> _branches = [];
     private readonly List<LineFilterLeaf> _lineFilterLeaves = [];
+    private readonly bool _exactWindows;
     private string? _tenantParameter;
 
     public MetricPlanner(IReadOnlyList<string> streamLabels, EvaluationGrid grid, long queryRangeMs, string[] tenants,
-        long maxRangeMs = long.MaxValue)
+        long maxRangeMs = long.MaxValue, bool exactWindows = true)
     {
+        _exactWindows = exactWindows;
         _streamLabels = streamLabels;
         _grid = grid;
         _queryRangeMs = queryRangeMs;
@@ -137,14 +139,19 @@ internal sealed class MetricPlanner
             _ => unwrapField?.Sql,
         };
         var rollupValue = valueColumn is null || FlowFieldCatalog.RollupValueColumn(valueColumn) is not null;
-        var rollupOp = node.Op is not (RangeOperator.AvgOverTime or RangeOperator.MaxOverTime or RangeOperator.MinOverTime);
+        // The rollups keep sums and counts per bucket, which is what these need; the others read flows.
+        var rollupOp = node.Op is RangeOperator.Rate or RangeOperator.CountOverTime or RangeOperator.BytesOverTime
+            or RangeOperator.BytesRate or RangeOperator.SumOverTime;
         var source = PlanSource.Flows;
         if (rollupValue && rollupOp && FilterCompiler.OnlyRollupDimensions(filterNames.Concat(labelList)))
         {
-            // The coarsest level whose buckets tile both the step and the range.
+            // The coarsest level whose buckets tile the step and the range, and either the start too or, with
+            // edge buckets read from flows, sub-buckets at least four buckets wide (edges at most a quarter).
+            var subBucket = Gcd(_grid.Count == 1 ? rangeMs : _grid.StepMs, rangeMs);
             for (var i = s_rollups.Length - 1; i >= 0 && source == PlanSource.Flows; i--)
             {
-                if (Aligned(s_rollups[i].Level.WidthMs, rangeMs))
+                var width = s_rollups[i].Level.WidthMs;
+                if (Aligned(width, rangeMs) || (Tiles(width, rangeMs) && 4 * width <= subBucket))
                 {
                     source = s_rollups[i].Source;
                 }
@@ -153,7 +160,10 @@ internal sealed class MetricPlanner
 
         var step = _grid.Count == 1 ? rangeMs : _grid.StepMs;
         var leaf = new LeafPlan(_leaves.Count, node.Op, unwrap is not null, rangeMs, labelList,
-            lineFiltered ? PlanSource.Flows : source, Gcd(step, rangeMs), step);
+            lineFiltered ? PlanSource.Flows : source, Gcd(step, rangeMs), step)
+        {
+            Quantile = node.Parameter ?? 0,
+        };
         _leaves.Add(leaf);
         if (lineFiltered)
         {
@@ -174,14 +184,24 @@ internal sealed class MetricPlanner
         (PlanSource.Rollup1h, RollupLevel.Hour),
     ];
 
+    /// <summary>
+    /// True when every window edge (start + k step - range and start + k step) is a bucket boundary, so the
+    /// windows are unions of whole buckets; otherwise a finer level, or flows, answers.
+    /// </summary>
     private bool Aligned(long bucketMs, long rangeMs) =>
-        rangeMs % bucketMs == 0 && (_grid.Count == 1 ? _grid.StartMs % bucketMs == 0 : _grid.StepMs % bucketMs == 0);
+        Tiles(bucketMs, rangeMs) && (_grid.StartMs % bucketMs == 0 || (!_exactWindows && _grid.Count > 1));
+
+    /// <summary>True when buckets tile the range and the step (window edges are a fixed offset from bucket boundaries).</summary>
+    private bool Tiles(long bucketMs, long rangeMs) =>
+        rangeMs % bucketMs == 0 && (_grid.Count == 1 || _grid.StepMs % bucketMs == 0);
 
     /// <summary>
     /// The SQL of one leaf. Every branch returns the same columns: <c>leaf</c>, <c>j</c> (the
     /// sub-bucket of width w = gcd(step, range) holding the rows: t in (start + (j-1)w, start + jw]),
     /// the label columns <c>g0</c>..<c>g(M-1)</c> (raw values, NULL for absent; padded with NULL to the
-    /// widest leaf), and partial aggregates <c>s</c>, <c>c</c>, <c>mn</c>, <c>mx</c>. A (j, labels) pair
+    /// widest leaf), and partial aggregates <c>s</c>, <c>c</c>, <c>mn</c>, <c>mx</c>, and where the range
+    /// aggregation needs them (<see cref="SamplePartial.Needs"/>) <c>ss</c> (sum of squares), <c>et</c>/<c>ev</c>
+    /// (time and value of the first or last sample) and <c>vs</c> (the values, for quantiles). A (j, labels) pair
     /// may come in several rows; the reader adds them up and spreads each sub-bucket over the windows
     /// (t - range, t] that hold it.
     /// </summary>
@@ -229,9 +249,14 @@ internal sealed class MetricPlanner
             }
 
             var value = valueColumn is null ? "NULL::float8" : valueColumn + "::float8";
+            var (squares, first, last, values) = SamplePartial.Needs(leaf.Op);
             return $"""
                 SELECT {id} AS leaf, ceil((date_part('epoch', time_end) * 1000 - {startMs}) / {wParam})::bigint AS j{labelColumns},
-                       sum({value}) AS s, count(*)::float8 AS c, min({value}) AS mn, max({value}) AS mx
+                       sum({value}) AS s, count(*)::float8 AS c, min({value}) AS mn, max({value}) AS mx,
+                       {(squares ? $"sum({value} * {value})" : "NULL::float8")} AS ss,
+                       {(first ? "min(date_part('epoch', time_end) * 1000)" : last ? "max(date_part('epoch', time_end) * 1000)" : "NULL::float8")} AS et,
+                       {(first ? $"(array_agg({value} ORDER BY time_end))[1]" : last ? $"(array_agg({value} ORDER BY time_end DESC))[1]" : "NULL::float8")} AS ev,
+                       {(values ? $"array_agg({value})" : "NULL::float8[]")} AS vs
                 FROM flows
                 WHERE {_tenantParameter}
                   AND time_end > {p.Add(ToTime(lo), NpgsqlDbType.TimestampTz)}
@@ -241,21 +266,92 @@ internal sealed class MetricPlanner
         }
 
         // A rollup row is grouped on its raw bucket (cheaper to hash than a computed sub-bucket); j is
-        // computed once per group. A bucket [b, b + width) counts in the sub-bucket holding its end.
+        // computed once per group. A bucket [b, b + width) counts in the sub-bucket holding its end (windows
+        // start and end on bucket boundaries: Aligned).
         // Sums are float8 (exact up to 2^53, far cheaper than numeric); min and max are never needed
         // here (min_over_time and max_over_time read flows).
         var level = Array.Find(s_rollups, r => r.Source == leaf.Source).Level;
         var width = p.Add((double)level.WidthMs, NpgsqlDbType.Double);
         var rollupColumn = FlowFieldCatalog.RollupValueColumn(valueColumn);
+
+        // A flow whose time_end is exactly a bucket's start b sits in [b, b + width) but belongs to the
+        // window ending at b: a second branch reads those flows from flows (an index probe per boundary)
+        // and moves each from the sub-bucket of b + width (sign -1) to the sub-bucket of b (sign +1), so the
+        // answer equals the flows path.
+        // When start is not on a bucket boundary, the buckets holding a sub-bucket edge (start + j w, all
+        // starting at start - offset + j w) are split between two sub-buckets: the rollup branch skips them
+        // and a third branch reads their flows (an index range scan each: OFFSET 0 keeps the planner from
+        // flattening the lateral subquery into a join over every flow), so every flow lands in its exact
+        // sub-bucket.
+        var offset = _exactWindows ? ((_grid.StartMs % level.WidthMs) + level.WidthMs) % level.WidthMs : 0;
+        var edgeBase = _grid.StartMs - offset;
+        bool IsEdge(long bucketMs) => offset != 0 && ((bucketMs - edgeBase) % w) == 0;
+        var boundaries = new List<DateTime>();
+        for (var b = LeafSeriesBuilder.FloorDiv(lo - level.WidthMs, level.WidthMs) * level.WidthMs + level.WidthMs;
+            b <= hi - level.WidthMs; b += level.WidthMs)
+        {
+            if (!IsEdge(b))
+            {
+                boundaries.Add(ToTime(b));
+            }
+        }
+
+        var skipEdges = "";
+        var edgeBranch = "";
+        if (offset != 0)
+        {
+            var edgeLows = new List<DateTime>();
+            var edgeHighs = new List<DateTime>();
+            for (var b = edgeBase + (LeafSeriesBuilder.CeilDiv(lo - level.WidthMs + 1 - edgeBase, w) * w); b <= hi; b += w)
+            {
+                edgeLows.Add(ToTime(b));
+                edgeHighs.Add(ToTime(b + level.WidthMs));
+            }
+
+            skipEdges = $" AND ((date_part('epoch', bucket) * 1000)::bigint - {p.Add(edgeBase, NpgsqlDbType.Bigint)}) % {p.Add(w, NpgsqlDbType.Bigint)} <> 0";
+            var edgeValue = valueColumn is null ? "NULL::float8" : $"sum({valueColumn}::float8)";
+            var edgeNotNull = valueColumn is null ? "" : $" AND {valueColumn} IS NOT NULL";
+            edgeBranch = $"""
+
+                UNION ALL
+                SELECT {id} AS leaf, ceil((date_part('epoch', time_end) * 1000 - {startMs}) / {wParam})::bigint AS j{labelColumns},
+                       {edgeValue} AS s, count(*)::float8 AS c,
+                       NULL::float8 AS mn, NULL::float8 AS mx, NULL::float8 AS ss, NULL::float8 AS et, NULL::float8 AS ev,
+                       NULL::float8[] AS vs
+                FROM unnest({p.Add(edgeLows.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)}::timestamptz[],
+                            {p.Add(edgeHighs.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)}::timestamptz[]) AS edge(edge_lo, edge_hi)
+                CROSS JOIN LATERAL (
+                    SELECT * FROM flows
+                    WHERE {_tenantParameter}
+                      AND time_end >= edge.edge_lo AND time_end < edge.edge_hi
+                      AND time_end > {p.Add(ToTime(lo), NpgsqlDbType.TimestampTz)}
+                      AND time_end <= {p.Add(ToTime(hi), NpgsqlDbType.TimestampTz)}{where}{edgeNotNull}
+                    OFFSET 0) AS f
+                GROUP BY 2{groupColumns}
+                """;
+        }
+
+        var signedSum = valueColumn is null ? "NULL::float8" : $"sum(x.sign * {valueColumn}::float8)";
+        var valueNotNull = valueColumn is null ? "" : $" AND {valueColumn} IS NOT NULL";
         return $"""
             SELECT {id} AS leaf, ceil((date_part('epoch', bucket) * 1000 + {width} - {startMs}) / {wParam})::bigint AS j{labelColumns},
                    {(rollupColumn is null ? "NULL::float8" : "sum(" + rollupColumn + "::float8)")} AS s, sum(flows::float8) AS c,
-                   NULL::float8 AS mn, NULL::float8 AS mx
+                   NULL::float8 AS mn, NULL::float8 AS mx, NULL::float8 AS ss, NULL::float8 AS et, NULL::float8 AS ev,
+                   NULL::float8[] AS vs
             FROM {level.Table}
             WHERE {_tenantParameter}
               AND bucket > {p.Add(ToTime(lo - level.WidthMs), NpgsqlDbType.TimestampTz)}
-              AND bucket <= {p.Add(ToTime(hi - level.WidthMs), NpgsqlDbType.TimestampTz)}{where}
+              AND bucket <= {p.Add(ToTime(hi - level.WidthMs), NpgsqlDbType.TimestampTz)}{where}{skipEdges}
             GROUP BY bucket{groupColumns}
+            UNION ALL
+            SELECT {id} AS leaf, ceil((date_part('epoch', time_end) * 1000 + x.shift - {startMs}) / {wParam})::bigint AS j{labelColumns},
+                   {signedSum} AS s, sum(x.sign) AS c,
+                   NULL::float8 AS mn, NULL::float8 AS mx, NULL::float8 AS ss, NULL::float8 AS et, NULL::float8 AS ev,
+                   NULL::float8[] AS vs
+            FROM flows CROSS JOIN (VALUES (0::float8, 1::float8), ({width}, -1::float8)) AS x(shift, sign)
+            WHERE {_tenantParameter}
+              AND time_end = ANY({p.Add(boundaries.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)}){where}{valueNotNull}
+            GROUP BY 2{groupColumns}{edgeBranch}
             """;
     }
 

@@ -106,7 +106,7 @@ internal sealed class QueryEngine
     {
         var grid = Grid(request);
         var planner = new MetricPlanner(StreamLabels, grid, (request.EndNs - request.StartNs) / 1_000_000, request.Tenants,
-            (long)_options.MaxQueryRange.TotalMilliseconds);
+            (long)_options.MaxQueryRange.TotalMilliseconds, _options.ExactWindows);
         var plan = planner.Plan(expr);
         var builder = new LeafSeriesBuilder(grid, _options.MaxSeries);
         long rows = 0;
@@ -115,8 +115,10 @@ internal sealed class QueryEngine
             await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using var command = plan.Parameters.Command(plan.Sql, connection, _options.QueryTimeout);
 
-            // Columns: leaf, j, g0..g(LabelWidth-1), s, c, mn, mx.
+            // Columns: leaf, j, g0..g(LabelWidth-1), s, c, mn, mx, ss, et, ev, vs.
             var sumColumn = 2 + plan.LabelWidth;
+            var partial = new SamplePartial();
+            long quantileSamples = 0;
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
@@ -128,10 +130,25 @@ internal sealed class QueryEngine
                 }
 
                 var c = reader.IsDBNull(sumColumn + 1) ? 0 : reader.GetDouble(sumColumn + 1);
-                if (builder.Add(leaf, reader.GetInt64(1), labelValues,
-                    reader.IsDBNull(sumColumn) ? 0 : reader.GetDouble(sumColumn), c,
-                    reader.IsDBNull(sumColumn + 2) ? null : reader.GetDouble(sumColumn + 2),
-                    reader.IsDBNull(sumColumn + 3) ? null : reader.GetDouble(sumColumn + 3)))
+                partial.Sum = reader.IsDBNull(sumColumn) ? 0 : reader.GetDouble(sumColumn);
+                partial.Count = c;
+                partial.Min = reader.IsDBNull(sumColumn + 2) ? null : reader.GetDouble(sumColumn + 2);
+                partial.Max = reader.IsDBNull(sumColumn + 3) ? null : reader.GetDouble(sumColumn + 3);
+                partial.SumSquares = reader.IsDBNull(sumColumn + 4) ? 0 : reader.GetDouble(sumColumn + 4);
+                var edgeTime = reader.IsDBNull(sumColumn + 5) ? (double?)null : reader.GetDouble(sumColumn + 5);
+                var edgeValue = reader.IsDBNull(sumColumn + 6) ? 0 : reader.GetDouble(sumColumn + 6);
+                partial.FirstTime = edgeTime ?? double.PositiveInfinity;
+                partial.LastTime = edgeTime ?? double.NegativeInfinity;
+                partial.FirstValue = partial.LastValue = edgeValue;
+                partial.Values = reader.IsDBNull(sumColumn + 7) ? null : [.. reader.GetFieldValue<double[]>(sumColumn + 7)];
+                if (partial.Values is { } samples && (quantileSamples += samples.Count) > _options.MaxLineFilterRows)
+                {
+                    // quantile_over_time holds its samples in memory: the bound of in-memory evaluation applies.
+                    throw new QueryException(string.Create(CultureInfo.InvariantCulture,
+                        $"quantile_over_time may read at most {_options.MaxLineFilterRows:N0} samples (Query:MaxLineFilterRows) and this query reads more; narrow the selector or shorten the range"));
+                }
+
+                if (builder.Add(leaf, reader.GetInt64(1), labelValues, partial))
                 {
                     rows += (long)c;
                 }

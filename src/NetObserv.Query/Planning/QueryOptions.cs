@@ -9,11 +9,11 @@ public sealed class QueryOptions
 
     /// <summary>
     /// The stream labels of flows, comma-separated, besides the constant <c>app="netobserv-flowcollector"</c>.
-    /// Defaults to SrcK8S_Namespace, SrcK8S_OwnerName, DstK8S_Namespace, DstK8S_OwnerName, FlowDirection,
-    /// K8S_FlowLayer, _RecordType.
+    /// Defaults to flowlogs-pipeline's default Loki labels (SrcK8S_Namespace, SrcK8S_OwnerName, SrcK8S_Type,
+    /// DstK8S_Namespace, DstK8S_OwnerName, DstK8S_Type, K8S_FlowLayer, FlowDirection) and _RecordType.
     /// </summary>
     public string StreamLabels { get; set; } =
-        "SrcK8S_Namespace,SrcK8S_OwnerName,DstK8S_Namespace,DstK8S_OwnerName,FlowDirection,K8S_FlowLayer,_RecordType";
+        "SrcK8S_Namespace,SrcK8S_OwnerName,SrcK8S_Type,DstK8S_Namespace,DstK8S_OwnerName,DstK8S_Type,K8S_FlowLayer,FlowDirection,_RecordType";
 
     /// <summary>Most series a metric query may return. Defaults to 500.</summary>
     public int MaxSeries { get; set; } = 500;
@@ -40,10 +40,27 @@ public sealed class QueryOptions
     /// </summary>
     public long MaxLineFilterRows { get; set; } = 5_000_000;
 
+    /// <summary>
+    /// True (the default): every window <c>(t - range, t]</c> is Loki's for any <c>start</c>; a rollup answers only
+    /// when its buckets divide start, step and range, or reads the buckets at sub-bucket edges from flows, else
+    /// flows answer. False: a rollup whose buckets divide step and range answers whatever the start, with windows
+    /// shifted by less than one bucket (cheaper for long ranges whose start is not on a bucket).
+    /// </summary>
+    public bool ExactWindows { get; set; } = true;
+
     /// <summary>Results of ranges that ended at least this long ago are cached. Defaults to 5 minutes.</summary>
     public TimeSpan CacheMinAge { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>How long a cached result is kept. Defaults to 10 minutes.</summary>
+    /// <summary>
+    /// How long before a cached answer was computed a flow may have been accepted and still not be
+    /// queryable (waiting in the ingest channel or the writer's batch). A flow accepted since the answer was
+    /// computed less this delay, and ending within its range, drops the answer. Defaults to 1 minute.
+    /// </summary>
+    public TimeSpan CacheIngestDelay { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How long a cached result is kept after it was computed (reads do not extend it). Defaults to 10 minutes.
+    /// </summary>
     public TimeSpan CacheDuration { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
@@ -101,6 +118,9 @@ internal sealed class QueryOptionsValidator : IValidateOptions<QueryOptions>
         Check(options.MaxPoints >= 1, "Query:MaxPoints must be at least 1.");
         Check(options.MaxLineFilterRows >= 1, "Query:MaxLineFilterRows must be at least 1.");
         Check(options.CacheMaxBytes >= 0, "Query:CacheMaxBytes must be 0 (no cache) or more.");
+        Check(options.CacheIngestDelay >= TimeSpan.Zero, "Query:CacheIngestDelay must be 0 or more.");
+        Check(options.CacheDuration + options.CacheIngestDelay < TimeSpan.FromMinutes(59),
+            "Query:CacheDuration plus Query:CacheIngestDelay must be under 59 minutes (the ingest watermark keeps one hour).");
         Check(options.MaxResponseBytes >= 1024, "Query:MaxResponseBytes must be at least 1024.");
         Check(options.QueryTimeout > TimeSpan.Zero, "Query:QueryTimeout must be positive.");
         Check(options.MaxConcurrentQueries >= 1, "Query:MaxConcurrentQueries must be at least 1.");

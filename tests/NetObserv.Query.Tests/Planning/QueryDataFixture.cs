@@ -7,13 +7,22 @@ using NetObserv.Testing;
 namespace NetObserv.Query.Tests.Planning;
 
 /// <summary>A migrated database holding <see cref="Records"/> (two tenants) and the rollups built from them.</summary>
-public sealed class QueryDataFixture : IAsyncLifetime
+public class QueryDataFixture : IAsyncLifetime
 {
     private readonly PostgresDatabase _database = new();
     private FlowDatabase? _flowDatabase;
 
-    internal List<FlowRecord> Records { get; } =
-        [.. TestFlows.Generate(1_500, seed: 7), .. TestFlows.Generate(200, seed: 8, tenant: "other")];
+    public QueryDataFixture()
+        : this([.. TestFlows.Generate(1_500, seed: 7), .. TestFlows.Generate(200, seed: 8, tenant: "other")])
+    {
+    }
+
+    private protected QueryDataFixture(List<FlowRecord> records)
+    {
+        Records = records;
+    }
+
+    internal List<FlowRecord> Records { get; }
 
     internal FlowDatabase Database => _flowDatabase!;
 

@@ -98,9 +98,10 @@ internal static class TestFlows
                 INSERT INTO flows (time_end, time_start, time_received, tenant, src_addr, dst_addr, src_port, dst_port,
                     proto, bytes, packets, flow_direction, k8s_flow_layer, record_type,
                     src_k8s_namespace, src_k8s_owner_name, src_k8s_owner_type, src_k8s_name, src_k8s_type,
-                    dst_k8s_namespace, dst_k8s_owner_name, dst_k8s_owner_type, dst_k8s_name, dst_k8s_type, sampling)
+                    dst_k8s_namespace, dst_k8s_owner_name, dst_k8s_owner_type, dst_k8s_name, dst_k8s_type, sampling,
+                    agent_ip, dns_latency_ms, rtt_ns, pkt_drop_packets)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
-                    $23, $24, $25)
+                    $23, $24, $25, $26, $27, $28, $29)
                 """);
             Add(command, DateTime.UnixEpoch.AddMilliseconds(r.TimeFlowEndMs), NpgsqlDbType.TimestampTz);
             Add(command, DateTime.UnixEpoch.AddMilliseconds(r.TimeFlowStartMs), NpgsqlDbType.TimestampTz);
@@ -126,6 +127,10 @@ internal static class TestFlows
             }
 
             Add(command, r.Sampling, NpgsqlDbType.Integer);
+            Add(command, r.AgentIP, NpgsqlDbType.Inet);
+            Add(command, r.DnsLatencyMs, NpgsqlDbType.Bigint);
+            Add(command, r.TimeFlowRttNs, NpgsqlDbType.Bigint);
+            Add(command, r.PktDropPackets, NpgsqlDbType.Bigint);
             batch.BatchCommands.Add(command);
         }
 

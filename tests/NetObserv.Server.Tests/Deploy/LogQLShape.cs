@@ -12,8 +12,8 @@ internal static partial class LogQLShape
     /// <summary>The stream labels the backend exposes (DESIGN.md, Query).</summary>
     public static readonly IReadOnlySet<string> StreamLabels = new HashSet<string>(StringComparer.Ordinal)
     {
-        "app", "SrcK8S_Namespace", "SrcK8S_OwnerName", "DstK8S_Namespace", "DstK8S_OwnerName",
-        "FlowDirection", "K8S_FlowLayer", "_RecordType",
+        "app", "SrcK8S_Namespace", "SrcK8S_OwnerName", "SrcK8S_Type", "DstK8S_Namespace", "DstK8S_OwnerName",
+        "DstK8S_Type", "FlowDirection", "K8S_FlowLayer", "_RecordType",
     };
 
     /// <summary>Variables Grafana substitutes itself.</summary>

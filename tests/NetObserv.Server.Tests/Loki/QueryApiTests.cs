@@ -66,8 +66,8 @@ public sealed class QueryApiTests : IClassFixture<QueryApiFixture>
 
         Assert.Equal("success", json.GetProperty("status").GetString());
         var labels = json.GetProperty("data").EnumerateArray().Select(e => e.GetString()).ToList();
-        Assert.Equal(["DstK8S_Namespace", "DstK8S_OwnerName", "FlowDirection", "K8S_FlowLayer", "SrcK8S_Namespace",
-            "SrcK8S_OwnerName", "_RecordType", "app"], labels);
+        Assert.Equal(["DstK8S_Namespace", "DstK8S_OwnerName", "DstK8S_Type", "FlowDirection", "K8S_FlowLayer",
+            "SrcK8S_Namespace", "SrcK8S_OwnerName", "SrcK8S_Type", "_RecordType", "app"], labels);
     }
 
     [Fact]
