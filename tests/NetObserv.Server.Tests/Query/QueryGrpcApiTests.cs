@@ -31,8 +31,7 @@ public sealed class QueryGrpcApiTests : IClassFixture<QueryApiFixture>, IDisposa
     private static TimeRange Range(int fromMinute, int toMinute) =>
         new() { StartUnixNano = Ms(fromMinute) * 1_000_000, EndUnixNano = Ms(toMinute) * 1_000_000 };
 
-    /// <summary>The dashboards' rule for a flow two nodes saw: keep it once.</summary>
-    private static bool Kept(QueryTestFlow f) => f.Direction != 1 || f.DstOwner.Length == 0;
+    private static bool Kept(QueryTestFlow f) => QueryTestFlows.Kept(f);
 
     private async Task<JsonElement> LokiMatrixAsync(string query, int fromMinute, int toMinute)
     {
@@ -124,9 +123,7 @@ public sealed class QueryGrpcApiTests : IClassFixture<QueryApiFixture>, IDisposa
             for (var k = 1; k <= 31; k++)
             {
                 var t = Ms(k);
-                var sum = _fixture.Flows.Where(f => f.Tenant == "default" && f.SrcNamespace == ns && Kept(f)
-                    && f.EndMs > t - StepMs && f.EndMs <= t).Sum(f => f.Bytes);
-                Assert.Equal(sum / 60.0, points.GetValueOrDefault(t), 6);
+                Assert.Equal(QueryTestFlows.SourceBytesRate(_fixture.Flows, ns, t, StepMs), points.GetValueOrDefault(t), 6);
             }
         }
     }

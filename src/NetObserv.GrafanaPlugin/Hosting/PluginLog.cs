@@ -1,0 +1,20 @@
+namespace NetObserv.GrafanaPlugin.Hosting;
+
+internal static partial class PluginLog
+{
+    [LoggerMessage(EventId = 5001, EventName = "PluginStarted", Level = LogLevel.Information,
+        Message = "plugin serving on {Address}")]
+    public static partial void Started(ILogger logger, string address);
+
+    [LoggerMessage(EventId = 5002, EventName = "NotStartedByGrafana", Level = LogLevel.Error,
+        Message = "this program is a Grafana plugin and is started by Grafana: {Reason}")]
+    public static partial void NotStartedByGrafana(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 5003, EventName = "QueryFailed", Level = LogLevel.Warning,
+        Message = "query {RefId} ({QueryType}) failed with status {Status}: {Reason}")]
+    public static partial void QueryFailed(ILogger logger, string refId, string queryType, int status, string reason);
+
+    [LoggerMessage(EventId = 5004, EventName = "HealthCheckFailed", Level = LogLevel.Warning,
+        Message = "health check of {Url} failed: {Reason}")]
+    public static partial void HealthCheckFailed(ILogger logger, string url, string reason);
+}
