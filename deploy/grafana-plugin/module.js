@@ -47,13 +47,24 @@ define(['@grafana/data', '@grafana/runtime', '@grafana/ui', 'react'], function (
       return !query.hide && (query.queryType !== 'logql' || !!query.expr);
     }
 
-    /* Dashboard variables in LogQL and filters are replaced before the query reaches the backend. */
+    /*
+     * Dashboard variables in LogQL and filters are replaced before the query reaches the backend. A
+     * filter is one exact value: a variable on All (or several values) leaves it empty, which matches any.
+     */
     applyTemplateVariables(query, scopedVars) {
       var templateSrv = runtime.getTemplateSrv();
       var out = assign({}, query);
-      ['expr'].concat(FILTERS).forEach(function (key) {
+      if (typeof out.expr === 'string' && out.expr !== '') {
+        out.expr = templateSrv.replace(out.expr, scopedVars);
+      }
+      FILTERS.forEach(function (key) {
         if (typeof out[key] === 'string' && out[key] !== '') {
-          out[key] = templateSrv.replace(out[key], scopedVars);
+          out[key] = templateSrv.replace(out[key], scopedVars, function (value) {
+            if (Array.isArray(value)) {
+              return value.length === 1 ? value[0] : '';
+            }
+            return value === '$__all' ? '' : value;
+          });
         }
       });
       return out;

@@ -66,7 +66,6 @@ internal sealed class QueryGrpcService : QueryService.QueryServiceBase
                 : request.Limit == 0 ? DefaultLimit : request.Limit;
             var query = new QueryRequest(TypedQueries.Flows(request.Filters), start, end, 0, limit,
                 request.Direction == Direction.Forward, false, Tenants(context));
-            QueryEngine.CheckRange(start, end, _engine.Options.MaxQueryRange);
             var log = QueryEngine.Parse(query.Query) as LogQuery
                 ?? throw new QueryException("the flow table needs a log query");
             using var slot = await _concurrency.EnterAsync(context.CancellationToken).ConfigureAwait(false);

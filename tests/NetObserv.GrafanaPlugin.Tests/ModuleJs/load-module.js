@@ -66,9 +66,12 @@ class DataSourceWithBackend {
       : { status: 'success', data: ['ns-a', 'ns-b'] });
   }
 }
+// $namespace is one value; $all is a variable on All (the list of every value).
 const templateSrv = {
-  replace(text) {
-    return text.replace(/\$namespace/g, 'ns-a');
+  replace(text, scopedVars, format) {
+    return text
+      .replace(/\$namespace/g, () => (format ? format('ns-a') : 'ns-a'))
+      .replace(/\$all/g, () => (format ? format(['ns-a', 'ns-b']) : 'ns-a,ns-b'));
   },
 };
 const runtime = { DataSourceWithBackend, getTemplateSrv: () => templateSrv };
@@ -120,6 +123,8 @@ function find(element, predicate) {
   check(ds.getDefaultQuery().queryType === 'volumetry', 'the default query is volumetry');
   const applied = ds.applyTemplateVariables({ refId: 'A', queryType: 'flows', srcNamespace: '$namespace' }, {});
   check(applied.srcNamespace === 'ns-a', 'dashboard variables are replaced in filters');
+  const all = ds.applyTemplateVariables({ refId: 'A', queryType: 'flows', dstNamespace: '$all', expr: '' }, {});
+  check(all.dstNamespace === '', 'a variable on All leaves the filter empty (any value)');
   const variable = await ds.metricFindQuery('label_values(SrcK8S_Namespace)');
   check(resourceCalls.includes('label/SrcK8S_Namespace/values'), 'template variables ask CallResource for label values');
   check(JSON.stringify(variable) === JSON.stringify([{ text: 'ns-a', value: 'ns-a' }, { text: 'ns-b', value: 'ns-b' }]),
