@@ -36,6 +36,13 @@ internal sealed partial class PluginProcess : IAsyncDisposable
 
     public IReadOnlyCollection<string> Stderr => _stderr;
 
+    /// <summary>Waits for the process to exit; returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        await _process.WaitForExitAsync().WaitAsync(timeout);
+        return _process.ExitCode;
+    }
+
     /// <summary><c>CORE|APP|tcp|127.0.0.1:port|grpc</c>, go-plugin's format with the versions Grafana accepts.</summary>
     [GeneratedRegex(@"^1\|2\|tcp\|(?<address>127\.0\.0\.1:\d{1,5})\|grpc$")]
     public static partial Regex HandshakeLine();

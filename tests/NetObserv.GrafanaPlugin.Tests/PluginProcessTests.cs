@@ -48,6 +48,17 @@ public sealed class PluginProcessTests
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, response.Status);
     }
 
+    [Fact]
+    public async Task Shutdown_GoPluginController_ExitsZeroWithinSeconds()
+    {
+        await using var plugin = await PluginProcess.StartAsync();
+        var controller = new Protocol.Controller.GRPCController.GRPCControllerClient(plugin.Channel);
+
+        await controller.ShutdownAsync(new Protocol.Controller.Empty()).ResponseAsync.DefaultTimeout();
+
+        Assert.Equal(0, await plugin.WaitForExitAsync(TimeSpan.FromSeconds(10)));
+    }
+
     [Theory]
     [InlineData("grafana_plugin_type", null)]
     [InlineData("grafana_plugin_type", "renderer")]

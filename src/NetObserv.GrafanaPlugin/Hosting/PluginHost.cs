@@ -15,7 +15,8 @@ namespace NetObserv.GrafanaPlugin.Hosting;
 /// The plugin process as go-plugin (Grafana's plugin host) expects it: started with
 /// <c>grafana_plugin_type=datasource</c> and <c>PLUGIN_PROTOCOL_VERSIONS</c> offering 2, it serves gRPC
 /// (h2c) on a free 127.0.0.1 port and then prints <c>1|2|tcp|127.0.0.1:&lt;port&gt;|grpc</c> as the first and
-/// only line on stdout; logs go to stderr as hclog JSON. It runs until Grafana kills it.
+/// only line on stdout; logs go to stderr as hclog JSON. It runs until Grafana asks it to stop
+/// (<c>plugin.GRPCController/Shutdown</c>) or kills it.
 /// </summary>
 internal static class PluginHost
 {
@@ -74,6 +75,7 @@ internal static class PluginHost
         app.MapGrpcService<DiagnosticsService>();     // pluginv2.Diagnostics/CheckHealth, CollectMetrics
         app.MapGrpcService<ResourceService>();        // pluginv2.Resource/CallResource
         app.MapGrpcService<HealthServiceImpl>();      // grpc.health.v1.Health ("plugin")
+        app.MapGrpcService<ControllerService>();      // plugin.GRPCController/Shutdown
         await app.StartAsync().ConfigureAwait(false);
 
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
