@@ -193,7 +193,13 @@ public sealed class QueryDataTests
         var response = await QueryDataAsync(
             Query("good", """{"queryType":"volumetry","metric":"flows"}"""),
             Query("bad", """{"queryType":"logql","expr":"sum(rate({app=\"x\"}"}"""),
-            Query("unknown", """{"queryType":"nodes"}"""));
+            Query("unknown", """{"queryType":"nodes"}"""),
+            new DataQuery
+            {
+                RefId = "far",
+                Json = ByteString.CopyFromUtf8("""{"queryType":"volumetry"}"""),
+                TimeRange = new TimeRange { FromEpochMS = long.MaxValue - 1, ToEpochMS = long.MaxValue },
+            });
 
         Assert.NotEmpty(Frames(response.Responses["good"]));
         var bad = response.Responses["bad"];
@@ -205,6 +211,8 @@ public sealed class QueryDataTests
         Assert.Equal(400, unknown.Status);
         Assert.Contains("unknown queryType", unknown.Error, StringComparison.Ordinal);
         Assert.Equal("plugin", unknown.ErrorSource);
+        Assert.Equal(400, response.Responses["far"].Status);
+        Assert.Contains("outside", response.Responses["far"].Error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -97,9 +97,16 @@ internal sealed class DataService : Protocol.Data.DataBase
             _metrics.Query(type, true, stopwatch.Elapsed);
             return answer;
         }
-        catch (Exception ex) when (ex is PluginQueryException or RpcException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            var error = ex as PluginQueryException ?? Downstream((RpcException)ex);
+            // Anything else is this plugin's fault: the query's 500, never a failed call.
+            var error = ex as PluginQueryException ?? (ex is RpcException rpc ? Downstream(rpc)
+                : new PluginQueryException(500, "internal error in the plugin (" + ex.GetType().Name + "); see the plugin's log", ErrorSource.Plugin));
+            if (ex is not (PluginQueryException or RpcException))
+            {
+                PluginLog.QueryCrashed(_logger, query.RefId, type, ex);
+            }
+
             _metrics.Query(type, false, stopwatch.Elapsed);
             PluginLog.QueryFailed(_logger, query.RefId, type, error.Status, error.Message);
             return Error(error);
@@ -133,7 +140,12 @@ internal sealed class DataService : Protocol.Data.DataBase
             throw new PluginQueryException(400, "the time range is empty", ErrorSource.Plugin);
         }
 
-        var range = new QueryTimeRange { StartUnixNano = checked(from * 1_000_000), EndUnixNano = checked(to * 1_000_000) };
+        if (from < 0 || to > long.MaxValue / 1_000_000)
+        {
+            throw new PluginQueryException(400, "the time range is outside 1970 to 2262", ErrorSource.Plugin);
+        }
+
+        var range = new QueryTimeRange { StartUnixNano = from * 1_000_000, EndUnixNano = to * 1_000_000 };
         var step = Math.Max(Math.Max(query.IntervalMS, 1000), ((to - from) + MaxPoints - 1) / MaxPoints);
         var client = _clients.Query(settings);
         var options = new CallOptions(settings.Headers(), DateTime.UtcNow.Add(QueryDeadline), cancellationToken);

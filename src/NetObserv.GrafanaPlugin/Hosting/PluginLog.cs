@@ -14,6 +14,10 @@ internal static partial class PluginLog
         Message = "query {RefId} ({QueryType}) failed with status {Status}: {Reason}")]
     public static partial void QueryFailed(ILogger logger, string refId, string queryType, int status, string reason);
 
+    [LoggerMessage(EventId = 5005, EventName = "QueryCrashed", Level = LogLevel.Error,
+        Message = "query {RefId} ({QueryType}) failed in the plugin, answered 500")]
+    public static partial void QueryCrashed(ILogger logger, string refId, string queryType, Exception exception);
+
     [LoggerMessage(EventId = 5004, EventName = "HealthCheckFailed", Level = LogLevel.Warning,
         Message = "health check of {Url} failed: {Reason}")]
     public static partial void HealthCheckFailed(ILogger logger, string url, string reason);
