@@ -18,6 +18,10 @@ internal static partial class PluginLog
         Message = "query {RefId} ({QueryType}) failed in the plugin, answered 500")]
     public static partial void QueryCrashed(ILogger logger, string refId, string queryType, Exception exception);
 
+    [LoggerMessage(EventId = 5006, EventName = "ResourceFailed", Level = LogLevel.Error,
+        Message = "resource {Path} failed in the plugin, answered 500")]
+    public static partial void ResourceFailed(ILogger logger, string path, Exception exception);
+
     [LoggerMessage(EventId = 5004, EventName = "HealthCheckFailed", Level = LogLevel.Warning,
         Message = "health check of {Url} failed: {Reason}")]
     public static partial void HealthCheckFailed(ILogger logger, string url, string reason);

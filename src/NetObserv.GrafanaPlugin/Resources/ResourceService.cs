@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.WebUtilities;
 using NetObserv.GrafanaPlugin.Backend;
 using NetObserv.GrafanaPlugin.Data;
 using NetObserv.GrafanaPlugin.Diagnostics;
+using NetObserv.GrafanaPlugin.Hosting;
 using NetObserv.GrafanaPlugin.Protocol;
 using NetObserv.Query.Grpc.V1;
 using QueryTimeRange = NetObserv.Query.Grpc.V1.TimeRange;
@@ -22,11 +23,13 @@ internal sealed class ResourceService : Resource.ResourceBase
 {
     private readonly BackendClients _clients;
     private readonly PluginMetrics _metrics;
+    private readonly ILogger _logger;
 
-    public ResourceService(BackendClients clients, PluginMetrics metrics)
+    public ResourceService(BackendClients clients, PluginMetrics metrics, ILoggerFactory loggerFactory)
     {
         _clients = clients;
         _metrics = metrics;
+        _logger = loggerFactory.CreateLogger("netobserv-flows-datasource.resources");
     }
 
     public override async Task CallResource(CallResourceRequest request, IServerStreamWriter<CallResourceResponse> responseStream,
@@ -45,6 +48,11 @@ internal sealed class ResourceService : Resource.ResourceBase
         {
             var error = DataService.Downstream(ex);
             answer = Json(error.Status, w => w.WriteString("message", error.Message));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            PluginLog.ResourceFailed(_logger, request.Path, ex);
+            answer = Json(500, w => w.WriteString("message", "internal error in the plugin; see the plugin's log"));
         }
 
         await responseStream.WriteAsync(answer, context.CancellationToken).ConfigureAwait(false);
