@@ -10,6 +10,7 @@ switch (name)
     case "ipfix-decode": return NetObserv.Benchmarks.Ipfix.IpfixDecodeBenchmark.Run(rest);
     case "query": return await NetObserv.Benchmarks.Query.QueryBenchmark.RunAsync(rest);
     case "line-filter": return await NetObserv.Benchmarks.Query.LineFilterBenchmark.RunAsync(rest);
+    case "grafana-plugin": return await NetObserv.Benchmarks.GrafanaPlugin.GrafanaPluginBenchmark.RunAsync(rest);
     case "soak": return await NetObserv.Benchmarks.Soak.SoakBenchmark.RunAsync(rest);
     case "storage": return await NetObserv.Benchmarks.Storage.StorageBenchmark.RunAsync(rest);
     default:

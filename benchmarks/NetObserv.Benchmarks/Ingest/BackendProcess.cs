@@ -15,7 +15,7 @@ internal static class BackendProcess
 {
     public static Process Start(string connectionString, int grpcPort, int httpPort, int ipfixPort = 0,
         IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? arguments = null,
-        Action<string>? onLine = null)
+        Action<string>? onLine = null, int queryGrpcPort = 0)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "netobserv-backend.dll");
         var info = new ProcessStartInfo("dotnet")
@@ -25,6 +25,7 @@ internal static class BackendProcess
                 dll, "serve", "--database", connectionString, "--listen", "127.0.0.1",
                 "--grpc-port", grpcPort.ToString(CultureInfo.InvariantCulture),
                 "--http-port", httpPort.ToString(CultureInfo.InvariantCulture),
+                "--query-grpc-port", queryGrpcPort.ToString(CultureInfo.InvariantCulture),
                 "--ipfix-port", ipfixPort.ToString(CultureInfo.InvariantCulture), "--netflow-port", "0",
             },
             UseShellExecute = false,

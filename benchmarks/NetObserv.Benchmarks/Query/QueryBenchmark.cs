@@ -4,7 +4,6 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using NetObserv.Query.Loki;
 using NetObserv.Query.Planning;
-using NetObserv.Storage;
 using NetObserv.Storage.Rollups;
 using Npgsql;
 
@@ -40,28 +39,17 @@ internal static class QueryBenchmark
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var flows = 20_000_000L;
-        var iterations = 20;
-        var dataDir = "./.bench-query";
-        string? database = null;
         var explain = args.Contains("--explain");
         var shifted = args.Contains("--shifted-windows");
-        args = args.Where(a => a is not "--explain" and not "--shifted-windows").ToArray();
-        for (var i = 0; i + 1 < args.Length; i += 2)
+        if (LoadOptions.Parse(args.Where(a => a is not "--explain" and not "--shifted-windows").ToArray(),
+                new LoadOptions(20_000_000L, 20, "./.bench-query", null))
+            is not { } options)
         {
-            switch (args[i])
-            {
-                case "--flows": flows = long.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
-                case "--iterations": iterations = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
-                case "--data-dir": dataDir = args[i + 1]; break;
-                case "--database": database = args[i + 1]; break;
-                default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
-            }
+            return 2;
         }
 
-        await using var db = await FlowDatabase.OpenAsync(
-            new StorageOptions { ConnectionString = database, DataDirectory = dataDir, TimescaleDb = "off" }, null,
-            CancellationToken.None);
+        var (flows, iterations) = (options.Flows, options.Iterations);
+        await using var db = await options.OpenAsync();
         var end = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 60_000 * 60_000;
         end = await LoadAsync(db.DataSource, flows, end);
 

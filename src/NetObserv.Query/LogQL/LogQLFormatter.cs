@@ -203,7 +203,7 @@ internal static class LogQLFormatter
         _ => "!~",
     };
 
-    private static void Quote(StringBuilder sb, string value) =>
+    internal static void Quote(StringBuilder sb, string value) =>
         sb.Append('"').Append(value.Replace("\\", "\\\\", StringComparison.Ordinal)
             .Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal)).Append('"');
 }

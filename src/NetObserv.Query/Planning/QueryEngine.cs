@@ -27,6 +27,14 @@ internal sealed class QueryEngine
         [FlowFieldCatalog.AppLabel, .. _options.StreamLabels.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Where(l => l != FlowFieldCatalog.AppLabel).Distinct(StringComparer.Ordinal)];
 
+    /// <summary>Opens a connection and runs <c>SELECT 1</c> (health checks).</summary>
+    public async Task PingAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand("SELECT 1", connection);
+        await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     public static LogQLExpr Parse(string query)
     {
         try
@@ -219,6 +227,42 @@ internal sealed class QueryEngine
 
     private async Task<StreamsResult> ExecuteLogAsync(QueryRequest request, LogQuery log, CancellationToken cancellationToken)
     {
+        var json = log.Stages.Any(s => s is JsonStage);
+        var dropped = new HashSet<string>(log.Stages.OfType<DropStage>().SelectMany(d => d.Labels), StringComparer.Ordinal);
+        var streamLabels = StreamLabels;
+        var streams = new Dictionary<string, LogStream>(StringComparer.Ordinal);
+        var scan = new LogScan();
+        await foreach (var line in ReadLinesAsync(request, log, scan, cancellationToken).ConfigureAwait(false))
+        {
+            var labels = Labels(line.Line, json, streamLabels, dropped);
+            if (!streams.TryGetValue(labels.Key, out var stream))
+            {
+                streams[labels.Key] = stream = new LogStream(labels, []);
+            }
+
+            stream.Entries.Add(new LogEntry(line.TimestampNs, line.Line));
+        }
+
+        return new StreamsResult(streams.Values.OrderBy(s => s.Labels.Key, StringComparer.Ordinal).ToList())
+        {
+            RowsProcessed = scan.Rows,
+        };
+    }
+
+    /// <summary>Rows a <see cref="ReadLinesAsync"/> read from the database (lines kept and filtered out).</summary>
+    internal sealed class LogScan
+    {
+        public long Rows { get; set; }
+    }
+
+    /// <summary>
+    /// The flows of a log query in time order (<see cref="QueryRequest.Forward"/>), at most
+    /// <see cref="QueryRequest.Limit"/> (bounded by <c>Query:MaxEntries</c>), each as its record and JSON line.
+    /// Log queries answered as streams and the flow table share it.
+    /// </summary>
+    internal async IAsyncEnumerable<FlowLine> ReadLinesAsync(QueryRequest request, LogQuery log, LogScan scan,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         var limit = request.Limit;
         if (limit > _options.MaxEntries)
         {
@@ -245,12 +289,7 @@ internal sealed class QueryEngine
             LIMIT {p.Add(lineFilter.IsEmpty ? limit : _options.MaxLineFilterRows + 1, NpgsqlDbType.Bigint)}
             """;
 
-        var json = log.Stages.Any(s => s is JsonStage);
-        var dropped = new HashSet<string>(log.Stages.OfType<DropStage>().SelectMany(d => d.Labels), StringComparer.Ordinal);
-        var streamLabels = StreamLabels;
-        var streams = new Dictionary<string, LogStream>(StringComparer.Ordinal);
         var count = 0;
-        long rows = 0;
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = p.Command(sql, connection, _options.QueryTimeout);
 
@@ -258,7 +297,7 @@ internal sealed class QueryEngine
         while (count < limit && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             // Without line filters SQL stops at the limit; with them, at the bound of metric queries.
-            if (++rows > _options.MaxLineFilterRows && !lineFilter.IsEmpty)
+            if (++scan.Rows > _options.MaxLineFilterRows && !lineFilter.IsEmpty)
             {
                 throw LineFilterEvaluator.TooManyRows(_options, "log queries");
             }
@@ -270,20 +309,9 @@ internal sealed class QueryEngine
                 continue;
             }
 
-            var labels = Labels(line, json, streamLabels, dropped);
-            if (!streams.TryGetValue(labels.Key, out var stream))
-            {
-                streams[labels.Key] = stream = new LogStream(labels, []);
-            }
-
-            stream.Entries.Add(new LogEntry(ts, line));
             count++;
+            yield return new FlowLine(record, ts, line);
         }
-
-        return new StreamsResult(streams.Values.OrderBy(s => s.Labels.Key, StringComparer.Ordinal).ToList())
-        {
-            RowsProcessed = rows,
-        };
     }
 
     /// <summary>Stream labels of one line (with <c>| json</c>: every scalar field as well).</summary>

@@ -17,6 +17,7 @@ internal static class CommandLine
         ("--listen", "NETOBSERV_LISTEN", "Server:ListenAddress"),
         ("--http-port", "NETOBSERV_HTTP_PORT", "Server:HttpPort"),
         ("--grpc-port", "NETOBSERV_GRPC_PORT", "Server:GrpcPort"),
+        ("--query-grpc-port", "NETOBSERV_QUERY_GRPC_PORT", "Server:QueryGrpcPort"),
         ("--ipfix-port", "NETOBSERV_IPFIX_PORT", "Server:IpfixPort"),
         ("--netflow-port", "NETOBSERV_NETFLOW_PORT", "Server:NetflowPort"),
         ("--role", "NETOBSERV_ROLE", "Server:Role"),

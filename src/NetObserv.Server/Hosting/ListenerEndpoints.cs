@@ -12,12 +12,18 @@ public sealed class ListenerEndpoints
 {
     private ListenOptions? _http;
     private ListenOptions? _grpc;
+    private ListenOptions? _queryGrpc;
 
     /// <summary>The HTTP listener (Loki API, push, /metrics), null before start.</summary>
     public IPEndPoint? Http => _http?.IPEndPoint;
 
     /// <summary>The gRPC ingest listener, null before start or with <c>Server:Role=query</c>.</summary>
     public IPEndPoint? Grpc => _grpc?.IPEndPoint;
+
+    /// <summary>The gRPC query API listener, null before start or with <c>Server:Role=ingest</c>.</summary>
+    public IPEndPoint? QueryGrpc => _queryGrpc?.IPEndPoint;
+
+    internal void SetQueryGrpc(ListenOptions options) => _queryGrpc = options;
 
     internal void SetHttp(ListenOptions options) => _http = options;
 

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using NetObserv.Query.Grpc;
 using NetObserv.Query.Loki;
 using NetObserv.Server.Commands;
 using NetObserv.Server.Demo;
@@ -47,6 +48,7 @@ internal static class NetObservHost
         builder.Services.AddFlowIngest(builder.Configuration);    // gRPC collector
         builder.Services.AddIpfixCollector(builder.Configuration); // IPFIX / NetFlow v9 over UDP
         builder.Services.AddLokiQuery(builder.Configuration);     // LogQL parser, planner, cache
+        builder.Services.AddQueryGrpc();                          // the same engine over gRPC
         ConfigureEndpoints(builder, serverOptions);
 
         var app = builder.Build();
@@ -55,6 +57,8 @@ internal static class NetObservHost
         app.Services.GetRequiredService<PrometheusExporter>();
         app.MapFlowCollector();        // pbflow.Collector/Send
         app.MapLokiApi();              // /loki/api/v1/* queries
+        app.UseQueryGrpcPortOnly(serverOptions); // the gRPC query API answers on its own port
+        app.MapQueryGrpc();            // netobserv.query.v1.QueryService, grpc.health.v1
         app.MapLokiPush();             // /loki/api/v1/push
         app.MapOperationalEndpoints(); // /ready, /healthz, /metrics
         return app;
@@ -67,6 +71,11 @@ internal static class NetObservHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             Listen(kestrel, options.ListenAddress, options.HttpPort, HttpProtocols.Http1AndHttp2, endpoints.SetHttp);
+            if (options.Role != "ingest")
+            {
+                Listen(kestrel, options.ListenAddress, options.QueryGrpcPort, HttpProtocols.Http2, endpoints.SetQueryGrpc);
+            }
+
             if (options.Role != "query")
             {
                 var ingest = builder.Configuration.GetSection(IngestOptions.Section).Get<IngestOptions>() ?? new IngestOptions();
@@ -76,6 +85,26 @@ internal static class NetObservHost
                     IngestServiceCollectionExtensions.ConfigureGrpcListener(listen, ingest);
                 });
             }
+        });
+    }
+
+    /// <summary>
+    /// Answers 404 to calls of the query service that did not arrive on <see cref="ServerOptions.QueryGrpcPort"/>,
+    /// so the API is exposed exactly where it is configured (a free port is only known once bound).
+    /// </summary>
+    private static void UseQueryGrpcPortOnly(this WebApplication app, ServerOptions options)
+    {
+        var endpoints = app.Services.GetRequiredService<ListenerEndpoints>();
+        app.Use((context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments(QueryGrpcServiceCollectionExtensions.ServicePath.TrimEnd('/'),
+                StringComparison.Ordinal) && (options.Role == "ingest" || context.Connection.LocalPort != endpoints.QueryGrpc?.Port))
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            }
+
+            return next(context);
         });
     }
 

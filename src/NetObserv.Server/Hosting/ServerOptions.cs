@@ -20,6 +20,13 @@ public sealed class ServerOptions
     /// </summary>
     public int GrpcPort { get; set; } = 2055;
 
+    /// <summary>
+    /// gRPC query API port (netobserv.query.v1.QueryService and grpc.health.v1, h2c), used by the Grafana
+    /// plugin; <c>0</c> or <c>-1</c> binds a free port chosen by the system. Not bound with
+    /// <c>Server:Role=ingest</c>. Defaults to 9090.
+    /// </summary>
+    public int QueryGrpcPort { get; set; } = 9090;
+
     /// <summary>IPFIX UDP port; 0 disables, -1 binds a free port chosen by the system. Defaults to 4739.</summary>
     public int IpfixPort { get; set; } = 4739;
 

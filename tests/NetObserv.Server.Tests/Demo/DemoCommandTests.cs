@@ -33,7 +33,7 @@ public sealed class DemoCommandTests
             Path.Combine(AppContext.BaseDirectory, "netobserv-backend.dll"), "serve", "--demo",
             "--data-dir", dataDir, "--listen", "127.0.0.1",
             // The server binds free ports itself; the banner prints them.
-            "--http-port", "0", "--grpc-port", "0",
+            "--http-port", "0", "--grpc-port", "0", "--query-grpc-port", "0",
             "--ipfix-port", "0", "--netflow-port", "0",
         })
         {

@@ -9,7 +9,7 @@ public sealed class DeploymentTests
     private const string Base = "deploy/base";
     private const string Backend = "netobserv-backend";
 
-    private static readonly string[] s_listenerPorts = ["2055/TCP", "2055/UDP", "3100/TCP", "4739/UDP"];
+    private static readonly string[] s_listenerPorts = ["2055/TCP", "2055/UDP", "3100/TCP", "4739/UDP", "9090/TCP"];
 
     public static TheoryData<string> Kustomizations() => new(Kustomize.Directories);
 
@@ -86,11 +86,12 @@ public sealed class DeploymentTests
     [Theory]
     [InlineData("deploy/overlays/grafana-operator-v5")]
     [InlineData("deploy/overlays/grafana-operator-v4")]
+    [InlineData("deploy/overlays/grafana-operator-v5-plugin")]
     [InlineData("deploy/grafana")]
     public async Task Datasource_Url_PointsAtTheBackendHttpPort(string directory)
     {
         var manifests = await Kustomize.RenderAsync(directory);
-        var datasource = Assert.Single(Datasources(manifests));
+        var datasource = Assert.Single(Datasources(manifests), d => (string?)d["type"] == "loki");
 
         var service = manifests.Single("Service", Backend);
         var url = new Uri((string)datasource["url"]!);
@@ -108,6 +109,48 @@ public sealed class DeploymentTests
             var variable = Assert.Single(DashboardTests.Variables(dashboard), v => (string?)v["name"] == "datasource");
             Assert.Equal((string?)datasource["uid"], (string?)variable["current"]?["value"]);
         }
+    }
+
+    [Theory]
+    [InlineData("deploy/overlays/grafana-operator-v5-plugin")]
+    [InlineData("deploy/grafana")]
+    public async Task PluginDatasource_Url_PointsAtTheQueryGrpcPortAndGrafanaLoadsThePlugin(string directory)
+    {
+        var manifests = await Kustomize.RenderAsync(directory);
+        var datasource = Assert.Single(Datasources(manifests), d => (string?)d["type"] == "netobserv-flows-datasource");
+
+        // The URL is the backend's gRPC query API: Service port query-grpc, container port 9090, Server:QueryGrpcPort.
+        var service = manifests.Single("Service", Backend);
+        var url = new Uri((string)datasource["url"]!);
+        Assert.Equal("http", url.Scheme);
+        Assert.Equal($"{service["metadata"]!["name"]}.{service["metadata"]!["namespace"]}.svc", url.Host);
+        var port = ServicePort(service, "query-grpc");
+        Assert.Equal(url.Port, (int)port["port"]!);
+        Assert.Equal(9090, ContainerPort(manifests, port));
+        var configMap = manifests.Single("ConfigMap", "netobserv-backend-config");
+        Assert.Equal(9090, (int)JsonNode.Parse((string)configMap["data"]!["appsettings.json"]!)!["Server"]!["QueryGrpcPort"]!);
+
+        // Grafana's pod: an init container of the backend image copies the plugin the Dockerfile puts in
+        // the image into the volume mounted as Grafana's plugin folder, and the plugin may load unsigned.
+        var grafana = manifests.OfKind("Grafana").SingleOrDefault();
+        var pod = grafana is not null
+            ? grafana["spec"]!["deployment"]!["spec"]!["template"]!["spec"]!
+            : manifests.Single("Deployment", "grafana")["spec"]!["template"]!["spec"]!;
+        var init = Assert.Single(pod["initContainers"]!.AsArray())!;
+        var backendImage = (string)Assert.Single(manifests.Single("Deployment", Backend)["spec"]!["template"]!["spec"]!["containers"]!.AsArray())!["image"]!;
+        Assert.Equal(backendImage, (string?)init["image"]);
+        var command = init["command"]!.AsArray().Select(c => (string)c!).ToList();
+        Assert.Contains("/opt/netobserv/grafana-plugin/netobserv-flows-datasource/.", command);
+        Assert.Contains("COPY --from=build /plugin/netobserv-flows-datasource /opt/netobserv/grafana-plugin/netobserv-flows-datasource",
+            RepositoryFiles.Read("Dockerfile"), StringComparison.Ordinal);
+        var volume = (string)Assert.Single(init["volumeMounts"]!.AsArray())!["name"]!;
+        var grafanaContainer = pod["containers"]!.AsArray().Single(c => (string?)c!["name"] == "grafana")!;
+        Assert.Contains(grafanaContainer["volumeMounts"]!.AsArray(), m => (string?)m!["name"] == volume
+            && (string?)m["mountPath"] == "/var/lib/grafana/plugins/netobserv-flows-datasource");
+        var unsigned = grafana is not null
+            ? (string?)grafana["spec"]!["config"]!["plugins"]!["allow_loading_unsigned_plugins"]
+            : (string?)grafanaContainer["env"]!.AsArray().Single(e => (string?)e!["name"] == "GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS")!["value"];
+        Assert.Equal("netobserv-flows-datasource", unsigned);
     }
 
     [Fact]
@@ -204,6 +247,7 @@ public sealed class DeploymentTests
         Assert.Equal(3100, ContainerPortNumber(container, JsonValue.Create("http"), "TCP"));
         Assert.Equal((int)settings["HttpPort"]!, ContainerPortNumber(container, JsonValue.Create("http"), "TCP"));
         Assert.Equal((int)settings["GrpcPort"]!, ContainerPortNumber(container, JsonValue.Create("grpc"), "TCP"));
+        Assert.Equal((int)settings["QueryGrpcPort"]!, ContainerPortNumber(container, JsonValue.Create("query-grpc"), "TCP"));
         Assert.Equal((int)settings["IpfixPort"]!, ContainerPortNumber(container, JsonValue.Create("ipfix"), "UDP"));
         Assert.Equal((int)settings["NetflowPort"]!, ContainerPortNumber(container, JsonValue.Create("netflow"), "UDP"));
     }

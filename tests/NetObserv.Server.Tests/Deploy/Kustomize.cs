@@ -18,6 +18,7 @@ internal static class Kustomize
     [
         "deploy/base",
         "deploy/overlays/grafana-operator-v5",
+        "deploy/overlays/grafana-operator-v5-plugin",
         "deploy/overlays/grafana-operator-v4",
         "deploy/grafana",
         "dashboards",

@@ -16,8 +16,9 @@ internal sealed class RunningServer : IAsyncDisposable
     private readonly WebApplication _app;
 
     private RunningServer(WebApplication app, string connectionString, int httpPort, int grpcPort, int ipfixPort,
-        int netflowPort)
+        int netflowPort, int queryGrpcPort)
     {
+        QueryGrpcPort = queryGrpcPort;
         _app = app;
         ConnectionString = connectionString;
         HttpPort = httpPort;
@@ -32,6 +33,9 @@ internal sealed class RunningServer : IAsyncDisposable
     public int GrpcPort { get; }
     public int IpfixPort { get; }
     public int NetflowPort { get; }
+
+    /// <summary>The gRPC query API port (0 with <c>Server:Role=ingest</c>).</summary>
+    public int QueryGrpcPort { get; }
     public HttpClient Http { get; }
 
     /// <summary>This server's spill journal folder (removed on dispose).</summary>
@@ -52,6 +56,7 @@ internal sealed class RunningServer : IAsyncDisposable
             // Every listener binds a free port chosen by the system; the ports are read back after start.
             ["Server:HttpPort"] = "-1",
             ["Server:GrpcPort"] = "-1",
+            ["Server:QueryGrpcPort"] = "-1",
             ["Server:IpfixPort"] = "-1",
             ["Server:NetflowPort"] = "-1",
             ["Enrichment:Kubernetes"] = "false",
@@ -69,7 +74,7 @@ internal sealed class RunningServer : IAsyncDisposable
         var udp = app.Services.GetService<IpfixCollectorService>();
         return new RunningServer(app, cs, endpoints.Http?.Port ?? 0, endpoints.Grpc?.Port ?? 0,
             udp?.EndPointOf(IpfixCollectorService.IpfixProtocol)?.Port ?? 0,
-            udp?.EndPointOf(IpfixCollectorService.NetflowProtocol)?.Port ?? 0)
+            udp?.EndPointOf(IpfixCollectorService.NetflowProtocol)?.Port ?? 0, endpoints.QueryGrpc?.Port ?? 0)
         {
             SpillDirectory = values["Storage:SpillDirectory"]!,
         };

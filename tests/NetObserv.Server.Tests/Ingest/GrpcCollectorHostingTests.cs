@@ -37,6 +37,7 @@ public sealed class GrpcCollectorHostingTests : IDisposable
             ["Server:ListenAddress"] = "127.0.0.1",
             ["Server:HttpPort"] = "-1",
             ["Server:GrpcPort"] = "-1",
+            ["Server:QueryGrpcPort"] = "-1",
             ["Server:IpfixPort"] = "0",
             ["Server:NetflowPort"] = "0",
             ["Enrichment:Kubernetes"] = "false",

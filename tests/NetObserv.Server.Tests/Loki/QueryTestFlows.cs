@@ -16,6 +16,17 @@ internal static class QueryTestFlows
     public static long OriginMs { get; } =
         ((DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 3_600_000) - 3) * 3_600_000;
 
+    /// <summary>The dashboards' rule for a flow two nodes saw (<c>FlowDirection!="1" or DstK8S_OwnerName=""</c>): keep it once.</summary>
+    public static bool Kept(QueryTestFlow f) => f.Direction != 1 || f.DstOwner.Length == 0;
+
+    /// <summary>
+    /// What volumetry of bytes by source namespace answers at <paramref name="timeMs"/>: bytes per second of the
+    /// default tenant's kept flows from <paramref name="srcNamespace"/> ending in (t - step, t] (sampling 1).
+    /// </summary>
+    public static double SourceBytesRate(IEnumerable<QueryTestFlow> flows, string srcNamespace, long timeMs, long stepMs) =>
+        flows.Where(f => f.Tenant == "default" && f.SrcNamespace == srcNamespace && Kept(f)
+            && f.EndMs > timeMs - stepMs && f.EndMs <= timeMs).Sum(f => f.Bytes) / (stepMs / 1000.0);
+
     public static List<QueryTestFlow> Generate(int count, int seed, string tenant = "default")
     {
         var random = new Random(seed);

@@ -1,0 +1,3 @@
+using NetObserv.GrafanaPlugin.Hosting;
+
+return await PluginHost.RunAsync(args).ConfigureAwait(false);
