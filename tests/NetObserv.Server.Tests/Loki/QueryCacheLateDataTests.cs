@@ -105,7 +105,9 @@ public sealed class QueryCacheLateDataTests(PushServerFixture fixture) : IClassF
         await using (var connection = new Npgsql.NpgsqlConnection(fixture.Server.ConnectionString))
         {
             await connection.OpenAsync();
-            await using var delete = new Npgsql.NpgsqlCommand($"DELETE FROM flows WHERE tenant = '{tenant}'", connection);
+            await using var delete = new Npgsql.NpgsqlCommand(
+                "DELETE FROM flow_rows WHERE context IN (SELECT id FROM flow_contexts WHERE tenant = $1)", connection);
+            delete.Parameters.AddWithValue(tenant);
             Assert.Equal(first.Count, await delete.ExecuteNonQueryAsync());
         }
 
