@@ -1,4 +1,5 @@
 using System.Text;
+using NetObserv.Query.Access;
 using NetObserv.Query.LogQL;
 using NetObserv.Storage.Rollups;
 using NpgsqlTypes;
@@ -21,21 +22,21 @@ internal sealed class MetricPlanner
     private readonly EvaluationGrid _grid;
     private readonly long _queryRangeMs;
     private readonly long _maxRangeMs;
-    private readonly string[] _tenants;
+    private readonly FlowAccess _access;
     private readonly SqlParameters _parameters = new();
     private readonly List<LeafPlan> _leaves = [];
     private readonly List<(LeafPlan Leaf, LogQuery Log, string? ValueColumn)> _branches = [];
     private readonly List<LineFilterLeaf> _lineFilterLeaves = [];
     private string? _tenantParameter;
 
-    public MetricPlanner(IReadOnlyList<string> streamLabels, EvaluationGrid grid, long queryRangeMs, string[] tenants,
+    public MetricPlanner(IReadOnlyList<string> streamLabels, EvaluationGrid grid, long queryRangeMs, FlowAccess access,
         long maxRangeMs = long.MaxValue)
     {
         _streamLabels = streamLabels;
         _grid = grid;
         _queryRangeMs = queryRangeMs;
         _maxRangeMs = maxRangeMs;
-        _tenants = tenants;
+        _access = access;
     }
 
     public MetricPlan Plan(LogQLExpr expr)
@@ -188,7 +189,7 @@ internal sealed class MetricPlanner
     private string BranchSql(LeafPlan leaf, LogQuery log, string? valueColumn, int labelWidth)
     {
         var p = _parameters;
-        _tenantParameter ??= FilterCompiler.Tenant(_tenants, p);
+        _tenantParameter ??= FilterCompiler.Access(_access, p);
         var w = leaf.SubBucketMs;
         var lo = _grid.StartMs - leaf.RangeMs;
         var hi = _grid.EndMs;

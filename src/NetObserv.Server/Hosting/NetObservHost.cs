@@ -1,6 +1,8 @@
 using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
 using NetObserv.Query.Loki;
+using NetObserv.Server.Auth;
 using NetObserv.Server.Commands;
 using NetObserv.Server.Demo;
 using NetObserv.Server.Enrichment;
@@ -30,6 +32,11 @@ internal static class NetObservHost
 
         var serverOptions = builder.Configuration.GetSection(ServerOptions.Section).Get<ServerOptions>()
             ?? new ServerOptions();
+        if (serverOptions.Validate() is { Count: > 0 } serverErrors)
+        {
+            throw new OptionsValidationException(ServerOptions.Section, typeof(ServerOptions), serverErrors);
+        }
+
         var storageOptions = builder.Configuration.GetSection(StorageOptions.Section).Get<StorageOptions>()
             ?? new StorageOptions();
 
@@ -41,22 +48,38 @@ internal static class NetObservHost
             builder.Services.AddSingleton(_ => database);
         }
 
+        builder.Services.AddSingleton(serverOptions);
+        builder.Services.AddCallerAuth(builder.Configuration);    // tokens file or Kubernetes reviews
         builder.Services.AddNetObservMetrics();
         builder.Services.AddFlowStorage(builder.Configuration);   // writer, rollups, partitions
         builder.Services.AddFlowEnrichment(builder.Configuration); // Kubernetes informer or inventory
         builder.Services.AddFlowIngest(builder.Configuration);    // gRPC collector
         builder.Services.AddIpfixCollector(builder.Configuration); // IPFIX / NetFlow v9 over UDP
         builder.Services.AddLokiQuery(builder.Configuration);     // LogQL parser, planner, cache
+        builder.Services.AddGrpcHealthChecks()                    // grpc.health.v1 on the gRPC port
+            .AddCheck("process", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
         ConfigureEndpoints(builder, serverOptions);
 
         var app = builder.Build();
 
         // Listen to meters from the start, not from the first scrape.
         app.Services.GetRequiredService<PrometheusExporter>();
-        app.MapFlowCollector();        // pbflow.Collector/Send
-        app.MapLokiApi();              // /loki/api/v1/* queries
-        app.MapLokiPush();             // /loki/api/v1/push
+        app.UseListenerSeparation();   // the gRPC port serves pbflow.Collector and gRPC health only
+        app.UseCallerAuth();           // tokens: 401/403 before any Loki endpoint
+        if (serverOptions.Ingests)
+        {
+            app.MapFlowCollector();    // pbflow.Collector/Send
+            app.MapLokiPush();         // /loki/api/v1/push
+        }
+
+        if (serverOptions.Queries)
+        {
+            app.MapLokiApi();          // /loki/api/v1/* queries
+        }
+
+        app.MapGrpcHealthChecksService();
         app.MapOperationalEndpoints(); // /ready, /healthz, /metrics
+        WarnWhenOpen(app, serverOptions);
         return app;
     }
 
@@ -67,7 +90,7 @@ internal static class NetObservHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             Listen(kestrel, options.ListenAddress, options.HttpPort, HttpProtocols.Http1AndHttp2, endpoints.SetHttp);
-            if (options.Role != "query")
+            if (options.Ingests)
             {
                 var ingest = builder.Configuration.GetSection(IngestOptions.Section).Get<IngestOptions>() ?? new IngestOptions();
                 Listen(kestrel, options.ListenAddress, options.GrpcPort, HttpProtocols.Http2, listen =>
@@ -77,6 +100,19 @@ internal static class NetObservHost
                 });
             }
         });
+    }
+
+    /// <summary>True when the listeners reach beyond loopback while nobody has to authenticate.</summary>
+    public static bool IsOpenBeyondLoopback(IServiceProvider services) =>
+        !services.GetRequiredService<ServerOptions>().IsLoopbackOnly
+        && !AuthServiceCollectionExtensions.IsOn(services.GetRequiredService<AuthOptions>());
+
+    private static void WarnWhenOpen(WebApplication app, ServerOptions options)
+    {
+        if (IsOpenBeyondLoopback(app.Services))
+        {
+            AuthLog.OpenBeyondLoopback(app.Logger, options.ListenAddress);
+        }
     }
 
     internal static void Listen(KestrelServerOptions kestrel, string address, int port, HttpProtocols protocols,
