@@ -30,12 +30,7 @@ internal static class NetObservHost
         configure?.Invoke(builder);
         builder.AddNetObservDemo(); // --demo: synthetic cluster, its inventory and traffic
 
-        var serverOptions = builder.Configuration.GetSection(ServerOptions.Section).Get<ServerOptions>()
-            ?? new ServerOptions();
-        if (serverOptions.Validate() is { Count: > 0 } serverErrors)
-        {
-            throw new OptionsValidationException(ServerOptions.Section, typeof(ServerOptions), serverErrors);
-        }
+        var serverOptions = ValidatedSettings(builder.Configuration);
 
         var storageOptions = builder.Configuration.GetSection(StorageOptions.Section).Get<StorageOptions>()
             ?? new StorageOptions();
@@ -100,6 +95,40 @@ internal static class NetObservHost
                 });
             }
         });
+    }
+
+    /// <summary>
+    /// Reads and checks the settings the host itself uses before anything starts (listeners, roles,
+    /// authentication): every bad value is one line naming the key and what it allows, all reported at once.
+    /// </summary>
+    /// <exception cref="OptionsValidationException">A setting is invalid.</exception>
+    private static ServerOptions ValidatedSettings(ConfigurationManager configuration)
+    {
+        var errors = new List<string>();
+        EnumSetting<ServerRole>(configuration, "Server:Role", "all, ingest or query", errors);
+        EnumSetting<AuthMode>(configuration, "Auth:Mode", "tokens or kubernetes", errors);
+        if (errors.Count > 0)
+        {
+            throw new OptionsValidationException(ServerOptions.Section, typeof(ServerOptions), errors);
+        }
+
+        var server = configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
+        var auth = configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
+        errors.AddRange(server.Validate());
+        errors.AddRange(auth.Validate());
+        return errors.Count > 0
+            ? throw new OptionsValidationException(ServerOptions.Section, typeof(ServerOptions), errors)
+            : server;
+    }
+
+    private static void EnumSetting<T>(ConfigurationManager configuration, string key, string allowed, List<string> errors)
+        where T : struct, Enum
+    {
+        if (configuration[key] is { } value && !(value.Length > 0 && Enum.TryParse<T>(value, ignoreCase: true, out var parsed)
+            && Enum.IsDefined(parsed) && !char.IsAsciiDigit(value.TrimStart('-')[0])))
+        {
+            errors.Add($"{key} must be {allowed} (got '{value}').");
+        }
     }
 
     /// <summary>True when the listeners reach beyond loopback while nobody has to authenticate.</summary>
