@@ -35,13 +35,28 @@ public sealed class AuthOptions
     /// </summary>
     public bool GrpcRequireToken { get; set; } = true;
 
-    /// <summary>Kubernetes API server base URL for <c>kubernetes</c> mode. Defaults to the in-cluster address.</summary>
-    public string? KubernetesApiUrl { get; set; }
+    /// <summary>
+    /// Kubeconfig of the API server that reviews tokens in <c>kubernetes</c> mode. Defaults to the in-cluster
+    /// service account, else <c>$KUBECONFIG</c> or <c>~/.kube/config</c>.
+    /// </summary>
+    public string? Kubeconfig { get; set; }
+
+    /// <summary>Longest wait for one review request; past it the request is answered 503. Defaults to 10 seconds.</summary>
+    public TimeSpan KubernetesTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Most namespaces checked one by one for a user without cluster-wide <c>get pods</c>; a cluster with more
+    /// answers 503 for such users. Defaults to 2,000.
+    /// </summary>
+    public int KubernetesMaxNamespaces { get; set; } = 2_000;
 
     /// <summary>How long a review decision is reused for the same token. Defaults to 30 seconds.</summary>
     public TimeSpan KubernetesCacheTtl { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>The tenant Kubernetes identities read. Defaults to <c>default</c>.</summary>
+    /// <summary>
+    /// The tenant Kubernetes identities read (their only tenant; <c>X-Scope-OrgID</c> may name only it).
+    /// Defaults to <c>default</c>.
+    /// </summary>
     public string KubernetesTenant { get; set; } = "default";
 
     /// <summary>Every invalid setting, one line each naming the key and what it allows.</summary>
@@ -63,15 +78,19 @@ public sealed class AuthOptions
             errors.Add($"{Section}:KubernetesCacheTtl must be between 00:00:00 and 00:10:00 (got {KubernetesCacheTtl}).");
         }
 
-        if (Mode == AuthMode.Kubernetes && KubernetesApiUrl is { Length: > 0 } url
-            && (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
+        if (KubernetesTimeout <= TimeSpan.Zero || KubernetesTimeout > TimeSpan.FromMinutes(5))
         {
-            errors.Add($"{Section}:KubernetesApiUrl must be an http or https URL (got '{url}').");
+            errors.Add($"{Section}:KubernetesTimeout must be between 00:00:00.001 and 00:05:00 (got {KubernetesTimeout}).");
         }
 
-        if (string.IsNullOrEmpty(KubernetesTenant))
+        if (KubernetesMaxNamespaces is < 1 or > 100_000)
         {
-            errors.Add($"{Section}:KubernetesTenant must not be empty.");
+            errors.Add($"{Section}:KubernetesMaxNamespaces must be between 1 and 100000 (got {KubernetesMaxNamespaces}).");
+        }
+
+        if (!NetObserv.Query.Loki.LokiPushTenant.IsValid(KubernetesTenant))
+        {
+            errors.Add($"{Section}:KubernetesTenant must be a tenant ID: 1 to 150 letters, digits or !-_.*'() (got '{KubernetesTenant}').");
         }
 
         return errors;

@@ -8,7 +8,8 @@ internal static class AuthServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="AuthOptions"/> (every invalid setting reported at once) and, when authentication is
-    /// on, the authenticator: the tokens file (<see cref="TokenStore"/>, reloaded in the background).
+    /// on, the authenticator: the tokens file (<see cref="TokenStore"/>, reloaded in the background) and, in
+    /// <c>kubernetes</c> mode, the Kubernetes reviews (<see cref="KubernetesReviewer"/>) after it.
     /// </summary>
     public static IServiceCollection AddCallerAuth(this IServiceCollection services, IConfiguration configuration)
     {
@@ -22,11 +23,23 @@ internal static class AuthServiceCollectionExtensions
         services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<InternalIngestToken>();
-        if (options.Mode == AuthMode.Tokens && !string.IsNullOrEmpty(options.TokensFile))
+        var tokens = !string.IsNullOrEmpty(options.TokensFile);
+        if (tokens)
         {
             services.AddSingleton<TokenStore>();
-            services.AddSingleton<ICallerAuthenticator>(sp => sp.GetRequiredService<TokenStore>());
             services.AddHostedService(sp => sp.GetRequiredService<TokenStore>());
+        }
+
+        if (options.Mode == AuthMode.Kubernetes)
+        {
+            // The tokens file, when set too, is tried first: flowlogs-pipeline pushes with one of its tokens.
+            services.AddSingleton<KubernetesReviewer>();
+            services.AddSingleton<ICallerAuthenticator>(sp => new ChainedAuthenticator(
+                tokens ? sp.GetRequiredService<TokenStore>() : null, sp.GetRequiredService<KubernetesReviewer>()));
+        }
+        else if (tokens)
+        {
+            services.AddSingleton<ICallerAuthenticator>(sp => sp.GetRequiredService<TokenStore>());
         }
 
         return services;
