@@ -8,6 +8,7 @@ using NetObserv.Server.Demo;
 using NetObserv.Server.Enrichment;
 using NetObserv.Server.Ingest;
 using NetObserv.Server.Metrics;
+using NetObserv.Server.Tenants;
 using NetObserv.Storage;
 
 namespace NetObserv.Server.Hosting;
@@ -45,6 +46,10 @@ internal static class NetObservHost
 
         builder.Services.AddSingleton(serverOptions);
         builder.Services.AddCallerAuth(builder.Configuration);    // tokens file or Kubernetes reviews
+        builder.Services.AddSingleton(sp => new TenantLimits(     // per-tenant queries in flight, push rate
+            builder.Configuration.GetSection(TenantLimitsOptions.Section).Get<TenantLimitsOptions>() ?? new TenantLimitsOptions(),
+            sp.GetRequiredService<TimeProvider>(),
+            builder.Configuration[$"{LokiPushOptions.Section}:{nameof(LokiPushOptions.DefaultTenant)}"] ?? Flows.FlowRecord.DefaultTenant));
         builder.Services.AddNetObservMetrics();
         builder.Services.AddFlowStorage(builder.Configuration);   // writer, rollups, partitions
         builder.Services.AddFlowEnrichment(builder.Configuration); // Kubernetes informer or inventory
@@ -61,6 +66,8 @@ internal static class NetObservHost
         app.Services.GetRequiredService<PrometheusExporter>();
         app.UseListenerSeparation();   // the gRPC port serves pbflow.Collector and gRPC health only
         app.UseCallerAuth();           // tokens: 401/403 before any Loki endpoint
+        var tenantLimits = app.Services.GetRequiredService<TenantLimits>();
+        app.Use(tenantLimits.InvokeAsync); // 429 past a tenant's queries in flight or push rate
         if (serverOptions.Ingests)
         {
             app.MapFlowCollector();    // pbflow.Collector/Send
@@ -114,8 +121,10 @@ internal static class NetObservHost
 
         var server = configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
         var auth = configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
+        var tenants = configuration.GetSection(TenantLimitsOptions.Section).Get<TenantLimitsOptions>() ?? new TenantLimitsOptions();
         errors.AddRange(server.Validate());
         errors.AddRange(auth.Validate());
+        errors.AddRange(tenants.Validate());
         return errors.Count > 0
             ? throw new OptionsValidationException(ServerOptions.Section, typeof(ServerOptions), errors)
             : server;
