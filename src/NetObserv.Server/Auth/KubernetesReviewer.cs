@@ -12,14 +12,27 @@ namespace NetObserv.Server.Auth;
 /// <c>Auth:Mode=kubernetes</c>: the bearer token is a Kubernetes token. A TokenReview says whose it is; a
 /// SubjectAccessReview of <c>get pods</c> cluster-wide grants every namespace, else one per namespace (the
 /// namespaces listed with the server's own account) grants those allowed, as NetObserv restricts
-/// non-admin users. Identities get query access to <see cref="AuthOptions.KubernetesTenant"/>; a user allowed
-/// no namespace has no query access (403). Decisions are kept <see cref="AuthOptions.KubernetesCacheTtl"/> per
+/// non-admin users. Identities get query access to <see cref="AuthOptions.KubernetesTenant"/> (a user allowed
+/// no namespace has none: 403), and push access when they may <c>create</c> <c>network</c> in
+/// <c>loki.grafana.com</c> (name <c>logs</c>), as a LokiStack gateway lets flowlogs-pipeline write. Decisions are kept <see cref="AuthOptions.KubernetesCacheTtl"/> per
 /// token (its SHA-256). When the API server cannot answer, nothing is cached and the caller gets 503.
 /// </summary>
 internal sealed class KubernetesReviewer : ICallerAuthenticator, IDisposable
 {
     /// <summary>Most decisions cached; past it expired ones are dropped, then all.</summary>
     public const int MaxCached = 10_000;
+
+    /// <summary>
+    /// Writing flows: <c>create</c> on <c>network</c> (<c>loki.grafana.com</c>, name <c>logs</c>), what a LokiStack
+    /// gateway in <c>openshift-network</c> mode asks of flowlogs-pipeline's service account.
+    /// </summary>
+    private static readonly V1ResourceAttributes s_writeFlows = new()
+    {
+        Verb = "create",
+        Group = "loki.grafana.com",
+        Resource = "network",
+        Name = "logs",
+    };
 
     private readonly IKubernetes _client;
     private readonly AuthOptions _options;
@@ -106,9 +119,10 @@ internal sealed class KubernetesReviewer : ICallerAuthenticator, IDisposable
         }
 
         var name = user.Username ?? "";
-        if (await AllowedAsync(user, null, cancellationToken).ConfigureAwait(false))
+        var push = await AllowedAsync(user, s_writeFlows, cancellationToken).ConfigureAwait(false);
+        if (await AllowedAsync(user, GetPods(null), cancellationToken).ConfigureAwait(false))
         {
-            return AuthResult.Granted(new TokenGrant(name, [_options.KubernetesTenant], true, false, null));
+            return AuthResult.Granted(new TokenGrant(name, [_options.KubernetesTenant], true, push, null));
         }
 
         var namespaces = await _client.CoreV1.ListNamespaceAsync(limit: _options.KubernetesMaxNamespaces + 1,
@@ -126,19 +140,23 @@ internal sealed class KubernetesReviewer : ICallerAuthenticator, IDisposable
             CancellationToken = cancellationToken,
         }, async (ns, ct) =>
         {
-            if (await AllowedAsync(user, ns.Metadata.Name, ct).ConfigureAwait(false))
+            if (await AllowedAsync(user, GetPods(ns.Metadata.Name), ct).ConfigureAwait(false))
             {
                 allowed.Add(ns.Metadata.Name);
             }
         }).ConfigureAwait(false);
 
         return allowed.IsEmpty
-            ? AuthResult.Granted(new TokenGrant(name, [_options.KubernetesTenant], false, false, null))
-            : AuthResult.Granted(new TokenGrant(name, [_options.KubernetesTenant], true, false, [.. allowed]));
+            ? AuthResult.Granted(new TokenGrant(name, [_options.KubernetesTenant], false, push, null))
+            : AuthResult.Granted(new TokenGrant(name, [_options.KubernetesTenant], true, push, [.. allowed]));
     }
 
-    /// <summary>Whether <paramref name="user"/> may <c>get pods</c> in <paramref name="ns"/> (null: cluster-wide).</summary>
-    private async Task<bool> AllowedAsync(V1UserInfo user, string? ns, CancellationToken cancellationToken)
+    /// <summary><c>get pods</c> in <paramref name="ns"/> (null: cluster-wide).</summary>
+    private static V1ResourceAttributes GetPods(string? ns) =>
+        new() { Verb = "get", Resource = "pods", NamespaceProperty = ns };
+
+    /// <summary>Whether <paramref name="user"/> may do <paramref name="attributes"/>.</summary>
+    private async Task<bool> AllowedAsync(V1UserInfo user, V1ResourceAttributes attributes, CancellationToken cancellationToken)
     {
         var review = await _client.AuthorizationV1.CreateSubjectAccessReviewAsync(new V1SubjectAccessReview
         {
@@ -148,7 +166,7 @@ internal sealed class KubernetesReviewer : ICallerAuthenticator, IDisposable
                 Uid = user.Uid,
                 Groups = user.Groups,
                 Extra = user.Extra,
-                ResourceAttributes = new V1ResourceAttributes { Verb = "get", Resource = "pods", NamespaceProperty = ns },
+                ResourceAttributes = attributes,
             },
         }, cancellationToken: cancellationToken).ConfigureAwait(false);
         return review.Status?.Allowed == true;

@@ -14,12 +14,15 @@ namespace NetObserv.Server.Tests.Auth;
 /// <summary>
 /// A Kubernetes API server on 127.0.0.1 answering TokenReview, SubjectAccessReview and the namespace list
 /// with the JSON the real API server returns, for a few users: each token maps to a user, each user to the
-/// namespaces where it may <c>get pods</c> ("*": cluster-wide). Requests must carry the service account
+/// namespaces where it may <c>get pods</c> ("*": cluster-wide; <see cref="PushGrant"/>: it may write flows). Requests must carry the service account
 /// token of the kubeconfig it writes. <see cref="Down"/> makes it drop every connection.
 /// </summary>
 internal sealed class FakeReviewApi : IAsyncDisposable
 {
     public const string ServiceAccountToken = "backend-service-account-token";
+
+    /// <summary>In a user's namespaces: it may also write flows (create loki.grafana.com/network "logs").</summary>
+    public const string PushGrant = "+push";
 
     private readonly WebApplication _app;
     private readonly Dictionary<string, (string User, string[] Namespaces)> _users;
@@ -77,8 +80,11 @@ internal sealed class FakeReviewApi : IAsyncDisposable
             var attributes = spec["resourceAttributes"]!;
             var ns = (string?)attributes["namespace"];
             var granted = _users.Values.FirstOrDefault(u => u.User == (string?)spec["user"]).Namespaces ?? [];
-            var allowed = (string?)attributes["verb"] == "get" && (string?)attributes["resource"] == "pods"
-                && (granted.Contains("*") || (ns is not null && granted.Contains(ns)));
+            var allowed = ((string?)attributes["verb"] == "get" && (string?)attributes["resource"] == "pods"
+                    && (granted.Contains("*") || (ns is not null && granted.Contains(ns))))
+                || ((string?)attributes["verb"] == "create" && (string?)attributes["group"] == "loki.grafana.com"
+                    && (string?)attributes["resource"] == "network" && (string?)attributes["name"] == "logs"
+                    && granted.Contains(PushGrant));
             review["metadata"] = new JsonObject { ["creationTimestamp"] = null };
             review["status"] = allowed
                 ? new JsonObject { ["allowed"] = true, ["reason"] = $"RBAC: allowed by RoleBinding \"view/{ns}\" of ClusterRole \"view\" to User \"{spec["user"]}\"" }

@@ -16,6 +16,7 @@ public sealed class KubernetesAuthFixture() : QueryServerFixture(
     public const string CarolToken = "k8s-carol-token";
     public const string DaveToken = "k8s-dave-token";
     public const string NobodyToken = "k8s-nobody-token";
+    public const string WriterToken = "k8s-flp-token";
 
     private static FakeReviewApi? s_api;
     private static string? s_kubeconfig;
@@ -31,6 +32,7 @@ public sealed class KubernetesAuthFixture() : QueryServerFixture(
             [CarolToken] = ("carol", ["ns-b", "ns-c"]),
             [DaveToken] = ("dave", ["ns-a"]),
             [NobodyToken] = ("nobody", []),
+            [WriterToken] = ("system:serviceaccount:netobserv:flowlogs-pipeline", [FakeReviewApi.PushGrant]),
         }, [.. QueryTestFlows.Namespaces, "empty-ns"]);
         s_kubeconfig = s_api.WriteKubeconfig(Path.Combine(Path.GetTempPath(), "netobserv-kubeconfig-" + Guid.NewGuid().ToString("N")));
         return new Dictionary<string, string?>
@@ -105,6 +107,25 @@ public sealed class KubernetesAuthTests(KubernetesAuthFixture fixture) : IClassF
 
         Assert.Equal(HttpStatusCode.Forbidden, nobody.Status);
         Assert.Equal(HttpStatusCode.Unauthorized, unknown.Status);
+    }
+
+    [Fact]
+    public async Task Push_WriterServiceAccountMayAndReaderMayNot()
+    {
+        async Task<HttpStatusCode> PushAsync(string token)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/loki/api/v1/push", UriKind.Relative))
+            {
+                Content = AuthApiTests.PushContent("k8s-" + token),
+            };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            using var response = await fixture.Server.Http.SendAsync(request).DefaultTimeout();
+            return response.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.NoContent, await PushAsync(KubernetesAuthFixture.WriterToken));
+        Assert.Equal(HttpStatusCode.Forbidden, await PushAsync(KubernetesAuthFixture.AdminToken));
+        Assert.Equal(HttpStatusCode.Forbidden, (await CountAsync(KubernetesAuthFixture.WriterToken)).Status);
     }
 
     [Fact]
