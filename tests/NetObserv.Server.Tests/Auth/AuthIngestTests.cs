@@ -22,6 +22,7 @@ public sealed class AuthIngestFixture : IAsyncLifetime
         {
             ["Auth:TokensFile"] = _path,
             ["Storage:FlushInterval"] = "00:00:00.050",
+            ["Auth:MetricsRequireToken"] = "true",
         });
     }
 
@@ -96,6 +97,20 @@ public sealed class AuthIngestTests(AuthIngestFixture fixture) : IClassFixture<A
         Assert.Equal(StatusCode.PermissionDenied, outside.StatusCode);
         await Timeouts.WaitUntilAsync(async () =>
             await PushFlowRows.CountAsync(fixture.Server.ConnectionString, "team-push-2") >= 3, what: "the gRPC rows");
+    }
+
+    [Fact]
+    public async Task Metrics_WithMetricsRequireToken_NeedsAnyValidToken()
+    {
+        using var none = await fixture.Server.Http.GetAsync(new Uri("/metrics", UriKind.Relative)).DefaultTimeout();
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/metrics", UriKind.Relative));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AuthServerFixture.PushToken);
+        using var push = await fixture.Server.Http.SendAsync(request).DefaultTimeout();
+        using var ready = await fixture.Server.Http.GetAsync(new Uri("/ready", UriKind.Relative)).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.Unauthorized, none.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, push.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
     }
 
     [Fact]
