@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Options;
 using NetObserv.Query.Loki;
 using NetObserv.Server.Auth;
@@ -91,7 +92,19 @@ internal static class NetObservHost
         builder.Services.AddSingleton(endpoints);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            Listen(kestrel, options.ListenAddress, options.HttpPort, HttpProtocols.Http1AndHttp2, endpoints.SetHttp);
+            var certificate = string.IsNullOrEmpty(options.TlsCertificatePath) ? null
+                : new PemCertificateReloader(options.TlsCertificatePath, options.TlsKeyPath, TimeProvider.System);
+            Listen(kestrel, options.ListenAddress, options.HttpPort, HttpProtocols.Http1AndHttp2, listen =>
+            {
+                endpoints.SetHttp(listen);
+                if (certificate is not null)
+                {
+                    listen.UseHttps(new HttpsConnectionAdapterOptions
+                    {
+                        ServerCertificateSelector = (_, _) => certificate.Current,
+                    });
+                }
+            });
             if (options.Ingests)
             {
                 var ingest = builder.Configuration.GetSection(IngestOptions.Section).Get<IngestOptions>() ?? new IngestOptions();

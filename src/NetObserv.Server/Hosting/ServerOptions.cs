@@ -26,6 +26,15 @@ public sealed class ServerOptions
     /// </summary>
     public int GrpcPort { get; set; } = 2055;
 
+    /// <summary>
+    /// PEM certificate (chain) of the HTTP port; set, the port speaks HTTPS only (HTTP/1.1 and HTTP/2), and the
+    /// files are read again when they change. Defaults to none (plain HTTP).
+    /// </summary>
+    public string? TlsCertificatePath { get; set; }
+
+    /// <summary>PEM private key of <see cref="TlsCertificatePath"/>, unless that file holds it. Defaults to none.</summary>
+    public string? TlsKeyPath { get; set; }
+
     /// <summary>IPFIX UDP port; 0 disables, -1 binds a free port chosen by the system. Defaults to 4739.</summary>
     public int IpfixPort { get; set; } = 4739;
 
@@ -78,6 +87,16 @@ public sealed class ServerOptions
         Port(nameof(GrpcPort), GrpcPort, false);
         Port(nameof(IpfixPort), IpfixPort, true);
         Port(nameof(NetflowPort), NetflowPort, true);
+        if (!string.IsNullOrEmpty(TlsCertificatePath) && !File.Exists(TlsCertificatePath))
+        {
+            errors.Add($"{Section}:TlsCertificatePath must name a PEM file (not found: '{TlsCertificatePath}').");
+        }
+
+        if (!string.IsNullOrEmpty(TlsKeyPath) && (string.IsNullOrEmpty(TlsCertificatePath) || !File.Exists(TlsKeyPath)))
+        {
+            errors.Add($"{Section}:TlsKeyPath must name a PEM key file, with {Section}:TlsCertificatePath set (got '{TlsKeyPath}').");
+        }
+
         if (!Enum.IsDefined(Role))
         {
             errors.Add($"{Section}:Role must be all, ingest or query.");
