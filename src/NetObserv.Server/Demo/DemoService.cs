@@ -320,7 +320,7 @@ internal sealed class DemoService : BackgroundService
         text.AppendLine(c, $"  gRPC ingest:    {urls.Grpc}  (pbflow.Collector/Send: point eBPF agents or `loadgen --protocol grpc` here)");
         text.AppendLine(c, $"  Grafana:        add a data source of type Loki with URL {urls.Http.AbsoluteUri.TrimEnd('/')}");
         text.AppendLine("                  (Connections > Data sources > Add new data source > Loki; from Grafana in Docker use");
-        text.AppendLine(c, $"                  http://host.docker.internal:{urls.Http.Port}), Save & test, then import");
+        text.AppendLine(c, $"                  http://host.docker.internal:{urls.Http.Port}{(_server.IsLoopbackOnly ? ", after restarting with --listen '*'" : "")}), Save & test, then import");
         text.AppendLine("                  dashboards/netobserv-overview.json and dashboards/netobserv-workload.json.");
         text.AppendLine("Press Ctrl+C to stop.");
         return text.ToString();
