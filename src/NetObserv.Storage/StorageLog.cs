@@ -5,7 +5,7 @@ namespace NetObserv.Storage;
 internal static partial class StorageLog
 {
     [LoggerMessage(EventId = 2001, EventName = "ManagedPostgresStarted", Level = LogLevel.Information,
-        Message = "Managed PostgreSQL running in {DataDirectory} on 127.0.0.1:{Port}")]
+        Message = "Managed PostgreSQL running in {DataDirectory} on 127.0.0.1:{Port} (psql: PGPASSFILE={DataDirectory}.pgpass psql -h 127.0.0.1 -p {Port} -U netobserv netobserv)")]
     public static partial void ManagedPostgresStarted(ILogger logger, string dataDirectory, int port);
 
     [LoggerMessage(EventId = 2002, EventName = "Migrated", Level = LogLevel.Information,

@@ -61,6 +61,7 @@ public static class PostgresServer
             try
             {
                 Directory.Delete(dir, recursive: true);
+                File.Delete(ManagedPostgres.PasswordFileOf(dir));
             }
             catch (IOException)
             {
@@ -106,6 +107,7 @@ public static class PostgresServer
             try
             {
                 Directory.Delete(dir, recursive: true);
+                File.Delete(ManagedPostgres.PasswordFileOf(dir));
             }
             catch (IOException)
             {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Options;
+using NetObserv.Query.Access;
 using NetObserv.Query.Planning;
 using NetObserv.Storage;
 
@@ -61,7 +62,7 @@ internal static class LineFilterBenchmark
     private static async Task MeasureAsync(QueryEngine engine, string name, string query, long startMs, long endMs,
         long stepMs, int iterations)
     {
-        var request = new QueryRequest(query, startMs * 1_000_000, endMs * 1_000_000, stepMs, 100, false, false, ["default"]);
+        var request = new QueryRequest(query, startMs * 1_000_000, endMs * 1_000_000, stepMs, 100, false, false, new FlowAccess(["default"]));
         var expr = QueryEngine.Parse(query);
         var times = new List<double>();
         long rows = 0;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using NetObserv.Query.Access;
 using NetObserv.Query.Loki;
 using NetObserv.Query.Planning;
 using NetObserv.Storage.Rollups;
@@ -112,7 +113,7 @@ internal static class QueryBenchmark
         long stepMs, int iterations, int limit = 1000)
     {
         var request = new QueryRequest(query, startMs * 1_000_000, endMs * 1_000_000, stepMs, limit, false, false,
-            ["default"]);
+            new FlowAccess(["default"]));
         var expr = QueryEngine.Parse(query);
         var times = new List<double>();
         var engineTimes = new List<double>();
@@ -145,7 +146,7 @@ internal static class QueryBenchmark
         };
         var source = last is MatrixResult
             ? new MetricPlanner(engine.StreamLabels, new EvaluationGrid(startMs, stepMs, (int)((endMs - startMs) / stepMs) + 1),
-                endMs - startMs, ["default"], exactWindows: engine.Options.ExactWindows).Plan(expr).Leaves[0].Source.ToString()
+                endMs - startMs, new FlowAccess(["default"]), exactWindows: engine.Options.ExactWindows).Plan(expr).Leaves[0].Source.ToString()
             : "flows";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{name}: p50 {Percentile(times, 0.50):F1} ms, p95 {Percentile(times, 0.95):F1} ms ({shape}, reads {source}; engine without JSON p50 {Percentile(engineTimes, 0.50):F1} ms)"));
@@ -155,7 +156,7 @@ internal static class QueryBenchmark
         long endMs, long stepMs)
     {
         var plan = new MetricPlanner(engine.StreamLabels, new EvaluationGrid(startMs, stepMs, (int)((endMs - startMs) / stepMs) + 1),
-            endMs - startMs, ["default"], exactWindows: engine.Options.ExactWindows).Plan(QueryEngine.Parse(query));
+            endMs - startMs, new FlowAccess(["default"]), exactWindows: engine.Options.ExactWindows).Plan(QueryEngine.Parse(query));
         await using var command = dataSource.CreateCommand("EXPLAIN (ANALYZE, BUFFERS) " + plan.Sql);
         foreach (var parameter in plan.Parameters.All)
         {

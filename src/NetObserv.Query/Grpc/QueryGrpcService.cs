@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
+using NetObserv.Query.Access;
 using NetObserv.Query.Grpc.V1;
 using NetObserv.Query.LogQL;
 using NetObserv.Query.Loki;
@@ -252,8 +253,8 @@ internal sealed class QueryGrpcService : QueryService.QueryServiceBase
         _ => stepMs,
     };
 
-    private static string[] Tenants(ServerCallContext context) =>
-        LokiParameters.Tenants(context.GetHttpContext().Request);
+    /// <summary>What the call may read: the grant authentication put on it, else the tenants of x-scope-orgid.</summary>
+    private static FlowAccess Tenants(ServerCallContext context) => LokiParameters.Access(context.GetHttpContext());
 
     private static FlowRow Row(FlowLine line)
     {

@@ -32,11 +32,12 @@ public static class QueryGrpcServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Maps the query service and <c>grpc.health.v1.Health</c>.</summary>
+    /// <summary>
+    /// Maps the query service. <c>grpc.health.v1.Health</c> is mapped once by the host, for every gRPC port.
+    /// </summary>
     public static IEndpointRouteBuilder MapQueryGrpc(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGrpcService<QueryGrpcService>();
-        endpoints.MapGrpcHealthChecksService();
         return endpoints;
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
+using NetObserv.Query.Access;
 using NetObserv.Query.LogQL;
 using NetObserv.Query.Planning;
 
@@ -194,17 +195,19 @@ internal static partial class LokiParameters
         return limit;
     }
 
-    /// <summary>The tenants of a request: <c>X-Scope-OrgID</c> (several joined with <c>|</c>), else the default.</summary>
-    public static string[] Tenants(HttpRequest request)
+    /// <summary>
+    /// What a request may read: the grant authentication put on it, else (no authentication configured) the
+    /// tenants of <c>X-Scope-OrgID</c> (several joined with <c>|</c>), else the default tenant.
+    /// </summary>
+    public static FlowAccess Access(HttpContext context)
     {
-        var header = request.Headers[TenantHeader].ToString();
-        if (string.IsNullOrWhiteSpace(header))
+        if (FlowAccess.Get(context) is { } granted)
         {
-            return [Flows.FlowRecord.DefaultTenant];
+            return granted;
         }
 
-        return header.Split('|', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        var tenants = FlowAccess.ParseTenants(context.Request.Headers[TenantHeader].ToString());
+        return new FlowAccess(tenants.Length == 0 ? [Flows.FlowRecord.DefaultTenant] : tenants);
     }
 
     /// <summary>

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using NetObserv.Flows.LokiPush;
 using NetObserv.Flows.Pipeline;
 using NetObserv.Flows.Validation;
+using NetObserv.Query.Access;
 
 namespace NetObserv.Query.Loki;
 
@@ -54,8 +55,13 @@ internal sealed class LokiPushHandler
         ArgumentNullException.ThrowIfNull(context);
         var request = context.Request;
 
+        // Authentication, when configured, has already chosen the one tenant this caller writes to.
         string tenant = _options.DefaultTenant;
-        if (request.Headers.TryGetValue(LokiPushTenant.Header, out var tenantHeader) && tenantHeader.Count > 0
+        if (FlowAccess.Get(context) is { } access)
+        {
+            tenant = access.Tenants[0];
+        }
+        else if (request.Headers.TryGetValue(LokiPushTenant.Header, out var tenantHeader) && tenantHeader.Count > 0
             && !string.IsNullOrEmpty(tenantHeader[0]))
         {
             tenant = tenantHeader[0]!.Trim();

@@ -4,7 +4,7 @@ namespace NetObserv.Query.Loki;
 /// Tenant IDs as Loki accepts them in <c>X-Scope-OrgID</c>: 1 to 150 characters among letters, digits and
 /// <c>! - _ . * ' ( )</c>, and neither <c>.</c> nor <c>..</c>.
 /// </summary>
-internal static class LokiPushTenant
+public static class LokiPushTenant
 {
     public const string Header = "X-Scope-OrgID";
     public const int MaxLength = 150;

@@ -115,7 +115,7 @@ internal static class LokiQueryEndpoints
             ?? Math.Max((end - start) / 1_000_000 / 250 / 1000, 1) * 1000;
         var request = new QueryRequest(Required(read, "query"), start, end, step,
             LokiParameters.ParseLimit(read("limit")), LokiParameters.ParseForward(read("direction")), false,
-            LokiParameters.Tenants(context.Request));
+            LokiParameters.Access(context));
         return RunAsync(context, request);
     }
 
@@ -128,7 +128,7 @@ internal static class LokiQueryEndpoints
         var step = LokiParameters.ParseStep(read("step")) ?? 60_000;
         var request = new QueryRequest(Required(read, "query"), time, time, step,
             LokiParameters.ParseLimit(read("limit")), LokiParameters.ParseForward(read("direction")), true,
-            LokiParameters.Tenants(context.Request));
+            LokiParameters.Access(context));
         return RunAsync(context, request);
     }
 
@@ -209,7 +209,7 @@ internal static class LokiQueryEndpoints
         var (start, end) = MetadataRange(context, read);
         var engine = context.RequestServices.GetRequiredService<QueryEngine>();
         var values = await engine.LabelValuesAsync(name, Selector(read("query")), start, end,
-            LokiParameters.Tenants(context.Request), context.RequestAborted).ConfigureAwait(false);
+            LokiParameters.Access(context), context.RequestAborted).ConfigureAwait(false);
         await WriteJsonAsync(context, w => WriteStrings(w, values)).ConfigureAwait(false);
     }
 
@@ -219,7 +219,7 @@ internal static class LokiQueryEndpoints
         var matches = LokiParameters.All(context.Request, "match[]").Concat(LokiParameters.All(context.Request, "match"))
             .Select(ParseSelector).ToList();
         var engine = context.RequestServices.GetRequiredService<QueryEngine>();
-        var series = await engine.SeriesAsync(matches, start, end, LokiParameters.Tenants(context.Request),
+        var series = await engine.SeriesAsync(matches, start, end, LokiParameters.Access(context),
             context.RequestAborted).ConfigureAwait(false);
         await WriteJsonAsync(context, w =>
         {
@@ -247,7 +247,7 @@ internal static class LokiQueryEndpoints
         var (start, end) = MetadataRange(context, read);
         var selector = ParseSelector(Required(read, "query"));
         var engine = context.RequestServices.GetRequiredService<QueryEngine>();
-        var stats = await engine.StatsAsync(selector, start, end, LokiParameters.Tenants(context.Request),
+        var stats = await engine.StatsAsync(selector, start, end, LokiParameters.Access(context),
             context.RequestAborted).ConfigureAwait(false);
         await WriteJsonAsync(context, w =>
         {

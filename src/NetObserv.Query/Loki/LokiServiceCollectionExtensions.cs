@@ -22,7 +22,9 @@ public static class LokiServiceCollectionExtensions
         {
             var options = sp.GetRequiredService<IOptions<QueryOptions>>();
             var database = sp.GetRequiredService<FlowDatabase>();
-            return new QueryEngine(QueryDataSource.Create(database.ConnectionString, options.Value), options);
+            // The managed server's only login is its superuser: its query sessions take the read-only role.
+            var role = database.Managed is null ? null : QueryDataSource.ReaderRole;
+            return new QueryEngine(QueryDataSource.Create(database.ConnectionString, options.Value, role), options);
         });
         services.TryAddSingleton<QueryResultCache>();
         services.TryAddSingleton<QueryConcurrency>();

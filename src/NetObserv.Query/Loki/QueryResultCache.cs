@@ -55,7 +55,7 @@ internal sealed class QueryResultCache : IDisposable
     public long Bytes => _cache.GetCurrentStatistics()?.CurrentEstimatedSize ?? 0;
 
     public static string Key(QueryRequest request, string normalisedQuery) =>
-        string.Join('\u0001', string.Join('|', request.Tenants), normalisedQuery, request.StartNs, request.EndNs,
+        string.Join('\u0001', request.Access.Key, normalisedQuery, request.StartNs, request.EndNs,
             request.StepMs, request.Limit, request.Forward, request.Instant);
 
     /// <summary>True when the cache is on and the range is closed long enough ago for its answer to be final.</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using NetObserv.Query.Access;
 using NetObserv.Query.LogQL;
 using NpgsqlTypes;
 
@@ -22,12 +23,26 @@ internal static class FilterCompiler
         : "";
 
     /// <summary>
-    /// The tenant predicate: <c>tenant = $n</c> for one tenant (so ordered index scans on
-    /// (tenant, ..., time_end) stay ordered), <c>tenant = ANY($n)</c> for several.
+    /// The predicate every statement starts its WHERE clause with, whatever table it reads (<c>flows</c> or a
+    /// rollup, which name these columns alike). The tenants: <c>tenant = $n</c> for one tenant (so ordered
+    /// index scans on (tenant, ..., time_end) stay ordered), <c>tenant = ANY($n)</c> for several. A namespace
+    /// restriction adds <c>(src_k8s_namespace = ANY($m) OR dst_k8s_namespace = ANY($m))</c>: a flow is seen
+    /// when either end is in a namespace of the grant.
     /// </summary>
-    public static string Tenant(string[] tenants, SqlParameters p) => tenants.Length == 1
-        ? $"tenant = {p.Add(tenants[0], NpgsqlDbType.Text)}"
-        : $"tenant = ANY({p.Add(tenants, NpgsqlDbType.Array | NpgsqlDbType.Text)})";
+    public static string Access(FlowAccess access, SqlParameters p)
+    {
+        var tenants = access.Tenants;
+        var predicate = tenants.Length == 1
+            ? $"tenant = {p.Add(tenants[0], NpgsqlDbType.Text)}"
+            : $"tenant = ANY({p.Add(tenants, NpgsqlDbType.Array | NpgsqlDbType.Text)})";
+        if (access.Namespaces is { } namespaces)
+        {
+            var n = p.Add(namespaces, NpgsqlDbType.Array | NpgsqlDbType.Text);
+            predicate += $" AND (src_k8s_namespace = ANY({n}) OR dst_k8s_namespace = ANY({n}))";
+        }
+
+        return predicate;
+    }
 
     /// <summary>True when every field the predicate names is a rollup key (or a constant).</summary>
     public static bool OnlyRollupDimensions(IEnumerable<string> names)

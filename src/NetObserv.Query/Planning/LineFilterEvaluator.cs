@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using NetObserv.Flows;
+using NetObserv.Query.Access;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -23,14 +24,14 @@ internal sealed class LineFilterEvaluator
     private readonly NpgsqlDataSource _dataSource;
     private readonly QueryOptions _options;
     private readonly EvaluationGrid _grid;
-    private readonly string[] _tenants;
+    private readonly FlowAccess _access;
 
-    public LineFilterEvaluator(NpgsqlDataSource dataSource, QueryOptions options, EvaluationGrid grid, string[] tenants)
+    public LineFilterEvaluator(NpgsqlDataSource dataSource, QueryOptions options, EvaluationGrid grid, FlowAccess access)
     {
         _dataSource = dataSource;
         _options = options;
         _grid = grid;
-        _tenants = tenants;
+        _access = access;
     }
 
     /// <summary>Rows read so far by this evaluator, over all its leaves (bounded by <see cref="QueryOptions.MaxLineFilterRows"/>).</summary>
@@ -78,7 +79,7 @@ internal sealed class LineFilterEvaluator
         var sql = $"""
             SELECT {select}
             FROM flows
-            WHERE {FilterCompiler.Tenant(_tenants, p)}
+            WHERE {FilterCompiler.Access(_access, p)}
               AND time_end > {p.Add(ToTime(_grid.StartMs - plan.RangeMs), NpgsqlDbType.TimestampTz)}
               AND time_end <= {p.Add(ToTime(_grid.EndMs), NpgsqlDbType.TimestampTz)}{where}
             LIMIT {p.Add(Math.Max(remaining, 0) + 1, NpgsqlDbType.Bigint)}

@@ -1,4 +1,5 @@
 using System.Text;
+using NetObserv.Query.Access;
 using NetObserv.Query.LogQL;
 using NetObserv.Storage.Rollups;
 using NpgsqlTypes;
@@ -21,7 +22,7 @@ internal sealed class MetricPlanner
     private readonly EvaluationGrid _grid;
     private readonly long _queryRangeMs;
     private readonly long _maxRangeMs;
-    private readonly string[] _tenants;
+    private readonly FlowAccess _access;
     private readonly SqlParameters _parameters = new();
     private readonly List<LeafPlan> _leaves = [];
     private readonly List<(LeafPlan Leaf, LogQuery Log, string? ValueColumn)> _branches = [];
@@ -29,7 +30,7 @@ internal sealed class MetricPlanner
     private readonly bool _exactWindows;
     private string? _tenantParameter;
 
-    public MetricPlanner(IReadOnlyList<string> streamLabels, EvaluationGrid grid, long queryRangeMs, string[] tenants,
+    public MetricPlanner(IReadOnlyList<string> streamLabels, EvaluationGrid grid, long queryRangeMs, FlowAccess access,
         long maxRangeMs = long.MaxValue, bool exactWindows = true)
     {
         _exactWindows = exactWindows;
@@ -37,7 +38,7 @@ internal sealed class MetricPlanner
         _grid = grid;
         _queryRangeMs = queryRangeMs;
         _maxRangeMs = maxRangeMs;
-        _tenants = tenants;
+        _access = access;
     }
 
     public MetricPlan Plan(LogQLExpr expr)
@@ -208,7 +209,7 @@ internal sealed class MetricPlanner
     private string BranchSql(LeafPlan leaf, LogQuery log, string? valueColumn, int labelWidth)
     {
         var p = _parameters;
-        _tenantParameter ??= FilterCompiler.Tenant(_tenants, p);
+        _tenantParameter ??= FilterCompiler.Access(_access, p);
         var w = leaf.SubBucketMs;
         var lo = _grid.StartMs - leaf.RangeMs;
         var hi = _grid.EndMs;

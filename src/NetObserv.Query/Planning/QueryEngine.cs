@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using NetObserv.Flows;
+using NetObserv.Query.Access;
 using NetObserv.Query.LogQL;
 using Npgsql;
 using NpgsqlTypes;
@@ -113,7 +114,7 @@ internal sealed class QueryEngine
     private async Task<QueryResult> ExecuteMetricAsync(QueryRequest request, LogQLExpr expr, CancellationToken cancellationToken)
     {
         var grid = Grid(request);
-        var planner = new MetricPlanner(StreamLabels, grid, (request.EndNs - request.StartNs) / 1_000_000, request.Tenants,
+        var planner = new MetricPlanner(StreamLabels, grid, (request.EndNs - request.StartNs) / 1_000_000, request.Access,
             (long)_options.MaxQueryRange.TotalMilliseconds, _options.ExactWindows);
         var plan = planner.Plan(expr);
         var builder = new LeafSeriesBuilder(grid, _options.MaxSeries);
@@ -169,7 +170,7 @@ internal sealed class QueryEngine
             // query timeout bounds the whole evaluation.
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_options.QueryTimeout);
-            var evaluator = new LineFilterEvaluator(_dataSource, _options, grid, request.Tenants);
+            var evaluator = new LineFilterEvaluator(_dataSource, _options, grid, request.Access);
             try
             {
                 foreach (var leaf in plan.LineFilterLeaves)
@@ -282,7 +283,7 @@ internal sealed class QueryEngine
         var sql = $"""
             SELECT {FlowRowReader.Columns}
             FROM flows
-            WHERE {FilterCompiler.Tenant(request.Tenants, p)}
+            WHERE {FilterCompiler.Access(request.Access, p)}
               AND time_end >= {p.Add(FromNs(request.StartNs), NpgsqlDbType.TimestampTz)}
               AND time_end < {p.Add(FromNs(request.EndNs), NpgsqlDbType.TimestampTz)}{where}
             ORDER BY time_end {(request.Forward ? "ASC" : "DESC")}
@@ -349,7 +350,7 @@ internal sealed class QueryEngine
     /// read <c>flow_rollup_1h</c> (hours overlapping the range) when the selector allows it.
     /// </summary>
     public async Task<IReadOnlyList<string>> LabelValuesAsync(string name, LogQuery? selector, long startNs, long endNs,
-        string[] tenants, CancellationToken cancellationToken)
+        FlowAccess access, CancellationToken cancellationToken)
     {
         if (FilterCompiler.ConstantValue(name) is { } constant)
         {
@@ -373,7 +374,7 @@ internal sealed class QueryEngine
         {
             sql = $"""
                 SELECT DISTINCT {field.TextSql} FROM flow_rollup_1h
-                WHERE {FilterCompiler.Tenant(tenants, p)}
+                WHERE {FilterCompiler.Access(access, p)}
                   AND bucket >= date_trunc('hour', {p.Add(start, NpgsqlDbType.TimestampTz)})
                   AND bucket < {p.Add(end, NpgsqlDbType.TimestampTz)}
                   AND {field.Sql} IS NOT NULL{where}
@@ -384,7 +385,7 @@ internal sealed class QueryEngine
         {
             sql = $"""
                 SELECT DISTINCT {field.TextSql} FROM flows
-                WHERE {FilterCompiler.Tenant(tenants, p)}
+                WHERE {FilterCompiler.Access(access, p)}
                   AND time_end >= {p.Add(start, NpgsqlDbType.TimestampTz)}
                   AND time_end < {p.Add(end, NpgsqlDbType.TimestampTz)}
                   AND {field.Sql} IS NOT NULL{where}
@@ -410,7 +411,7 @@ internal sealed class QueryEngine
 
     /// <summary>Distinct stream label sets matching any of the selectors over [start, end).</summary>
     public async Task<IReadOnlyList<LabelSet>> SeriesAsync(IReadOnlyList<LogQuery> selectors, long startNs, long endNs,
-        string[] tenants, CancellationToken cancellationToken)
+        FlowAccess access, CancellationToken cancellationToken)
     {
         var labels = StreamLabels.Where(l => l != FlowFieldCatalog.AppLabel && FlowFieldCatalog.TryGet(l, out _)).ToList();
         var result = new Dictionary<string, LabelSet>(StringComparer.Ordinal);
@@ -424,7 +425,7 @@ internal sealed class QueryEngine
             }));
             var sql = $"""
                 SELECT DISTINCT {columns} FROM flows
-                WHERE {FilterCompiler.Tenant(tenants, p)}
+                WHERE {FilterCompiler.Access(access, p)}
                   AND time_end >= {p.Add(FromNs(startNs), NpgsqlDbType.TimestampTz)}
                   AND time_end < {p.Add(FromNs(endNs), NpgsqlDbType.TimestampTz)}{FilterCompiler.Where(selector, p)}
                 LIMIT {p.Add((long)_options.MaxSeries + 1, NpgsqlDbType.Bigint)}
@@ -469,11 +470,11 @@ internal sealed class QueryEngine
     /// overlapping the range, restricted by the selector's matchers on rollup keys; stream labels that
     /// are not rollup keys (<c>_RecordType</c>) are not told apart. Line filters are ignored (an upper bound).
     /// </summary>
-    public async Task<IndexStats> StatsAsync(LogQuery selector, long startNs, long endNs, string[] tenants,
+    public async Task<IndexStats> StatsAsync(LogQuery selector, long startNs, long endNs, FlowAccess access,
         CancellationToken cancellationToken)
     {
         var p = new SqlParameters();
-        var tenant = FilterCompiler.Tenant(tenants, p);
+        var tenant = FilterCompiler.Access(access, p);
         var start = FromNs(startNs);
         var end = FromNs(endNs);
         var startParameter = p.Add(start, NpgsqlDbType.TimestampTz);
@@ -548,7 +549,7 @@ internal sealed class QueryEngine
             return new IndexStats(0, 0, 0, 0);
         }
 
-        var (sampled, sampleBytes) = await SampleLineBytesAsync(connection, selector, startNs, endNs, tenants, cancellationToken)
+        var (sampled, sampleBytes) = await SampleLineBytesAsync(connection, selector, startNs, endNs, access, cancellationToken)
             .ConfigureAwait(false);
         var bytes = sampled == 0 ? 0 : sampled >= entries ? sampleBytes : (long)((decimal)sampleBytes * entries / sampled);
         return new IndexStats(Math.Max(streams, 1), Math.Max(chunks, 1), bytes, entries);
@@ -556,13 +557,13 @@ internal sealed class QueryEngine
 
     /// <summary>The number and total UTF-8 line bytes of the <see cref="StatsSampleSize"/> most recent matching flows.</summary>
     private async Task<(long Count, long Bytes)> SampleLineBytesAsync(NpgsqlConnection connection, LogQuery selector,
-        long startNs, long endNs, string[] tenants, CancellationToken cancellationToken)
+        long startNs, long endNs, FlowAccess access, CancellationToken cancellationToken)
     {
         var p = new SqlParameters();
         var sql = $"""
             SELECT {FlowRowReader.Columns}
             FROM flows
-            WHERE {FilterCompiler.Tenant(tenants, p)}
+            WHERE {FilterCompiler.Access(access, p)}
               AND time_end >= {p.Add(FromNs(startNs), NpgsqlDbType.TimestampTz)}
               AND time_end < {p.Add(FromNs(endNs), NpgsqlDbType.TimestampTz)}{FilterCompiler.Where(selector, p)}
             ORDER BY time_end DESC

@@ -1,8 +1,10 @@
+using NetObserv.Query.Access;
+
 namespace NetObserv.Query.Planning;
 
 /// <summary>
 /// A query over [<see cref="StartNs"/>, <see cref="EndNs"/>] (Unix nanoseconds). Instant queries have
-/// <see cref="StartNs"/> = <see cref="EndNs"/>. <see cref="Tenants"/> are the tenants it may read.
+/// <see cref="StartNs"/> = <see cref="EndNs"/>. <see cref="Access"/> holds the tenants and namespaces it may read.
 /// </summary>
 internal sealed record QueryRequest(string Query, long StartNs, long EndNs, long StepMs, int Limit, bool Forward,
-    bool Instant, string[] Tenants);
+    bool Instant, FlowAccess Access);

@@ -21,6 +21,8 @@ internal static class CommandLine
         ("--ipfix-port", "NETOBSERV_IPFIX_PORT", "Server:IpfixPort"),
         ("--netflow-port", "NETOBSERV_NETFLOW_PORT", "Server:NetflowPort"),
         ("--role", "NETOBSERV_ROLE", "Server:Role"),
+        ("--auth-file", "NETOBSERV_AUTH_FILE", "Auth:TokensFile"),
+        ("--auth-mode", "NETOBSERV_AUTH_MODE", "Auth:Mode"),
         ("--inventory", "NETOBSERV_INVENTORY", "Enrichment:InventoryFile"),
         ("--kubernetes", "NETOBSERV_KUBERNETES", "Enrichment:Kubernetes"),
         ("--demo", null, "Demo:Enabled"),

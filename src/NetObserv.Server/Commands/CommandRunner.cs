@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+using NetObserv.Server.Auth;
 using NetObserv.Storage.LocalPostgres;
 
 namespace NetObserv.Server.Commands;
@@ -23,6 +25,26 @@ internal static class CommandRunner
         {
             await Console.Error.WriteLineAsync("netobserv-backend: " + ex.Message).ConfigureAwait(false);
             return Usage(Console.Error, 2);
+        }
+        catch (OptionsValidationException ex)
+        {
+            foreach (var failure in ex.Failures)
+            {
+                await Console.Error.WriteLineAsync("netobserv-backend: invalid setting: " + failure).ConfigureAwait(false);
+            }
+
+            return 2;
+        }
+        catch (InvalidOperationException ex) when (ex.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))
+        {
+            // The binder's own line names the key and the type it expected (an enum's names are listed in --help).
+            await Console.Error.WriteLineAsync("netobserv-backend: invalid setting: " + ex.Message).ConfigureAwait(false);
+            return 2;
+        }
+        catch (TokenFileException ex)
+        {
+            await Console.Error.WriteLineAsync("netobserv-backend: invalid tokens file: " + ex.Message).ConfigureAwait(false);
+            return 2;
         }
         catch (ManagedPostgresException ex)
         {

@@ -6,6 +6,7 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using NetObserv.Flows.Pbflow;
 using NetObserv.Flows.Pipeline;
+using NetObserv.Server.Auth;
 using NetObserv.Server.Hosting;
 using NetObserv.Server.Loadgen;
 using NetObserv.Storage;
@@ -39,13 +40,14 @@ internal sealed class DemoService : BackgroundService
     private readonly TimeSpan _retention;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly Metadata _headers;
     private readonly TaskCompletionSource<DemoUrls> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _sent;
     private int _backfillWeight;
 
     public DemoService(DemoOptions options, SyntheticCluster cluster, IConfiguration configuration,
         IHostApplicationLifetime lifetime, FlowBatchWriter writer, FlowChannel channel, TimeProvider time,
-        ILogger<DemoService> logger, ListenerEndpoints? endpoints = null)
+        ILogger<DemoService> logger, InternalIngestToken ingestToken, ListenerEndpoints? endpoints = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         _options = options;
@@ -58,6 +60,7 @@ internal sealed class DemoService : BackgroundService
         _time = time;
         _logger = logger;
         _endpoints = endpoints;
+        _headers = new Metadata { { "authorization", ingestToken?.Header ?? "" } };
     }
 
     /// <summary>Completes with the printed URLs once the first demo data can be queried.</summary>
@@ -76,9 +79,9 @@ internal sealed class DemoService : BackgroundService
         try
         {
             await WaitForStartAsync(cancellationToken).ConfigureAwait(false);
-            if (_server.Role == "query")
+            if (!_server.Ingests)
             {
-                DemoLog.NoIngest(_logger, _server.Role);
+                DemoLog.NoIngest(_logger, "query");
                 _ready.TrySetException(new InvalidOperationException("the demo needs the gRPC ingest listener"));
                 return;
             }
@@ -271,7 +274,7 @@ internal sealed class DemoService : BackgroundService
         {
             try
             {
-                await client.SendAsync(message, deadline: DateTime.UtcNow.AddSeconds(60), cancellationToken: cancellationToken)
+                await client.SendAsync(message, _headers, deadline: DateTime.UtcNow.AddSeconds(60), cancellationToken: cancellationToken)
                     .ConfigureAwait(false);
                 Interlocked.Add(ref _sent, message.Entries.Count);
                 return;
@@ -317,7 +320,7 @@ internal sealed class DemoService : BackgroundService
         text.AppendLine(c, $"  gRPC ingest:    {urls.Grpc}  (pbflow.Collector/Send: point eBPF agents or `loadgen --protocol grpc` here)");
         text.AppendLine(c, $"  Grafana:        add a data source of type Loki with URL {urls.Http.AbsoluteUri.TrimEnd('/')}");
         text.AppendLine("                  (Connections > Data sources > Add new data source > Loki; from Grafana in Docker use");
-        text.AppendLine(c, $"                  http://host.docker.internal:{urls.Http.Port}), Save & test, then import");
+        text.AppendLine(c, $"                  http://host.docker.internal:{urls.Http.Port}{(_server.IsLoopbackOnly ? ", after restarting with --listen '*'" : "")}), Save & test, then import");
         text.AppendLine("                  dashboards/netobserv-overview.json and dashboards/netobserv-workload.json.");
         text.AppendLine("Press Ctrl+C to stop.");
         return text.ToString();

@@ -62,10 +62,18 @@ internal sealed class KubernetesInformer : BackgroundService
     public static IKubernetes CreateClient(EnrichmentOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+
+        // A watch request completes only with its first event, so the client timeout must outlast a quiet watch.
+        return CreateClient(options.Kubeconfig, s_clientTimeout);
+    }
+
+    /// <summary>A client from <paramref name="kubeconfig"/>, else in-cluster, else the default kubeconfig.</summary>
+    public static IKubernetes CreateClient(string? kubeconfig, TimeSpan timeout)
+    {
         KubernetesClientConfiguration config;
-        if (!string.IsNullOrEmpty(options.Kubeconfig))
+        if (!string.IsNullOrEmpty(kubeconfig))
         {
-            config = KubernetesClientConfiguration.BuildConfigFromConfigFile(options.Kubeconfig);
+            config = KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig);
         }
         else if (KubernetesClientConfiguration.IsInCluster())
         {
@@ -76,8 +84,7 @@ internal sealed class KubernetesInformer : BackgroundService
             config = KubernetesClientConfiguration.BuildConfigFromConfigFile();
         }
 
-        // A watch request completes only with its first event, so the client timeout must outlast a quiet watch.
-        config.HttpClientTimeout = s_clientTimeout;
+        config.HttpClientTimeout = timeout;
         return new Kubernetes(config);
     }
 

@@ -1,4 +1,5 @@
 using NetObserv.Flows.Enrichment;
+using NetObserv.Server.Hosting;
 
 namespace NetObserv.Server.Enrichment;
 
@@ -96,18 +97,6 @@ internal sealed class StaticInventoryReloader : BackgroundService
         return base.StartAsync(cancellationToken);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(_interval, _time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-            {
-                Poll();
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        PeriodicPoll.RunAsync(_interval, _time, Poll, stoppingToken);
 }

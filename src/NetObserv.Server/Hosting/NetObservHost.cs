@@ -1,12 +1,16 @@
 using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.Options;
 using NetObserv.Query.Grpc;
 using NetObserv.Query.Loki;
+using NetObserv.Server.Auth;
 using NetObserv.Server.Commands;
 using NetObserv.Server.Demo;
 using NetObserv.Server.Enrichment;
 using NetObserv.Server.Ingest;
 using NetObserv.Server.Metrics;
+using NetObserv.Server.Tenants;
 using NetObserv.Storage;
 
 namespace NetObserv.Server.Hosting;
@@ -29,8 +33,8 @@ internal static class NetObservHost
         configure?.Invoke(builder);
         builder.AddNetObservDemo(); // --demo: synthetic cluster, its inventory and traffic
 
-        var serverOptions = builder.Configuration.GetSection(ServerOptions.Section).Get<ServerOptions>()
-            ?? new ServerOptions();
+        var serverOptions = ValidatedSettings(builder.Configuration);
+
         var storageOptions = builder.Configuration.GetSection(StorageOptions.Section).Get<StorageOptions>()
             ?? new StorageOptions();
 
@@ -42,6 +46,12 @@ internal static class NetObservHost
             builder.Services.AddSingleton(_ => database);
         }
 
+        builder.Services.AddSingleton(serverOptions);
+        builder.Services.AddCallerAuth(builder.Configuration);    // tokens file or Kubernetes reviews
+        builder.Services.AddSingleton(sp => new TenantLimits(     // per-tenant queries in flight, push rate
+            builder.Configuration.GetSection(TenantLimitsOptions.Section).Get<TenantLimitsOptions>() ?? new TenantLimitsOptions(),
+            sp.GetRequiredService<TimeProvider>(),
+            builder.Configuration[$"{LokiPushOptions.Section}:{nameof(LokiPushOptions.DefaultTenant)}"] ?? Flows.FlowRecord.DefaultTenant));
         builder.Services.AddNetObservMetrics();
         builder.Services.AddFlowStorage(builder.Configuration);   // writer, rollups, partitions
         builder.Services.AddFlowEnrichment(builder.Configuration); // Kubernetes informer or inventory
@@ -49,18 +59,34 @@ internal static class NetObservHost
         builder.Services.AddIpfixCollector(builder.Configuration); // IPFIX / NetFlow v9 over UDP
         builder.Services.AddLokiQuery(builder.Configuration);     // LogQL parser, planner, cache
         builder.Services.AddQueryGrpc();                          // the same engine over gRPC
+        builder.Services.AddGrpcHealthChecks()                    // grpc.health.v1 on the gRPC ports
+            .AddCheck("process", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
         ConfigureEndpoints(builder, serverOptions);
 
         var app = builder.Build();
 
         // Listen to meters from the start, not from the first scrape.
         app.Services.GetRequiredService<PrometheusExporter>();
-        app.MapFlowCollector();        // pbflow.Collector/Send
-        app.MapLokiApi();              // /loki/api/v1/* queries
+        app.UseListenerSeparation();   // the gRPC port serves pbflow.Collector and gRPC health only
         app.UseQueryGrpcPortOnly(serverOptions); // the gRPC query API answers on its own port
-        app.MapQueryGrpc();            // netobserv.query.v1.QueryService, grpc.health.v1
-        app.MapLokiPush();             // /loki/api/v1/push
+        app.UseCallerAuth();           // tokens: 401/403 before any Loki endpoint
+        var tenantLimits = app.Services.GetRequiredService<TenantLimits>();
+        app.Use(tenantLimits.InvokeAsync); // 429 past a tenant's queries in flight or push rate
+        if (serverOptions.Ingests)
+        {
+            app.MapFlowCollector();    // pbflow.Collector/Send
+            app.MapLokiPush();         // /loki/api/v1/push
+        }
+
+        if (serverOptions.Queries)
+        {
+            app.MapLokiApi();          // /loki/api/v1/* queries
+            app.MapQueryGrpc();        // netobserv.query.v1.QueryService
+        }
+
+        app.MapGrpcHealthChecksService(); // grpc.health.v1
         app.MapOperationalEndpoints(); // /ready, /healthz, /metrics
+        WarnWhenOpen(app, serverOptions);
         return app;
     }
 
@@ -70,13 +96,25 @@ internal static class NetObservHost
         builder.Services.AddSingleton(endpoints);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            Listen(kestrel, options.ListenAddress, options.HttpPort, HttpProtocols.Http1AndHttp2, endpoints.SetHttp);
-            if (options.Role != "ingest")
+            var certificate = string.IsNullOrEmpty(options.TlsCertificatePath) ? null
+                : new PemCertificateReloader(options.TlsCertificatePath, options.TlsKeyPath, TimeProvider.System);
+            Listen(kestrel, options.ListenAddress, options.HttpPort, HttpProtocols.Http1AndHttp2, listen =>
+            {
+                endpoints.SetHttp(listen);
+                if (certificate is not null)
+                {
+                    listen.UseHttps(new HttpsConnectionAdapterOptions
+                    {
+                        ServerCertificateSelector = (_, _) => certificate.Current,
+                    });
+                }
+            });
+            if (options.Queries)
             {
                 Listen(kestrel, options.ListenAddress, options.QueryGrpcPort, HttpProtocols.Http2, endpoints.SetQueryGrpc);
             }
 
-            if (options.Role != "query")
+            if (options.Ingests)
             {
                 var ingest = builder.Configuration.GetSection(IngestOptions.Section).Get<IngestOptions>() ?? new IngestOptions();
                 Listen(kestrel, options.ListenAddress, options.GrpcPort, HttpProtocols.Http2, listen =>
@@ -98,7 +136,7 @@ internal static class NetObservHost
         app.Use((context, next) =>
         {
             if (context.Request.Path.StartsWithSegments(QueryGrpcServiceCollectionExtensions.ServicePath.TrimEnd('/'),
-                StringComparison.Ordinal) && (options.Role == "ingest" || context.Connection.LocalPort != endpoints.QueryGrpc?.Port))
+                StringComparison.Ordinal) && (!options.Queries || context.Connection.LocalPort != endpoints.QueryGrpc?.Port))
             {
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
                 return Task.CompletedTask;
@@ -106,6 +144,55 @@ internal static class NetObservHost
 
             return next(context);
         });
+    }
+
+    /// <summary>
+    /// Reads and checks the settings the host itself uses before anything starts (listeners, roles,
+    /// authentication): every bad value is one line naming the key and what it allows, all reported at once.
+    /// </summary>
+    /// <exception cref="OptionsValidationException">A setting is invalid.</exception>
+    private static ServerOptions ValidatedSettings(ConfigurationManager configuration)
+    {
+        var errors = new List<string>();
+        EnumSetting<ServerRole>(configuration, "Server:Role", "all, ingest or query", errors);
+        EnumSetting<AuthMode>(configuration, "Auth:Mode", "tokens or kubernetes", errors);
+        if (errors.Count > 0)
+        {
+            throw new OptionsValidationException(ServerOptions.Section, typeof(ServerOptions), errors);
+        }
+
+        var server = configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
+        var auth = configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
+        var tenants = configuration.GetSection(TenantLimitsOptions.Section).Get<TenantLimitsOptions>() ?? new TenantLimitsOptions();
+        errors.AddRange(server.Validate());
+        errors.AddRange(auth.Validate());
+        errors.AddRange(tenants.Validate());
+        return errors.Count > 0
+            ? throw new OptionsValidationException(ServerOptions.Section, typeof(ServerOptions), errors)
+            : server;
+    }
+
+    private static void EnumSetting<T>(ConfigurationManager configuration, string key, string allowed, List<string> errors)
+        where T : struct, Enum
+    {
+        if (configuration[key] is { } value && !(value.Length > 0 && Enum.TryParse<T>(value, ignoreCase: true, out var parsed)
+            && Enum.IsDefined(parsed) && !char.IsAsciiDigit(value.TrimStart('-')[0])))
+        {
+            errors.Add($"{key} must be {allowed} (got '{value}').");
+        }
+    }
+
+    /// <summary>True when the listeners reach beyond loopback while nobody has to authenticate.</summary>
+    public static bool IsOpenBeyondLoopback(IServiceProvider services) =>
+        !services.GetRequiredService<ServerOptions>().IsLoopbackOnly
+        && !AuthServiceCollectionExtensions.IsOn(services.GetRequiredService<AuthOptions>());
+
+    private static void WarnWhenOpen(WebApplication app, ServerOptions options)
+    {
+        if (IsOpenBeyondLoopback(app.Services))
+        {
+            AuthLog.OpenBeyondLoopback(app.Logger, options.ListenAddress);
+        }
     }
 
     internal static void Listen(KestrelServerOptions kestrel, string address, int port, HttpProtocols protocols,

@@ -9,9 +9,11 @@ internal static class OperationalEndpoints
     public static IEndpointRouteBuilder MapOperationalEndpoints(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/healthz", () => Results.Text("ok\n"));
-        endpoints.MapGet("/ready", (FlowDatabase database, IHostApplicationLifetime lifetime) =>
+        endpoints.MapGet("/ready", (FlowDatabase database, IHostApplicationLifetime lifetime, IServiceProvider services) =>
             lifetime.ApplicationStarted.IsCancellationRequested && database is not null
-                ? Results.Text("ready\n")
+                ? Results.Text(NetObservHost.IsOpenBeyondLoopback(services)
+                    ? "ready\nwarning: listening beyond loopback without authentication (see docs/security.md)\n"
+                    : "ready\n")
                 : Results.Text("starting\n", statusCode: StatusCodes.Status503ServiceUnavailable));
         endpoints.MapGet("/metrics", (PrometheusExporter exporter) =>
             Results.Text(exporter.Render(), "text/plain; version=0.0.4; charset=utf-8"));

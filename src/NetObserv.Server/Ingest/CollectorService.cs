@@ -5,6 +5,7 @@ using NetObserv.Flows.Enrichment;
 using NetObserv.Flows.Pbflow;
 using NetObserv.Flows.Pipeline;
 using NetObserv.Flows.Validation;
+using NetObserv.Query.Access;
 
 namespace NetObserv.Server.Ingest;
 
@@ -86,6 +87,15 @@ internal sealed class CollectorService
         }
 
         invalid.Report(_metrics, _logger, CollectorMetrics.Grpc, count);
+
+        // A bearer token may send to a tenant of its own (see GrpcIngestAuthMiddleware); else the default.
+        if (context.GetHttpContext() is { } http && FlowAccess.Get(http) is { } access)
+        {
+            foreach (var flow in batch)
+            {
+                flow.Tenant = access.Tenants[0];
+            }
+        }
 
         foreach (var enricher in _enrichers)
         {

@@ -10,8 +10,8 @@ internal static class IpfixServiceCollectionExtensions
     public static IServiceCollection AddIpfixCollector(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        var role = configuration[$"{ServerOptions.Section}:{nameof(ServerOptions.Role)}"];
-        if (string.Equals(role, "query", StringComparison.OrdinalIgnoreCase))
+        var server = configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
+        if (!server.Ingests)
         {
             return services;
         }

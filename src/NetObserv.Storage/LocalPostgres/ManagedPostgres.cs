@@ -14,10 +14,14 @@ namespace NetObserv.Storage.LocalPostgres;
 /// account (created by Debian's package) and gives it the data folder. When TimescaleDB is installed
 /// for these binaries the server preloads it (<c>shared_preload_libraries</c>, telemetry off, 32
 /// background worker slots for its jobs), so that <c>Storage:TimescaleDb</c> <c>auto</c> can use it.
+/// No connection is trusted: every one (TCP on 127.0.0.1, or the Unix socket inside the 0700 data folder)
+/// needs the superuser's password (<c>scram-sha-256</c>), a random one kept only in
+/// <see cref="PasswordFile"/> (a pgpass file, mode 0600, readable by the account that started the backend).
+/// A data folder initialised by an older version with <c>trust</c> is switched over at its next start.
 /// </summary>
 public sealed class ManagedPostgres : IAsyncDisposable
 {
-    /// <summary>The superuser that <c>initdb</c> creates; local connections are trusted.</summary>
+    /// <summary>The superuser that <c>initdb</c> creates; it logs in with the password of <see cref="PasswordFile"/>.</summary>
     public const string SuperUser = "netobserv";
 
     private const string ServiceAccount = "postgres";
@@ -25,17 +29,19 @@ public sealed class ManagedPostgres : IAsyncDisposable
     private readonly PostgresBinaries _binaries;
     private readonly string _dataDir;
     private readonly string? _runAs;
+    private readonly string _password;
     private bool _stopped;
 
     /// <summary>Worker process slots when TimescaleDB is preloaded: its scheduler and jobs take them (PostgreSQL's default is 8).</summary>
     public const int TimescaleDbWorkerProcesses = 32;
 
-    private ManagedPostgres(PostgresBinaries binaries, string dataDir, string? runAs, int port, bool startedHere,
-        bool preloadsTimescaleDb)
+    private ManagedPostgres(PostgresBinaries binaries, string dataDir, string? runAs, string password, int port,
+        bool startedHere, bool preloadsTimescaleDb)
     {
         _binaries = binaries;
         _dataDir = dataDir;
         _runAs = runAs;
+        _password = password;
         Port = port;
         StartedHere = startedHere;
         PreloadsTimescaleDb = preloadsTimescaleDb;
@@ -53,6 +59,15 @@ public sealed class ManagedPostgres : IAsyncDisposable
     /// <summary>The data folder.</summary>
     public string DataDirectory => _dataDir;
 
+    /// <summary>
+    /// The superuser's password as a pgpass file next to the data folder (<c>&lt;data folder&gt;.pgpass</c>,
+    /// mode 0600): <c>PGPASSFILE=&lt;it&gt; psql -h 127.0.0.1 -p &lt;port&gt; -U netobserv netobserv</c>.
+    /// </summary>
+    public string PasswordFile => PasswordFileOf(_dataDir);
+
+    /// <summary>Where the password of the server in <paramref name="dataDir"/> is kept.</summary>
+    public static string PasswordFileOf(string dataDir) => Path.GetFullPath(dataDir).TrimEnd('/') + ".pgpass";
+
     /// <summary>A connection string for <paramref name="database"/> as the superuser.</summary>
     public string ConnectionString(string database = "postgres") =>
         new NpgsqlConnectionStringBuilder
@@ -60,6 +75,7 @@ public sealed class ManagedPostgres : IAsyncDisposable
             Host = "127.0.0.1",
             Port = Port,
             Username = SuperUser,
+            Password = _password,
             Database = database,
             Pooling = true,
             MaxPoolSize = 50,
@@ -92,21 +108,16 @@ public sealed class ManagedPostgres : IAsyncDisposable
             await CheckAccessAsync(runAs, dataDir, cancellationToken).ConfigureAwait(false);
         }
 
+        var password = ReadOrCreatePassword(dataDir);
         if (!File.Exists(Path.Combine(dataDir, "PG_VERSION")))
         {
-            var init = await RunAsync(binaries.InitDb,
-                ["-D", dataDir, "-U", SuperUser, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"],
-                runAs, cancellationToken).ConfigureAwait(false);
-            if (init.ExitCode != 0)
-            {
-                throw new ManagedPostgresException($"initdb failed in {dataDir}:\n{init.Output}");
-            }
+            await InitAsync(binaries, dataDir, runAs, password, cancellationToken).ConfigureAwait(false);
         }
 
         var running = RunningPort(dataDir);
-        if (running is { } existing && await AcceptsConnectionsAsync(existing, cancellationToken).ConfigureAwait(false))
+        if (running is { } existing && await AcceptsConnectionsAsync(existing, password, cancellationToken).ConfigureAwait(false))
         {
-            return new ManagedPostgres(binaries, dataDir, runAs, existing, startedHere: false, preloadsTimescaleDb: false);
+            return new ManagedPostgres(binaries, dataDir, runAs, password, existing, startedHere: false, preloadsTimescaleDb: false);
         }
 
         var port = FreePort();
@@ -129,9 +140,10 @@ public sealed class ManagedPostgres : IAsyncDisposable
             throw new ManagedPostgresException($"PostgreSQL did not start in {dataDir}:\n{start.Output}\n{log}");
         }
 
-        var server = new ManagedPostgres(binaries, dataDir, runAs, port, startedHere: true, timescaleDb);
+        var server = new ManagedPostgres(binaries, dataDir, runAs, password, port, startedHere: true, timescaleDb);
+        await RemoveTrustAsync(dataDir, port, password, cancellationToken).ConfigureAwait(false);
         var deadline = Stopwatch.StartNew();
-        while (!await AcceptsConnectionsAsync(port, cancellationToken).ConfigureAwait(false))
+        while (!await AcceptsConnectionsAsync(port, password, cancellationToken).ConfigureAwait(false))
         {
             if (deadline.Elapsed > TimeSpan.FromSeconds(60))
             {
@@ -236,17 +248,22 @@ public sealed class ManagedPostgres : IAsyncDisposable
         return null;
     }
 
-    private static async Task<bool> AcceptsConnectionsAsync(int port, CancellationToken cancellationToken)
-    {
-        var cs = new NpgsqlConnectionStringBuilder
+    /// <summary>An unpooled superuser connection to the <c>postgres</c> database on 127.0.0.1.</summary>
+    private static string Superuser(int port, string? password, int timeoutSeconds) =>
+        new NpgsqlConnectionStringBuilder
         {
             Host = "127.0.0.1",
             Port = port,
             Username = SuperUser,
+            Password = password,
             Database = "postgres",
             Pooling = false,
-            Timeout = 3,
+            Timeout = timeoutSeconds,
         }.ConnectionString;
+
+    private static async Task<bool> AcceptsConnectionsAsync(int port, string? password, CancellationToken cancellationToken)
+    {
+        var cs = Superuser(port, password, 3);
         try
         {
             await using var connection = new NpgsqlConnection(cs);
@@ -264,6 +281,122 @@ public sealed class ManagedPostgres : IAsyncDisposable
         catch (TimeoutException)
         {
             return false;
+        }
+    }
+
+    /// <summary>
+    /// The superuser's password from <see cref="PasswordFileOf"/>, or a new random one written there (0600,
+    /// pgpass format: <c>*:*:*:netobserv:&lt;password&gt;</c>). Hex, so it is safe inside SQL and pgpass.
+    /// </summary>
+    private static string ReadOrCreatePassword(string dataDir)
+    {
+        var path = PasswordFileOf(dataDir);
+        const string Prefix = "*:*:*:" + SuperUser + ":";
+        if (File.Exists(path))
+        {
+            var line = File.ReadLines(path).FirstOrDefault(l => l.StartsWith(Prefix, StringComparison.Ordinal));
+            if (line is not null && line.Length > Prefix.Length)
+            {
+                return line[Prefix.Length..];
+            }
+        }
+
+        var password = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+        WritePrivate(path, Prefix + password + "\n");
+        return password;
+    }
+
+    private static void WritePrivate(string path, string text)
+    {
+        const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = Private;
+        }
+
+        using (var writer = new StreamWriter(new FileStream(path, options)))
+        {
+            writer.Write(text);
+        }
+
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, Private); // an existing file keeps its mode on create
+        }
+    }
+
+    /// <summary><c>initdb</c> with password authentication everywhere; the password goes through a 0600 file removed at once.</summary>
+    private static async Task InitAsync(PostgresBinaries binaries, string dataDir, string? runAs, string password,
+        CancellationToken cancellationToken)
+    {
+        var folder = Directory.CreateTempSubdirectory("netobserv-initdb-");
+        var pwfile = Path.Combine(folder.FullName, "pw");
+        try
+        {
+            WritePrivate(pwfile, password + "\n");
+            if (runAs is not null)
+            {
+                await RunAsync("chown", ["-R", runAs + ":", folder.FullName], null, cancellationToken).ConfigureAwait(false);
+            }
+
+            var init = await RunAsync(binaries.InitDb,
+                ["-D", dataDir, "-U", SuperUser, "--auth=scram-sha-256", "--pwfile=" + pwfile, "-E", "UTF8", "--locale=C.UTF-8"],
+                runAs, cancellationToken).ConfigureAwait(false);
+            if (init.ExitCode != 0)
+            {
+                throw new ManagedPostgresException($"initdb failed in {dataDir}:\n{init.Output}");
+            }
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// A data folder from an older version trusts local connections: give the superuser the password, then
+    /// make <c>pg_hba.conf</c> ask for it on every connection and reload. Nothing to do when it does not trust.
+    /// </summary>
+    private static async Task RemoveTrustAsync(string dataDir, int port, string password, CancellationToken cancellationToken)
+    {
+        var hba = Path.Combine(dataDir, "pg_hba.conf");
+        var lines = File.ReadAllLines(hba);
+        if (!lines.Any(l => !l.TrimStart().StartsWith('#') && l.Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries)
+            .Contains("trust", StringComparer.Ordinal)))
+        {
+            return;
+        }
+
+        await using (var connection = new NpgsqlConnection(Superuser(port, null, 30)))
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+
+            // ALTER ROLE takes no parameters; the password is hexadecimal, so it needs no quoting.
+            await using var alter = new NpgsqlCommand(
+                "SET password_encryption = 'scram-sha-256'; ALTER ROLE " + SuperUser + " PASSWORD '" + password + "'", connection);
+            await alter.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            File.WriteAllText(hba, """
+                # Written by netobserv-backend: every connection needs the password (scram-sha-256); nothing is trusted.
+                local   all             all                     scram-sha-256
+                host    all             all     127.0.0.1/32    scram-sha-256
+                host    all             all     ::1/128         scram-sha-256
+
+                """);
+            await using var reload = new NpgsqlCommand("SELECT pg_reload_conf()", connection);
+            await reload.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        // The reload is a signal: wait until a connection without the password is refused.
+        var deadline = Stopwatch.StartNew();
+        while (await AcceptsConnectionsAsync(port, null, cancellationToken).ConfigureAwait(false))
+        {
+            if (deadline.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                throw new ManagedPostgresException($"PostgreSQL in {dataDir} still trusts connections after pg_hba.conf was rewritten");
+            }
+
+            await Task.Delay(50, cancellationToken).ConfigureAwait(false);
         }
     }
 

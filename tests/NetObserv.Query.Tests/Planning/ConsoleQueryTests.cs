@@ -1,5 +1,6 @@
 using System.Net;
 using NetObserv.Flows;
+using NetObserv.Query.Access;
 using NetObserv.Query.LogQL;
 using NetObserv.Query.Planning;
 using NetObserv.Testing;
@@ -24,7 +25,7 @@ public sealed class ConsoleQueryTests : IClassFixture<ConsoleDataFixture>
 
     private static QueryRequest Range(string query, long startMs, long stepMs, int count, int limit = 100) =>
         new(query, startMs * 1_000_000, (startMs + ((count - 1) * stepMs)) * 1_000_000, stepMs, limit, false, false,
-            [FlowRecord.DefaultTenant]);
+            new FlowAccess([FlowRecord.DefaultTenant]));
 
     private async Task<QueryResult> RunAsync(QueryRequest request) =>
         await _data.Engine().ExecuteAsync(request, QueryEngine.Parse(request.Query), CancellationToken.None)
@@ -60,7 +61,7 @@ public sealed class ConsoleQueryTests : IClassFixture<ConsoleDataFixture>
     public async Task RegexWithFlagsInside_LogQuery_ReturnsTheMatchingLines()
     {
         var request = new QueryRequest($"{{{App},SrcK8S_Namespace=~\"(?i).*NS-A.*\"}}", Ms(0) * 1_000_000, Ms(40) * 1_000_000,
-            0, 5_000, false, false, [FlowRecord.DefaultTenant]);
+            0, 5_000, false, false, new FlowAccess([FlowRecord.DefaultTenant]));
 
         var result = Assert.IsType<StreamsResult>(await RunAsync(request));
 
@@ -122,7 +123,7 @@ public sealed class ConsoleQueryTests : IClassFixture<ConsoleDataFixture>
             await TotalAsync($"sum(count_over_time({not}[40m]))"));
 
         var logs = new QueryRequest(or, Ms(0) * 1_000_000, Ms(40) * 1_000_000, 0, 5_000, false, false,
-            [FlowRecord.DefaultTenant]);
+            new FlowAccess([FlowRecord.DefaultTenant]));
         var streams = Assert.IsType<StreamsResult>(await RunAsync(logs));
         Assert.Equal(nsA.Count(r => a.Equals(r.SrcAddr) || b.Equals(r.SrcAddr)), streams.Streams.Sum(s => s.Entries.Count));
     }
@@ -153,7 +154,7 @@ public sealed class ConsoleQueryTests : IClassFixture<ConsoleDataFixture>
     [Fact]
     public void IpFilter_CompiledToSqlOnInet_ValuesAsParameters()
     {
-        var plan = new MetricPlanner(["app"], new EvaluationGrid(Ms(40), 60_000, 1), 0, ["default"])
+        var plan = new MetricPlanner(["app"], new EvaluationGrid(Ms(40), 60_000, 1), 0, new FlowAccess(["default"]))
             .Plan(LogQLParser.Parse($"sum(count_over_time({{{App}}}|json|SrcAddr=ip(\"10.0.0.0/8\") or DstAddr!=ip(\"fd00::1-fd00::9\")[1m]))"));
 
         Assert.Contains("src_addr <<= $", plan.Sql, StringComparison.Ordinal);
@@ -313,10 +314,10 @@ public sealed class ConsoleQueryTests : IClassFixture<ConsoleDataFixture>
     public async Task StreamLabels_IncludeTheK8STypesAsFlowlogsPipelineSetsThem()
     {
         var request = new QueryRequest($"{{{App},SrcK8S_Type=\"Pod\",DstK8S_Type=~\"Pod|Service\"}}", Ms(0) * 1_000_000,
-            Ms(40) * 1_000_000, 0, 5_000, false, false, [FlowRecord.DefaultTenant]);
+            Ms(40) * 1_000_000, 0, 5_000, false, false, new FlowAccess([FlowRecord.DefaultTenant]));
 
         var result = Assert.IsType<StreamsResult>(await RunAsync(request));
-        var series = await _data.Engine().SeriesAsync([], Ms(0) * 1_000_000, Ms(40) * 1_000_000, [FlowRecord.DefaultTenant],
+        var series = await _data.Engine().SeriesAsync([], Ms(0) * 1_000_000, Ms(40) * 1_000_000, new FlowAccess([FlowRecord.DefaultTenant]),
             CancellationToken.None).DefaultTimeout();
 
         Assert.Equal(Default.Count(r => r.Src.Type == "Pod"), result.Streams.Sum(s => s.Entries.Count));
@@ -327,7 +328,7 @@ public sealed class ConsoleQueryTests : IClassFixture<ConsoleDataFixture>
     }
 
     private static PlanSource SourceOf(string query, long startMs, long stepMs, int count) =>
-        Assert.Single(new MetricPlanner(["app"], new EvaluationGrid(startMs, stepMs, count), (count - 1) * stepMs, ["default"])
+        Assert.Single(new MetricPlanner(["app"], new EvaluationGrid(startMs, stepMs, count), (count - 1) * stepMs, new FlowAccess(["default"]))
             .Plan(LogQLParser.Parse(query)).Leaves).Source;
 
     [Theory]
@@ -384,7 +385,7 @@ public sealed class ConsoleQueryTests : IClassFixture<ConsoleDataFixture>
     {
         var query = $"sum by (SrcK8S_Namespace) (sum_over_time({{{App}}}|json|unwrap Bytes|__error__=\"\"[1m]))";
         var grid = new EvaluationGrid(Ms(0) + 17_000, 60_000, 35);
-        PlanSource Source(bool exact) => Assert.Single(new MetricPlanner(["app"], grid, 34 * 60_000, ["default"],
+        PlanSource Source(bool exact) => Assert.Single(new MetricPlanner(["app"], grid, 34 * 60_000, new FlowAccess(["default"]),
             exactWindows: exact).Plan(LogQLParser.Parse(query)).Leaves).Source;
 
         var shifted = Assert.IsType<MatrixResult>(await _data.Engine(new QueryOptions { ExactWindows = false })

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using NetObserv.Flows;
+using NetObserv.Query.Access;
 using NetObserv.Query.LogQL;
 using NetObserv.Query.Planning;
 using NetObserv.Testing;
@@ -26,10 +27,10 @@ public sealed class LineFilterQueryTests : IClassFixture<QueryDataFixture>
 
     private static QueryRequest Range(string query, long startMs, long stepMs, int count) =>
         new(query, startMs * 1_000_000, (startMs + ((count - 1) * stepMs)) * 1_000_000, stepMs, 100, false, false,
-            ["default"]);
+            new FlowAccess(["default"]));
 
     private static QueryRequest Instant(string query, long timeMs) =>
-        new(query, timeMs * 1_000_000, timeMs * 1_000_000, 60_000, 100, false, true, ["default"]);
+        new(query, timeMs * 1_000_000, timeMs * 1_000_000, 60_000, 100, false, true, new FlowAccess(["default"]));
 
     private async Task<QueryResult> RunAsync(QueryRequest request, QueryOptions? options = null) =>
         await _data.Engine(options).ExecuteAsync(request, QueryEngine.Parse(request.Query), CancellationToken.None)
@@ -195,7 +196,7 @@ public sealed class LineFilterQueryTests : IClassFixture<QueryDataFixture>
     {
         var query = $"sum by (SrcK8S_Namespace) (count_over_time({App} |= \"5432\" [1m])) / sum by (SrcK8S_Namespace) (count_over_time({App}[1m]))";
         var grid = new EvaluationGrid(Ms(1), 60_000, 30);
-        var plan = new MetricPlanner(_data.Engine().StreamLabels, grid, 29 * 60_000, ["default"]).Plan(LogQLParser.Parse(query));
+        var plan = new MetricPlanner(_data.Engine().StreamLabels, grid, 29 * 60_000, new FlowAccess(["default"])).Plan(LogQLParser.Parse(query));
         Assert.Equal(0, Assert.Single(plan.LineFilterLeaves).Leaf.Id);
         Assert.Equal(PlanSource.Rollup1m, plan.Leaves[1].Source);
 
@@ -248,7 +249,7 @@ public sealed class LineFilterQueryTests : IClassFixture<QueryDataFixture>
     {
         var query = $"{App} |= \"no flow has this text\"";
         var candidates = _data.Records.Count(r => r.Tenant == "default" && r.TimeFlowEndMs >= Ms(0) && r.TimeFlowEndMs < Ms(30));
-        var request = new QueryRequest(query, Ms(0) * 1_000_000, Ms(30) * 1_000_000, 60_000, 10, false, false, ["default"]);
+        var request = new QueryRequest(query, Ms(0) * 1_000_000, Ms(30) * 1_000_000, 60_000, 10, false, false, new FlowAccess(["default"]));
 
         var allowed = Assert.IsType<StreamsResult>(await RunAsync(request, new QueryOptions { MaxLineFilterRows = candidates }));
         var error = await Assert.ThrowsAsync<QueryException>(() =>
@@ -308,7 +309,7 @@ public sealed class LineFilterQueryTests : IClassFixture<QueryDataFixture>
         var start = TestFlows.OriginMs + fromMs;
         var end = TestFlows.OriginMs + toMs;
 
-        var stats = await _data.Engine().StatsAsync(parsed, start * 1_000_000, end * 1_000_000, ["default"],
+        var stats = await _data.Engine().StatsAsync(parsed, start * 1_000_000, end * 1_000_000, new FlowAccess(["default"]),
             CancellationToken.None).DefaultTimeout();
 
         var matching = _data.Records.Where(r => r.Tenant == "default" && r.TimeFlowEndMs >= start && r.TimeFlowEndMs < end
@@ -327,7 +328,7 @@ public sealed class LineFilterQueryTests : IClassFixture<QueryDataFixture>
     public async Task Stats_NoMatchingFlows_AllZero()
     {
         var stats = await _data.Engine().StatsAsync(LogQLParser.ParseSelector("{SrcK8S_Namespace=\"absent\"}"),
-            Ms(0) * 1_000_000, Ms(60) * 1_000_000, ["default"], CancellationToken.None).DefaultTimeout();
+            Ms(0) * 1_000_000, Ms(60) * 1_000_000, new FlowAccess(["default"]), CancellationToken.None).DefaultTimeout();
 
         Assert.Equal(new IndexStats(0, 0, 0, 0), stats);
     }

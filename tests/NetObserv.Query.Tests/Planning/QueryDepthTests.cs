@@ -1,4 +1,5 @@
 using NetObserv.Flows;
+using NetObserv.Query.Access;
 using NetObserv.Query.LogQL;
 using NetObserv.Query.Planning;
 using NetObserv.Testing;
@@ -19,7 +20,7 @@ public sealed class QueryDepthTests : IClassFixture<QueryDataFixture>
     private async Task<QueryResult> InstantAsync(string query)
     {
         var ns = (TestFlows.OriginMs + 3_600_000) * 1_000_000;
-        var request = new QueryRequest(query, ns, ns, 60_000, 100, false, true, [FlowRecord.DefaultTenant]);
+        var request = new QueryRequest(query, ns, ns, 60_000, 100, false, true, new FlowAccess([FlowRecord.DefaultTenant]));
         return await _data.Engine().ExecuteAsync(request, QueryEngine.Parse(query), CancellationToken.None).DefaultTimeout();
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using NetObserv.Flows;
+using NetObserv.Query.Access;
 using NetObserv.Query.LogQL;
 using NetObserv.Query.Planning;
 using NetObserv.Testing;
@@ -21,7 +22,7 @@ public sealed class QueryEngineTests : IClassFixture<QueryDataFixture>
     private static QueryRequest Range(string query, long startMs, long stepMs, int count, string tenant = FlowRecord.DefaultTenant,
         int limit = 100, bool forward = false) =>
         new(query, startMs * 1_000_000, (startMs + ((count - 1) * stepMs)) * 1_000_000, stepMs, limit, forward, false,
-            [tenant]);
+            new FlowAccess([tenant]));
 
     private async Task<QueryResult> RunAsync(QueryRequest request, QueryOptions? options = null) =>
         await _data.Engine(options).ExecuteAsync(request, QueryEngine.Parse(request.Query), CancellationToken.None)
@@ -32,7 +33,7 @@ public sealed class QueryEngineTests : IClassFixture<QueryDataFixture>
         var grid = new EvaluationGrid(startMs, stepMs, count);
         var labels = new[] { "app", "SrcK8S_Namespace", "SrcK8S_OwnerName", "DstK8S_Namespace", "DstK8S_OwnerName",
             "FlowDirection", "K8S_FlowLayer", "_RecordType" };
-        var plan = new MetricPlanner(labels, grid, (count - 1) * stepMs, ["default"]).Plan(LogQLParser.Parse(query));
+        var plan = new MetricPlanner(labels, grid, (count - 1) * stepMs, new FlowAccess(["default"])).Plan(LogQLParser.Parse(query));
         return Assert.Single(plan.Leaves).Source;
     }
 
@@ -153,7 +154,7 @@ public sealed class QueryEngineTests : IClassFixture<QueryDataFixture>
     {
         var query = $"sum by (SrcK8S_Namespace) (count_over_time({{app=\"netobserv-flowcollector\", SrcK8S_Namespace=~\"{all}\", "
             + $"DstK8S_OwnerName=~\"{all}\"}} | Proto >= 0 [5m]))";
-        var plan = new MetricPlanner(["app"], new EvaluationGrid(Ms(5), 300_000, 6), 25 * 60_000, ["default"])
+        var plan = new MetricPlanner(["app"], new EvaluationGrid(Ms(5), 300_000, 6), 25 * 60_000, new FlowAccess(["default"]))
             .Plan(LogQLParser.Parse(query));
         Assert.DoesNotContain("~", plan.Sql, StringComparison.Ordinal);
 
@@ -270,7 +271,7 @@ public sealed class QueryEngineTests : IClassFixture<QueryDataFixture>
     [Fact]
     public async Task HealthCheck_VectorPlusVector_ReturnsOneSampleOfTwo()
     {
-        var request = new QueryRequest("vector(1)+vector(1)", 4_000_000_000, 4_000_000_000, 60_000, 100, false, true, ["default"]);
+        var request = new QueryRequest("vector(1)+vector(1)", 4_000_000_000, 4_000_000_000, 60_000, 100, false, true, new FlowAccess(["default"]));
 
         var result = Assert.IsType<VectorResult>(await RunAsync(request));
 
@@ -312,7 +313,7 @@ public sealed class QueryEngineTests : IClassFixture<QueryDataFixture>
     {
         var query = $"sum by (SrcK8S_Namespace) (bytes_over_time({App}[30m])) * 8 / sum by (SrcK8S_Namespace) (count_over_time({App}[30m]))";
         var result = Assert.IsType<VectorResult>(await RunAsync(new QueryRequest(query, Ms(30) * 1_000_000, Ms(30) * 1_000_000,
-            60_000, 100, false, true, ["default"])));
+            60_000, 100, false, true, new FlowAccess(["default"]))));
 
         var groups = _data.Records.Where(r => r.Tenant == "default").GroupBy(r => r.Src.Namespace ?? "");
         Assert.Equal(groups.Count(), result.Samples.Count);
@@ -344,7 +345,7 @@ public sealed class QueryEngineTests : IClassFixture<QueryDataFixture>
     {
         var selector = LogQLParser.ParseSelector("{app=\"netobserv-flowcollector\", DstK8S_Namespace=~\"ns-a|ns-b\"}");
         var values = await _data.Engine().LabelValuesAsync("SrcK8S_Owner" + "Name", selector, Ms(0) * 1_000_000,
-            Ms(60) * 1_000_000, ["default"], CancellationToken.None).DefaultTimeout();
+            Ms(60) * 1_000_000, new FlowAccess(["default"]), CancellationToken.None).DefaultTimeout();
 
         var expected = _data.Records.Where(r => r.Tenant == "default" && r.Dst.Namespace is "ns-a" or "ns-b"
             && r.Src.OwnerName is not null).Select(r => r.Src.OwnerName!).Distinct().Order(StringComparer.Ordinal);

@@ -1,4 +1,7 @@
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json.Nodes;
+using NetObserv.Server.Auth;
 using Npgsql;
 
 namespace NetObserv.Server.Tests.Deploy;
@@ -151,6 +154,42 @@ public sealed class DeploymentTests
             ? (string?)grafana["spec"]!["config"]!["plugins"]!["allow_loading_unsigned_plugins"]
             : (string?)grafanaContainer["env"]!.AsArray().Single(e => (string?)e!["name"] == "GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS")!["value"];
         Assert.Equal("netobserv-flows-datasource", unsigned);
+    }
+
+    [Theory]
+    [InlineData("deploy/overlays/grafana-operator-v5")]
+    [InlineData("deploy/overlays/grafana-operator-v4")]
+    [InlineData("deploy/grafana")]
+    public async Task Datasource_Token_FromSecretIsAQueryTokenOfTheBackend(string directory)
+    {
+        var manifests = await Kustomize.RenderAsync(directory);
+        var datasource = Assert.Single(Datasources(manifests), d => (string?)d["type"] == "loki");
+
+        Assert.Equal("Authorization", (string?)datasource["jsonData"]!["httpHeaderName1"]);
+        Assert.Matches(@"^Bearer \$\{?NETOBSERV_TOKEN\}?$", (string?)datasource["secureJsonData"]!["httpHeaderValue1"]);
+        var token = (string)manifests.Single("Secret", "netobserv-grafana-token")["stringData"]!["NETOBSERV_TOKEN"]!;
+        var tokens = TokenFile.Parse(
+            (string)manifests.Single("Secret", "netobserv-backend-tokens")["stringData"]!["tokens.yaml"]!, "tokens.yaml");
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(token));
+        var grant = Assert.Single(tokens.Tokens, t => t.Hash.AsSpan().SequenceEqual(hash)).Grant;
+        Assert.True(grant.CanQuery);
+    }
+
+    [Fact]
+    public async Task BackendDeployment_ListenAndTokens_ComeFromTheSecretMount()
+    {
+        var manifests = await Kustomize.RenderAsync(Base);
+        var pod = manifests.Single("Deployment", Backend)["spec"]!["template"]!["spec"]!;
+        var container = Assert.Single(pod["containers"]!.AsArray())!;
+        string Env(string name) => (string)container["env"]!.AsArray().Single(e => (string?)e!["name"] == name)!["value"]!;
+
+        Assert.Equal("*", Env("NETOBSERV_LISTEN"));
+        var file = Env("NETOBSERV_AUTH_FILE");
+        var mount = container["volumeMounts"]!.AsArray().Single(m => file.StartsWith((string)m!["mountPath"]! + "/", StringComparison.Ordinal))!;
+        Assert.Null(mount["subPath"]);
+        var volume = pod["volumes"]!.AsArray().Single(v => (string?)v!["name"] == (string?)mount["name"])!;
+        var secret = manifests.Single("Secret", (string)volume["secret"]!["secretName"]!);
+        Assert.NotEmpty(TokenFile.Parse((string)secret["stringData"]![Path.GetFileName(file)]!, file).Tokens);
     }
 
     [Fact]

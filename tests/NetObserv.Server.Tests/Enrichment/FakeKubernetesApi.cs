@@ -47,16 +47,18 @@ internal sealed class FakeKubernetesApi : IAsyncDisposable
     public int Port { get; }
 
     /// <summary>Writes a kubeconfig pointing at this server with a bearer token; returns its path.</summary>
-    public string WriteKubeconfig(string directory)
+    public string WriteKubeconfig(string directory) => WriteKubeconfig(Path.Combine(directory, "kubeconfig"), Port, Token);
+
+    /// <summary>Writes to <paramref name="path"/> a kubeconfig for http://127.0.0.1:<paramref name="port"/> with a bearer token.</summary>
+    public static string WriteKubeconfig(string path, int port, string token)
     {
-        var path = Path.Combine(directory, "kubeconfig");
         File.WriteAllText(path, $"""
             apiVersion: v1
             kind: Config
             clusters:
               - name: fake
                 cluster:
-                  server: http://127.0.0.1:{Port}
+                  server: http://127.0.0.1:{port}
             contexts:
               - name: fake
                 context:
@@ -66,7 +68,7 @@ internal sealed class FakeKubernetesApi : IAsyncDisposable
             users:
               - name: fake
                 user:
-                  token: {Token}
+                  token: {token}
             """);
         return path;
     }

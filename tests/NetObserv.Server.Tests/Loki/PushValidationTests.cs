@@ -18,7 +18,7 @@ public sealed class PushValidationTests
     private static readonly Uri s_push = new("/loki/api/v1/push", UriKind.Relative);
     private static readonly TimeSpan s_stored = TimeSpan.FromSeconds(10);
 
-    private static FlowRecord Flow(string hash, long endMs) => new()
+    internal static FlowRecord Flow(string hash, long endMs) => new()
     {
         TimeFlowStartMs = endMs - 2_000,
         TimeFlowEndMs = endMs,

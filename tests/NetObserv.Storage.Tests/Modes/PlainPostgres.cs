@@ -1,4 +1,5 @@
 using NetObserv.Storage.LocalPostgres;
+using NetObserv.Storage.Tests.LocalPostgres;
 using NetObserv.Testing;
 using Npgsql;
 
@@ -10,20 +11,14 @@ namespace NetObserv.Storage.Tests.Modes;
 /// once, saying what to do, when TimescaleDB is not installed for these binaries: the tests using it
 /// are about an installed extension.
 /// </summary>
-public sealed class PlainPostgres : IAsyncLifetime
+public sealed class PlainPostgres() : TemporaryPostgres("plainpg")
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "netobserv-test-plainpg-" + Guid.NewGuid().ToString("N")[..8]);
-    private ManagedPostgres? _server;
-
-    public ManagedPostgres Server => _server ?? throw new InvalidOperationException("not initialised");
-
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
         Assert.True(PostgresBinaries.Find().HasTimescaleDb(),
             "TimescaleDB is not installed for the PostgreSQL binaries these tests run: run "
             + "../shared/scripts/install-timescaledb.sh (as root) first.");
-        _server = await ManagedPostgres.StartAsync(_dir, preloadTimescaleDb: false, CancellationToken.None)
-            .DefaultTimeout();
+        await base.InitializeAsync();
     }
 
     /// <summary>Creates a fresh database on this server and returns a connection string to it.</summary>
@@ -40,18 +35,5 @@ public sealed class PlainPostgres : IAsyncLifetime
         await connection.OpenAsync().DefaultTimeout();
         await using var command = new NpgsqlCommand(sql, connection);
         return (T)(await command.ExecuteScalarAsync().DefaultTimeout())!;
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
     }
 }
