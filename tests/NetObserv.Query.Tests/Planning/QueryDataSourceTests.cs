@@ -18,7 +18,7 @@ public sealed class QueryDataSourceTests(QueryDataFixture data) : IClassFixture<
         Assert.Equal(QueryDataSource.ReaderRole, (string?)await who.ExecuteScalarAsync().DefaultTimeout());
         await using var count = new NpgsqlCommand("SELECT count(*) FROM flows", connection);
         Assert.Equal((long)data.Records.Count, (long)(await count.ExecuteScalarAsync().DefaultTimeout())!);
-        await using var delete = new NpgsqlCommand("DELETE FROM flows", connection);
+        await using var delete = new NpgsqlCommand("DELETE FROM flow_rows", connection);
         var refused = await Assert.ThrowsAsync<PostgresException>(() => delete.ExecuteNonQueryAsync());
         Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, refused.SqlState);
         await using var ddl = new NpgsqlCommand("CREATE TABLE reader_probe (x int)", connection);
