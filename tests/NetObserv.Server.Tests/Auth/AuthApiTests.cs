@@ -4,8 +4,10 @@ using System.Text;
 using System.Text.Json;
 using Grpc.Core;
 using Grpc.Health.V1;
+using Grpc.Net.Client;
 using NetObserv.Flows;
 using NetObserv.Flows.Tests.LokiPush;
+using NetObserv.Query.Grpc.V1;
 using NetObserv.Server.Tests.Ingest;
 using NetObserv.Server.Tests.Loki;
 using NetObserv.Testing;
@@ -303,5 +305,82 @@ public sealed class AuthApiTests(AuthServerFixture fixture) : IClassFixture<Auth
         var content = new ByteArrayContent(PushBodies.Json([PushBodies.FlpStream(record)]));
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         return content;
+    }
+
+    // The gRPC query API (netobserv.query.v1.QueryService) under the same tokens.
+    private static TimeRange GrpcRange => new()
+    {
+        StartUnixNano = (QueryTestFlows.OriginMs - 60_000) * 1_000_000,
+        EndUnixNano = (QueryTestFlows.OriginMs + (40 * 60_000)) * 1_000_000,
+    };
+
+    private async Task<LabelValuesResponse> GrpcLabelValuesAsync(string? token, string? tenant = null)
+    {
+        var headers = new Metadata();
+        if (token is not null)
+        {
+            headers.Add("authorization", "Bearer " + token);
+        }
+
+        if (tenant is not null)
+        {
+            headers.Add("x-scope-orgid", tenant);
+        }
+
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{fixture.Server.QueryGrpcPort}");
+        var client = new QueryService.QueryServiceClient(channel);
+        return await client.LabelValuesAsync(new LabelValuesRequest { Name = "SrcK8S_OwnerName", Range = GrpcRange }, headers)
+            .ResponseAsync.DefaultTimeout();
+    }
+
+    [Theory]
+    [InlineData(null, null, StatusCode.Unauthenticated)]
+    [InlineData("wrong-token", null, StatusCode.Unauthenticated)]
+    [InlineData(AuthServerFixture.PushToken, null, StatusCode.PermissionDenied)]
+    [InlineData(AuthServerFixture.BothToken, "other", StatusCode.PermissionDenied)]
+    public async Task QueryGrpc_WithoutTheRightToken_Refused(string? token, string? tenant, StatusCode expected)
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(() => GrpcLabelValuesAsync(token, tenant));
+
+        Assert.Equal(expected, error.StatusCode);
+    }
+
+    [Fact]
+    public async Task QueryGrpc_QueryTokenAndNamespaceToken_SeeTheirFlows()
+    {
+        var all = await GrpcLabelValuesAsync(AuthServerFixture.QueryToken);
+        var restricted = await GrpcLabelValuesAsync(AuthServerFixture.NamespaceToken);
+
+        var expectedAll = fixture.Flows.Where(f => f.Tenant == "default" && f.SrcOwner is not null)
+            .Select(f => f.SrcOwner!).Distinct().Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(expectedAll, all.Values.Order(StringComparer.Ordinal).ToList());
+        Assert.True(expectedAll.Count > 1);
+        var expectedRestricted = fixture.Flows.Where(f => f.Tenant == "default" && f.SrcOwner is not null
+                && (f.SrcNamespace == AuthServerFixture.RestrictedNamespace || f.DstNamespace == AuthServerFixture.RestrictedNamespace))
+            .Select(f => f.SrcOwner!).Distinct().Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(expectedRestricted, restricted.Values.Order(StringComparer.Ordinal).ToList());
+
+        // The flow table: every row the restricted token reads is from or to its namespace, and it reads fewer.
+        var allRows = await GrpcFlowsAsync(AuthServerFixture.QueryToken);
+        var restrictedRows = await GrpcFlowsAsync(AuthServerFixture.NamespaceToken);
+        Assert.NotEmpty(restrictedRows);
+        Assert.All(restrictedRows, r => Assert.True(r.SrcK8SNamespace == AuthServerFixture.RestrictedNamespace
+            || r.DstK8SNamespace == AuthServerFixture.RestrictedNamespace));
+        Assert.True(restrictedRows.Count < allRows.Count);
+    }
+
+    private async Task<List<FlowRow>> GrpcFlowsAsync(string token)
+    {
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{fixture.Server.QueryGrpcPort}");
+        var client = new QueryService.QueryServiceClient(channel);
+        using var call = client.QueryFlows(new FlowsRequest { Range = GrpcRange, Limit = 5000 },
+            new Metadata { { "authorization", "Bearer " + token } });
+        var rows = new List<FlowRow>();
+        while (await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout())
+        {
+            rows.Add(call.ResponseStream.Current);
+        }
+
+        return rows;
     }
 }
