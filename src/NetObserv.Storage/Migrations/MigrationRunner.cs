@@ -128,8 +128,12 @@ public sealed class MigrationRunner
         }
         finally
         {
-            await ExecuteAsync(connection, null, "SELECT pg_advisory_unlock($1)", LockKey, CancellationToken.None)
-                .ConfigureAwait(false);
+            // A broken session has released its lock with it; unlocking it would only hide why it broke.
+            if (connection.FullState == System.Data.ConnectionState.Open)
+            {
+                await ExecuteAsync(connection, null, "SELECT pg_advisory_unlock($1)", LockKey, CancellationToken.None)
+                    .ConfigureAwait(false);
+            }
         }
     }
 
