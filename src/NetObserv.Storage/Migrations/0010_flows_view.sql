@@ -2,6 +2,11 @@
 -- the table is dropped, and flows becomes a view with the same columns (plus the new ones at the
 -- end), so ad hoc SQL and the query planner keep reading flows as before.
 
+-- Nothing else touches the tables while the rows move: with TimescaleDB, a compression or retention job
+-- working on a chunk while this transaction changes it (or grants on it) fails the migration with
+-- "tuple concurrently updated". A job already running is waited for; one starting waits for the commit.
+LOCK TABLE flows, flow_rows IN ACCESS EXCLUSIVE MODE;
+
 INSERT INTO flow_endpoints (key_hash, type, namespace, name, owner_type, owner_name, host_ip, host_name, zone,
     subnet_label)
 SELECT flow_endpoint_key(type, namespace, name, owner_type, owner_name, host_ip, host_name, zone, subnet_label),
