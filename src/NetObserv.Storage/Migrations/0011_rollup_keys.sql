@@ -65,109 +65,48 @@ FROM (
 
 DROP VIEW volumetry_by_namespace_v;
 
-CREATE TABLE flow_rollup_1m_rows (
-    bucket          timestamptz NOT NULL,
-    bytes           bigint      NOT NULL,
-    packets         bigint      NOT NULL,
-    flows           bigint      NOT NULL,
-    sampled_bytes   bigint,
-    sampled_packets bigint,
-    key             integer     NOT NULL,
-    CONSTRAINT flow_rollup_1m_rows_key PRIMARY KEY (bucket, key)
-);
+-- Each level, the same way: its rows table, its rows moved over with their key's id, its view.
+-- The level names are this file's constants.
+DO $$
+DECLARE
+    level text;
+BEGIN
+    FOREACH level IN ARRAY ARRAY['1m', '5m', '10m', '1h'] LOOP
+        EXECUTE format($sql$
+            CREATE TABLE %1$I (
+                bucket          timestamptz NOT NULL,
+                bytes           bigint      NOT NULL,
+                packets         bigint      NOT NULL,
+                flows           bigint      NOT NULL,
+                sampled_bytes   bigint,
+                sampled_packets bigint,
+                key             integer     NOT NULL,
+                CONSTRAINT %3$I PRIMARY KEY (bucket, key)
+            );
 
-INSERT INTO flow_rollup_1m_rows (bucket, bytes, packets, flows, sampled_bytes, sampled_packets, key)
-SELECT r.bucket, r.bytes, r.packets, r.flows, nullif(r.sampled_bytes, r.bytes), nullif(r.sampled_packets, r.packets), k.id
-FROM flow_rollup_1m r
-JOIN flow_rollup_keys k ON k.key_hash = flow_rollup_key(r.tenant, r.src_k8s_namespace, r.src_k8s_owner_type, r.src_k8s_owner_name, r.dst_k8s_namespace, r.dst_k8s_owner_type, r.dst_k8s_owner_name, r.flow_direction, r.k8s_flow_layer, r.k8s_cluster_name)
-ORDER BY r.bucket;
+            INSERT INTO %1$I (bucket, bytes, packets, flows, sampled_bytes, sampled_packets, key)
+            SELECT r.bucket, r.bytes, r.packets, r.flows, nullif(r.sampled_bytes, r.bytes),
+                nullif(r.sampled_packets, r.packets), k.id
+            FROM %2$I r
+            JOIN flow_rollup_keys k ON k.key_hash = flow_rollup_key(r.tenant, r.src_k8s_namespace,
+                r.src_k8s_owner_type, r.src_k8s_owner_name, r.dst_k8s_namespace, r.dst_k8s_owner_type,
+                r.dst_k8s_owner_name, r.flow_direction, r.k8s_flow_layer, r.k8s_cluster_name)
+            ORDER BY r.bucket;
 
-DROP TABLE flow_rollup_1m;
+            DROP TABLE %2$I;
 
-CREATE VIEW flow_rollup_1m AS
-SELECT k.tenant, r.bucket, k.src_k8s_namespace, k.src_k8s_owner_type, k.src_k8s_owner_name, k.dst_k8s_namespace, k.dst_k8s_owner_type, k.dst_k8s_owner_name, k.flow_direction, k.k8s_flow_layer, k.k8s_cluster_name,
-    r.bytes, r.packets, coalesce(r.sampled_bytes, r.bytes) AS sampled_bytes,
-    coalesce(r.sampled_packets, r.packets) AS sampled_packets, r.flows, r.key
-FROM flow_rollup_1m_rows r
-JOIN flow_rollup_keys k ON k.id = r.key;
-
-CREATE TABLE flow_rollup_5m_rows (
-    bucket          timestamptz NOT NULL,
-    bytes           bigint      NOT NULL,
-    packets         bigint      NOT NULL,
-    flows           bigint      NOT NULL,
-    sampled_bytes   bigint,
-    sampled_packets bigint,
-    key             integer     NOT NULL,
-    CONSTRAINT flow_rollup_5m_rows_key PRIMARY KEY (bucket, key)
-);
-
-INSERT INTO flow_rollup_5m_rows (bucket, bytes, packets, flows, sampled_bytes, sampled_packets, key)
-SELECT r.bucket, r.bytes, r.packets, r.flows, nullif(r.sampled_bytes, r.bytes), nullif(r.sampled_packets, r.packets), k.id
-FROM flow_rollup_5m r
-JOIN flow_rollup_keys k ON k.key_hash = flow_rollup_key(r.tenant, r.src_k8s_namespace, r.src_k8s_owner_type, r.src_k8s_owner_name, r.dst_k8s_namespace, r.dst_k8s_owner_type, r.dst_k8s_owner_name, r.flow_direction, r.k8s_flow_layer, r.k8s_cluster_name)
-ORDER BY r.bucket;
-
-DROP TABLE flow_rollup_5m;
-
-CREATE VIEW flow_rollup_5m AS
-SELECT k.tenant, r.bucket, k.src_k8s_namespace, k.src_k8s_owner_type, k.src_k8s_owner_name, k.dst_k8s_namespace, k.dst_k8s_owner_type, k.dst_k8s_owner_name, k.flow_direction, k.k8s_flow_layer, k.k8s_cluster_name,
-    r.bytes, r.packets, coalesce(r.sampled_bytes, r.bytes) AS sampled_bytes,
-    coalesce(r.sampled_packets, r.packets) AS sampled_packets, r.flows, r.key
-FROM flow_rollup_5m_rows r
-JOIN flow_rollup_keys k ON k.id = r.key;
-
-CREATE TABLE flow_rollup_10m_rows (
-    bucket          timestamptz NOT NULL,
-    bytes           bigint      NOT NULL,
-    packets         bigint      NOT NULL,
-    flows           bigint      NOT NULL,
-    sampled_bytes   bigint,
-    sampled_packets bigint,
-    key             integer     NOT NULL,
-    CONSTRAINT flow_rollup_10m_rows_key PRIMARY KEY (bucket, key)
-);
-
-INSERT INTO flow_rollup_10m_rows (bucket, bytes, packets, flows, sampled_bytes, sampled_packets, key)
-SELECT r.bucket, r.bytes, r.packets, r.flows, nullif(r.sampled_bytes, r.bytes), nullif(r.sampled_packets, r.packets), k.id
-FROM flow_rollup_10m r
-JOIN flow_rollup_keys k ON k.key_hash = flow_rollup_key(r.tenant, r.src_k8s_namespace, r.src_k8s_owner_type, r.src_k8s_owner_name, r.dst_k8s_namespace, r.dst_k8s_owner_type, r.dst_k8s_owner_name, r.flow_direction, r.k8s_flow_layer, r.k8s_cluster_name)
-ORDER BY r.bucket;
-
-DROP TABLE flow_rollup_10m;
-
-CREATE VIEW flow_rollup_10m AS
-SELECT k.tenant, r.bucket, k.src_k8s_namespace, k.src_k8s_owner_type, k.src_k8s_owner_name, k.dst_k8s_namespace, k.dst_k8s_owner_type, k.dst_k8s_owner_name, k.flow_direction, k.k8s_flow_layer, k.k8s_cluster_name,
-    r.bytes, r.packets, coalesce(r.sampled_bytes, r.bytes) AS sampled_bytes,
-    coalesce(r.sampled_packets, r.packets) AS sampled_packets, r.flows, r.key
-FROM flow_rollup_10m_rows r
-JOIN flow_rollup_keys k ON k.id = r.key;
-
-CREATE TABLE flow_rollup_1h_rows (
-    bucket          timestamptz NOT NULL,
-    bytes           bigint      NOT NULL,
-    packets         bigint      NOT NULL,
-    flows           bigint      NOT NULL,
-    sampled_bytes   bigint,
-    sampled_packets bigint,
-    key             integer     NOT NULL,
-    CONSTRAINT flow_rollup_1h_rows_key PRIMARY KEY (bucket, key)
-);
-
-INSERT INTO flow_rollup_1h_rows (bucket, bytes, packets, flows, sampled_bytes, sampled_packets, key)
-SELECT r.bucket, r.bytes, r.packets, r.flows, nullif(r.sampled_bytes, r.bytes), nullif(r.sampled_packets, r.packets), k.id
-FROM flow_rollup_1h r
-JOIN flow_rollup_keys k ON k.key_hash = flow_rollup_key(r.tenant, r.src_k8s_namespace, r.src_k8s_owner_type, r.src_k8s_owner_name, r.dst_k8s_namespace, r.dst_k8s_owner_type, r.dst_k8s_owner_name, r.flow_direction, r.k8s_flow_layer, r.k8s_cluster_name)
-ORDER BY r.bucket;
-
-DROP TABLE flow_rollup_1h;
-
-CREATE VIEW flow_rollup_1h AS
-SELECT k.tenant, r.bucket, k.src_k8s_namespace, k.src_k8s_owner_type, k.src_k8s_owner_name, k.dst_k8s_namespace, k.dst_k8s_owner_type, k.dst_k8s_owner_name, k.flow_direction, k.k8s_flow_layer, k.k8s_cluster_name,
-    r.bytes, r.packets, coalesce(r.sampled_bytes, r.bytes) AS sampled_bytes,
-    coalesce(r.sampled_packets, r.packets) AS sampled_packets, r.flows, r.key
-FROM flow_rollup_1h_rows r
-JOIN flow_rollup_keys k ON k.id = r.key;
+            CREATE VIEW %2$I AS
+            SELECT k.tenant, r.bucket, k.src_k8s_namespace, k.src_k8s_owner_type, k.src_k8s_owner_name,
+                k.dst_k8s_namespace, k.dst_k8s_owner_type, k.dst_k8s_owner_name, k.flow_direction,
+                k.k8s_flow_layer, k.k8s_cluster_name, r.bytes, r.packets,
+                coalesce(r.sampled_bytes, r.bytes) AS sampled_bytes,
+                coalesce(r.sampled_packets, r.packets) AS sampled_packets, r.flows, r.key
+            FROM %1$I r
+            JOIN flow_rollup_keys k ON k.id = r.key;
+            $sql$, 'flow_rollup_' || level || '_rows', 'flow_rollup_' || level, 'flow_rollup_' || level || '_rows_key');
+    END LOOP;
+END
+$$;
 
 -- INSERT INTO a rollup view (rebuilding a level by hand, imports) adds the row to its table with the
 -- key's id. The backend's writer upserts into the tables directly.
@@ -186,10 +125,16 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER flow_rollup_1m_insert INSTEAD OF INSERT ON flow_rollup_1m FOR EACH ROW EXECUTE FUNCTION flow_rollup_insert();
-CREATE TRIGGER flow_rollup_5m_insert INSTEAD OF INSERT ON flow_rollup_5m FOR EACH ROW EXECUTE FUNCTION flow_rollup_insert();
-CREATE TRIGGER flow_rollup_10m_insert INSTEAD OF INSERT ON flow_rollup_10m FOR EACH ROW EXECUTE FUNCTION flow_rollup_insert();
-CREATE TRIGGER flow_rollup_1h_insert INSTEAD OF INSERT ON flow_rollup_1h FOR EACH ROW EXECUTE FUNCTION flow_rollup_insert();
+DO $$
+DECLARE
+    level text;
+BEGIN
+    FOREACH level IN ARRAY ARRAY['1m', '5m', '10m', '1h'] LOOP
+        EXECUTE format('CREATE TRIGGER %I INSTEAD OF INSERT ON %I FOR EACH ROW EXECUTE FUNCTION flow_rollup_insert()',
+            'flow_rollup_' || level || '_insert', 'flow_rollup_' || level);
+    END LOOP;
+END
+$$;
 
 -- volumetry_by_namespace_v: hourly traffic between namespaces, from the hourly rollup (as before).
 CREATE VIEW volumetry_by_namespace_v AS
