@@ -1,6 +1,7 @@
 using System.Net;
 using NetObserv.Flows;
 using NetObserv.Storage.Dictionaries;
+using NetObserv.Storage.Rollups;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -60,8 +61,7 @@ internal static class FlowCopy
     /// <summary><c>received_offset_s</c>: seconds from the last packet's whole second to <c>TimeReceived</c>.</summary>
     public static int ReceivedOffsetSeconds(FlowRecord r)
     {
-        var endMs = FlowTime.Clamp(r.TimeFlowEndMs);
-        var endSecond = endMs >= 0 ? endMs / 1000 : ((endMs + 1) / 1000) - 1;
+        var endSecond = RollupAggregator.Floor(FlowTime.Clamp(r.TimeFlowEndMs), 1000) / 1000;
         return (int)Int128.Clamp((Int128)r.TimeReceived - endSecond, int.MinValue, int.MaxValue);
     }
 

@@ -79,37 +79,15 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
             return;
         }
 
-        await using var batch = new NpgsqlBatch(connection);
         // Keys in one order in every writer loop: two batches adding the same new keys wait for each other
         // in turn instead of each holding one the other needs.
         var endpointKeys = missingEndpoints?.Keys.OrderBy(k => k.ToString(), StringComparer.Ordinal).ToArray() ?? [];
         var contextKeys = missingContexts?.Keys.OrderBy(k => k.ToString(), StringComparer.Ordinal).ToArray() ?? [];
-        foreach (var key in endpointKeys)
-        {
-            batch.BatchCommands.Add(EndpointCommand(key));
-        }
-
-        foreach (var key in contextKeys)
-        {
-            batch.BatchCommands.Add(ContextCommand(key));
-        }
-
-        // The batch runs in one implicit transaction: a key the database refuses rolls back the keys
-        // before it, so ids are used and cached only once every statement has succeeded.
-        var endpointIds = new int[endpointKeys.Length];
-        var contextIds = new int[contextKeys.Length];
-        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
-            for (var k = 0; k < endpointIds.Length; k++)
-            {
-                endpointIds[k] = await ReadIdAsync(reader, cancellationToken).ConfigureAwait(false);
-            }
-
-            for (var k = 0; k < contextIds.Length; k++)
-            {
-                contextIds[k] = await ReadIdAsync(reader, cancellationToken).ConfigureAwait(false);
-            }
-        }
+        var added = await AddKeysAsync(connection,
+            [.. endpointKeys.Select(EndpointCommand), .. contextKeys.Select(ContextCommand)], cancellationToken)
+            .ConfigureAwait(false);
+        var endpointIds = added[..endpointKeys.Length];
+        var contextIds = added[endpointKeys.Length..];
 
         for (var k = 0; k < endpointKeys.Length; k++)
         {
@@ -173,39 +151,54 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
         }
 
         missing.Sort((a, b) => string.CompareOrdinal(a.ToString(), b.ToString()));
-        await using var batch = new NpgsqlBatch(connection);
-        foreach (var k in missing)
-        {
-            var command = new NpgsqlBatchCommand("SELECT flow_rollup_key_id($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
-            var p = command.Parameters;
-            Text(p, k.Tenant);
-            Text(p, k.SrcNamespace);
-            Text(p, k.SrcOwnerType);
-            Text(p, k.SrcOwnerName);
-            Text(p, k.DstNamespace);
-            Text(p, k.DstOwnerType);
-            Text(p, k.DstOwnerName);
-            Int(p, k.FlowDirection);
-            Text(p, k.FlowLayer);
-            Text(p, k.ClusterName);
-            batch.BatchCommands.Add(command);
-        }
-
-        // As for the other dictionaries: ids are cached only once the whole batch has succeeded.
-        var ids = new int[missing.Count];
-        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
-            for (var k = 0; k < ids.Length; k++)
-            {
-                ids[k] = await ReadIdAsync(reader, cancellationToken).ConfigureAwait(false);
-            }
-        }
-
+        var ids = await AddKeysAsync(connection, [.. missing.Select(RollupKeyCommand)], cancellationToken)
+            .ConfigureAwait(false);
         for (var k = 0; k < ids.Length; k++)
         {
             into[missing[k]] = ids[k];
             Remember(_rollupKeys, missing[k], ids[k]);
         }
+    }
+
+    /// <summary>
+    /// Runs the id functions of new keys in one round trip and returns their ids in order. The batch runs in
+    /// one implicit transaction: a key the database refuses rolls back the keys before it, so callers use and
+    /// cache the ids only once this has returned.
+    /// </summary>
+    private static async Task<int[]> AddKeysAsync(NpgsqlConnection connection, List<NpgsqlBatchCommand> commands,
+        CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection);
+        foreach (var command in commands)
+        {
+            batch.BatchCommands.Add(command);
+        }
+
+        var ids = new int[commands.Count];
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        for (var k = 0; k < ids.Length; k++)
+        {
+            ids[k] = await ReadIdAsync(reader, cancellationToken).ConfigureAwait(false);
+        }
+
+        return ids;
+    }
+
+    private static NpgsqlBatchCommand RollupKeyCommand(RollupKey k)
+    {
+        var command = new NpgsqlBatchCommand("SELECT flow_rollup_key_id($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
+        var p = command.Parameters;
+        Text(p, k.Tenant);
+        Text(p, k.SrcNamespace);
+        Text(p, k.SrcOwnerType);
+        Text(p, k.SrcOwnerName);
+        Text(p, k.DstNamespace);
+        Text(p, k.DstOwnerType);
+        Text(p, k.DstOwnerName);
+        Int(p, k.FlowDirection);
+        Text(p, k.FlowLayer);
+        Text(p, k.ClusterName);
+        return command;
     }
 
     /// <summary>Forgets every cached id (after a database change that may have renumbered them).</summary>
