@@ -46,7 +46,8 @@ public sealed class FlowDatabase : IAsyncDisposable
         if (string.IsNullOrWhiteSpace(connectionString))
         {
             var dir = Path.Combine(options.DataDirectory, "pg");
-            managed = await ManagedPostgres.StartAsync(dir, cancellationToken).ConfigureAwait(false);
+            managed = await ManagedPostgres.StartAsync(dir, preloadTimescaleDb: true, logger, cancellationToken)
+                .ConfigureAwait(false);
             await managed.CreateDatabaseAsync("netobserv", cancellationToken).ConfigureAwait(false);
             connectionString = managed.ConnectionString("netobserv");
             StorageLog.ManagedPostgresStarted(logger, managed.DataDirectory, managed.Port);

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using NetObserv.Flows.Pipeline;
 using NetObserv.Storage.Copy;
+using NetObserv.Storage.LocalPostgres;
 using NetObserv.Storage.Partitions;
 using Npgsql;
 
@@ -34,6 +35,10 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton<FlowPartitions>();
         services.TryAddSingleton<StorageMaintenanceService>();
         services.TryAddSingleton<FlowBatchWriter>();
+
+        // The managed PostgreSQL is restarted when it dies; registered first, so it is supervised until the end.
+        services.TryAddSingleton<ManagedPostgresSupervisor>();
+        services.AddHostedService(sp => sp.GetRequiredService<ManagedPostgresSupervisor>());
 
         // Registered before the ingest transports, so the host stops the writer after them: it then
         // drains whatever they accepted.

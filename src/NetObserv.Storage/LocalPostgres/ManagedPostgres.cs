@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
 namespace NetObserv.Storage.LocalPostgres;
@@ -18,6 +20,9 @@ namespace NetObserv.Storage.LocalPostgres;
 /// needs the superuser's password (<c>scram-sha-256</c>), a random one kept only in
 /// <see cref="PasswordFile"/> (a pgpass file, mode 0600, readable by the account that started the backend).
 /// A data folder initialised by an older version with <c>trust</c> is switched over at its next start.
+/// The server it starts is recorded in <c>netobserv.owner</c> (see <see cref="ManagedPostgresOwner"/>): a server
+/// that an earlier run of ours left behind when it crashed is stopped at the next start, not silently shared,
+/// so no server outlives the process that owns it for longer than until that next start.
 /// </summary>
 public sealed class ManagedPostgres : IAsyncDisposable
 {
@@ -30,22 +35,32 @@ public sealed class ManagedPostgres : IAsyncDisposable
     private readonly string _dataDir;
     private readonly string? _runAs;
     private readonly string _password;
-    private bool _stopped;
+    private readonly string _serverOptions;
+    private int _stopped;
 
     /// <summary>Worker process slots when TimescaleDB is preloaded: its scheduler and jobs take them (PostgreSQL's default is 8).</summary>
     public const int TimescaleDbWorkerProcesses = 32;
 
     private ManagedPostgres(PostgresBinaries binaries, string dataDir, string? runAs, string password, int port,
-        bool startedHere, bool preloadsTimescaleDb)
+        bool startedHere, bool preloadsTimescaleDb, string serverOptions)
     {
         _binaries = binaries;
         _dataDir = dataDir;
         _runAs = runAs;
         _password = password;
+        _serverOptions = serverOptions;
         Port = port;
         StartedHere = startedHere;
         PreloadsTimescaleDb = preloadsTimescaleDb;
     }
+
+    /// <summary>The postmaster's PID as its <c>postmaster.pid</c> said after the last (re)start; 0 when unknown.</summary>
+    public int PostmasterPid { get; private set; }
+
+    private long? _postmasterStartTime;
+
+    /// <summary>True while the postmaster this instance started (or restarted) still runs.</summary>
+    public bool IsRunning => PostmasterPid > 0 && ManagedPostgresOwner.StartTimeOf(PostmasterPid) == _postmasterStartTime;
 
     /// <summary>True when this instance started the server with TimescaleDB in <c>shared_preload_libraries</c>.</summary>
     public bool PreloadsTimescaleDb { get; }
@@ -87,15 +102,24 @@ public sealed class ManagedPostgres : IAsyncDisposable
     /// what to do when the binaries are missing or the server does not start.
     /// </summary>
     public static Task<ManagedPostgres> StartAsync(string dataDir, CancellationToken cancellationToken) =>
-        StartAsync(dataDir, preloadTimescaleDb: true, cancellationToken);
+        StartAsync(dataDir, preloadTimescaleDb: true, null, cancellationToken);
 
     /// <summary>
     /// As <see cref="StartAsync(string, CancellationToken)"/>; <paramref name="preloadTimescaleDb"/> false
     /// starts the server without preloading TimescaleDB even when it is installed.
     /// </summary>
-    public static async Task<ManagedPostgres> StartAsync(string dataDir, bool preloadTimescaleDb,
+    public static Task<ManagedPostgres> StartAsync(string dataDir, bool preloadTimescaleDb,
+        CancellationToken cancellationToken) =>
+        StartAsync(dataDir, preloadTimescaleDb, null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="StartAsync(string, bool, CancellationToken)"/>, saying on <paramref name="logger"/> when a
+    /// server left behind by an earlier run of ours is stopped first.
+    /// </summary>
+    public static async Task<ManagedPostgres> StartAsync(string dataDir, bool preloadTimescaleDb, ILogger? logger,
         CancellationToken cancellationToken)
     {
+        logger ??= NullLogger.Instance;
         ArgumentException.ThrowIfNullOrEmpty(dataDir);
         var binaries = PostgresBinaries.Find();
         dataDir = Path.GetFullPath(dataDir);
@@ -115,9 +139,24 @@ public sealed class ManagedPostgres : IAsyncDisposable
         }
 
         var running = RunningPort(dataDir);
-        if (running is { } existing && await AcceptsConnectionsAsync(existing, password, cancellationToken).ConfigureAwait(false))
+        if (running is { } existing)
         {
-            return new ManagedPostgres(binaries, dataDir, runAs, password, existing, startedHere: false, preloadsTimescaleDb: false);
+            var owner = ManagedPostgresOwner.Read(dataDir);
+            if (owner is null || owner.OwnerIsAlive)
+            {
+                // Started by someone else (or by a live process of ours): share it, never stop it.
+                if (await AcceptsConnectionsAsync(existing, password, cancellationToken).ConfigureAwait(false))
+                {
+                    return new ManagedPostgres(binaries, dataDir, runAs, password, existing, startedHere: false,
+                        preloadsTimescaleDb: false, serverOptions: "");
+                }
+            }
+            else
+            {
+                // Ours, left behind when its owner died: stop it and start one that is this process's.
+                LocalPostgresLog.LeftoverFound(logger, dataDir, owner.OwnerPid, owner.PostgresPid, owner.Port);
+                await StopLeftoverAsync(binaries, dataDir, runAs, owner, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         var port = FreePort();
@@ -131,16 +170,12 @@ public sealed class ManagedPostgres : IAsyncDisposable
                 $" -c shared_preload_libraries=timescaledb -c timescaledb.telemetry_level=off -c max_worker_processes={TimescaleDbWorkerProcesses}");
         }
 
-        var start = await RunAsync(binaries.PgCtl,
-            ["start", "-w", "-t", "60", "-D", dataDir, "-l", Path.Combine(dataDir, "postgres.log"), "-o", options],
-            runAs, cancellationToken).ConfigureAwait(false);
-        if (start.ExitCode != 0)
+        var server = new ManagedPostgres(binaries, dataDir, runAs, password, port, startedHere: true, timescaleDb, options);
+        var (started, output) = await server.StartServerAsync(cancellationToken).ConfigureAwait(false);
+        if (!started)
         {
-            var log = ReadTail(Path.Combine(dataDir, "postgres.log"));
-            throw new ManagedPostgresException($"PostgreSQL did not start in {dataDir}:\n{start.Output}\n{log}");
+            throw new ManagedPostgresException($"PostgreSQL did not start in {dataDir}:\n{output}");
         }
-
-        var server = new ManagedPostgres(binaries, dataDir, runAs, password, port, startedHere: true, timescaleDb);
         await RemoveTrustAsync(dataDir, port, password, cancellationToken).ConfigureAwait(false);
         var deadline = Stopwatch.StartNew();
         while (!await AcceptsConnectionsAsync(port, password, cancellationToken).ConfigureAwait(false))
@@ -173,32 +208,127 @@ public sealed class ManagedPostgres : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Starts the server again on the same port with the same settings, after it died (the supervisor's restart).
+    /// Returns false, with pg_ctl's output and the log's tail, when it did not start.
+    /// </summary>
+    internal async Task<(bool Started, string Output)> StartServerAsync(CancellationToken cancellationToken)
+    {
+        var start = await RunAsync(_binaries.PgCtl,
+            ["start", "-w", "-t", "60", "-D", _dataDir, "-l", Path.Combine(_dataDir, "postgres.log"), "-o", _serverOptions],
+            _runAs, cancellationToken).ConfigureAwait(false);
+        if (start.ExitCode != 0)
+        {
+            return (false, start.Output + "\n" + ReadTail(Path.Combine(_dataDir, "postgres.log")));
+        }
+
+        PostmasterPid = PostmasterPidOf(_dataDir) ?? 0;
+        _postmasterStartTime = ManagedPostgresOwner.StartTimeOf(PostmasterPid);
+        ManagedPostgresOwner.ForThisProcess(PostmasterPid, Port, _dataDir).Write();
+        return (true, start.Output);
+    }
+
+    /// <summary>True once <see cref="DisposeAsync"/> or <see cref="Stop"/> has begun stopping the server.</summary>
+    internal bool Stopping => Volatile.Read(ref _stopped) != 0;
+
     /// <summary>Stops the server if this instance started it (fast shutdown: open sessions end).</summary>
     public async ValueTask DisposeAsync()
     {
-        if (_stopped || !StartedHere)
+        if (!StartedHere || Interlocked.Exchange(ref _stopped, 1) != 0)
         {
             return;
         }
 
-        _stopped = true;
         NpgsqlConnection.ClearAllPools();
-        await RunAsync(_binaries.PgCtl, ["stop", "-m", "fast", "-w", "-D", _dataDir], _runAs, CancellationToken.None)
+        var stop = await RunAsync(_binaries.PgCtl, ["stop", "-m", "fast", "-w", "-D", _dataDir], _runAs, CancellationToken.None)
             .ConfigureAwait(false);
+        if (stop.ExitCode != 0 && IsRunning)
+        {
+            await RunAsync(_binaries.PgCtl, ["stop", "-m", "immediate", "-w", "-D", _dataDir], _runAs, CancellationToken.None)
+                .ConfigureAwait(false);
+        }
+
+        ManagedPostgresOwner.Delete(_dataDir);
     }
 
     /// <summary>Stops the server synchronously (for process-exit handlers).</summary>
     public void Stop()
     {
-        if (_stopped || !StartedHere)
+        if (!StartedHere || Interlocked.Exchange(ref _stopped, 1) != 0)
         {
             return;
         }
 
-        _stopped = true;
         var psi = StartInfo(_binaries.PgCtl, ["stop", "-m", "immediate", "-w", "-D", _dataDir], _runAs);
         using var process = Process.Start(psi);
         process?.WaitForExit(30_000);
+        ManagedPostgresOwner.Delete(_dataDir);
+    }
+
+    /// <summary>
+    /// Stops a server that an earlier run of ours left running: fast shutdown, then immediate, then SIGKILL of
+    /// the recorded postmaster if it still runs. The record goes with it.
+    /// </summary>
+    private static async Task StopLeftoverAsync(PostgresBinaries binaries, string dataDir, string? runAs,
+        ManagedPostgresOwner owner, CancellationToken cancellationToken)
+    {
+        var fast = await RunAsync(binaries.PgCtl, ["stop", "-m", "fast", "-w", "-t", "30", "-D", dataDir], runAs,
+            cancellationToken).ConfigureAwait(false);
+        if (fast.ExitCode != 0)
+        {
+            await RunAsync(binaries.PgCtl, ["stop", "-m", "immediate", "-w", "-t", "30", "-D", dataDir], runAs,
+                cancellationToken).ConfigureAwait(false);
+        }
+
+        var pid = PostmasterPidOf(dataDir) ?? owner.PostgresPid;
+        if (ManagedPostgresOwner.StartTimeOf(pid) is not null && IsPostgres(pid))
+        {
+            using (var process = Process.GetProcessById(pid))
+            {
+                process.Kill();
+            }
+
+            // Not our child: wait until it is gone (a zombie counts as gone).
+            var deadline = Stopwatch.StartNew();
+            while (ManagedPostgresOwner.StartTimeOf(pid) is not null && deadline.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        ManagedPostgresOwner.Delete(dataDir);
+    }
+
+    /// <summary>True when process <paramref name="pid"/> runs a PostgreSQL server (its name is postgres or postmaster).</summary>
+    private static bool IsPostgres(int pid)
+    {
+        try
+        {
+            var name = File.ReadAllText("/proc/" + pid.ToString(CultureInfo.InvariantCulture) + "/comm").Trim();
+            return name is "postgres" or "postmaster";
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The PID on the first line of the data folder's <c>postmaster.pid</c>, null when there is none.</summary>
+    private static int? PostmasterPidOf(string dataDir)
+    {
+        try
+        {
+            var first = File.ReadLines(Path.Combine(dataDir, "postmaster.pid")).FirstOrDefault();
+            return int.TryParse(first, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private static bool IsRoot()
