@@ -32,6 +32,7 @@ public static class StorageServiceCollectionExtensions
             var options = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
             return new FlowChannel(options.ChannelCapacity);
         });
+        services.TryAddSingleton<DatabaseProbe>();
         services.TryAddSingleton<FlowPartitions>();
         services.TryAddSingleton<StorageMaintenanceService>();
         services.TryAddSingleton<FlowBatchWriter>();

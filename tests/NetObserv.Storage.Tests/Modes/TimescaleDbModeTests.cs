@@ -54,6 +54,22 @@ public sealed class TimescaleDbModeTests(PlainPostgres plain) : IClassFixture<Pl
     }
 
     [Fact]
+    public async Task MigrateAsync_CreateExtensionEndsSession_ReportsPostgresErrorNotClosedConnection()
+    {
+        // The TimescaleDB migration's CREATE EXTENSION on a server that does not preload it: PostgreSQL
+        // ends the session (FATAL); the cleanup after it must not replace that error with its own.
+        var cs = await plain.CreateDatabaseAsync();
+        await using var dataSource = NpgsqlDataSource.Create(cs);
+
+        var error = await Record.ExceptionAsync(() => new Storage.Migrations.MigrationRunner(dataSource)
+            .MigrateAsync(StorageMode.TimescaleDb, CancellationToken.None).DefaultTimeout());
+
+        var postgres = Assert.IsType<PostgresException>(error);
+        Assert.Contains("preload", postgres.MessageText + " " + postgres.Hint, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("Connection is not open", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Auto_ManagedServerWithTimescaleDbInstalled_PreloadsItAndWritesIntoHypertable()
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "netobserv-test-managed-" + Guid.NewGuid().ToString("N")[..8]);
