@@ -42,6 +42,8 @@ public sealed class FlowDatabase : IAsyncDisposable
         loggerFactory ??= NullLoggerFactory.Instance;
         var logger = loggerFactory.CreateLogger<FlowDatabase>();
         ManagedPostgres? managed = null;
+        var dataDirectory = Path.GetFullPath(options.DataDirectory);
+        LocalPostgresLog.DataFolder(logger, dataDirectory);
         var connectionString = options.ConnectionString;
         if (string.IsNullOrWhiteSpace(connectionString))
         {

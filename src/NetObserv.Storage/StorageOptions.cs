@@ -11,8 +11,12 @@ public sealed class StorageOptions
     /// </summary>
     public string? ConnectionString { get; set; }
 
-    /// <summary>Folder for the managed PostgreSQL (<c>pg/</c> below it). Defaults to <c>./.netobserv</c>.</summary>
-    public string DataDirectory { get; set; } = "./.netobserv";
+    /// <summary>
+    /// Folder for the managed PostgreSQL (<c>pg/</c> below it) and the spill journal. Defaults to one place whatever
+    /// the working directory (<see cref="DefaultDataDirectory()"/>): <c>/var/lib/netobserv</c> for root, else
+    /// <c>$XDG_DATA_HOME/netobserv</c>, else <c>~/.local/share/netobserv</c>.
+    /// </summary>
+    public string DataDirectory { get; set; } = DefaultDataDirectory();
 
     /// <summary>
     /// <c>auto</c> (TimescaleDB when the server preloads it, else native partitions), <c>on</c> (fail to
@@ -69,6 +73,28 @@ public sealed class StorageOptions
     /// <see cref="Retention"/>. 0 keeps none. Defaults to 100,000.
     /// </summary>
     public int RejectedMaxRows { get; set; } = 100_000;
+
+    /// <summary>The default <see cref="DataDirectory"/> for this process's account and environment.</summary>
+    public static string DefaultDataDirectory() =>
+        DefaultDataDirectory(Environment.IsPrivilegedProcess, Environment.GetEnvironmentVariable("XDG_DATA_HOME"),
+            Environment.GetFolderPath(Environment.SpecialFolder.UserProfile));
+
+    /// <summary>
+    /// <c>/var/lib/netobserv</c> when <paramref name="root"/>; else <c>netobserv</c> below
+    /// <paramref name="xdgDataHome"/> when it is an absolute path (the XDG base directory rule), else below
+    /// <c>&lt;home&gt;/.local/share</c>.
+    /// </summary>
+    public static string DefaultDataDirectory(bool root, string? xdgDataHome, string home)
+    {
+        if (root)
+        {
+            return "/var/lib/netobserv";
+        }
+
+        return !string.IsNullOrEmpty(xdgDataHome) && Path.IsPathRooted(xdgDataHome)
+            ? Path.Combine(xdgDataHome, "netobserv")
+            : Path.Combine(home, ".local", "share", "netobserv");
+    }
 
     /// <summary>The spill folder in effect: <see cref="SpillDirectory"/>, else <c>spill/</c> below <see cref="DataDirectory"/>.</summary>
     public string ResolvedSpillDirectory =>

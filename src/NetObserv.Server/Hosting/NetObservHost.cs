@@ -98,7 +98,9 @@ internal static class NetObservHost
         {
             var certificate = string.IsNullOrEmpty(options.TlsCertificatePath) ? null
                 : new PemCertificateReloader(options.TlsCertificatePath, options.TlsKeyPath, TimeProvider.System);
-            Listen(kestrel, options.ListenAddress, options.HttpPort, HttpProtocols.Http1AndHttp2, listen =>
+            // HTTP/2 needs TLS (ALPN) on this port; without it Kestrel would turn it off and warn at every start.
+            Listen(kestrel, options.ListenAddress, options.HttpPort,
+                certificate is null ? HttpProtocols.Http1 : HttpProtocols.Http1AndHttp2, listen =>
             {
                 endpoints.SetHttp(listen);
                 if (certificate is not null)

@@ -4,13 +4,14 @@ using NetObserv.Storage;
 namespace NetObserv.Server.Hosting;
 
 /// <summary>
-/// <c>/healthz</c> (liveness: the process is up, whatever the database does), <c>/ready</c> (started and the
+/// <c>/</c> (where the APIs are), <c>/healthz</c> (liveness: the process is up, whatever the database does), <c>/ready</c> (started and the
 /// database answers; 503 with the reason otherwise), <c>/metrics</c>.
 /// </summary>
 internal static class OperationalEndpoints
 {
     public static IEndpointRouteBuilder MapOperationalEndpoints(this IEndpointRouteBuilder endpoints)
     {
+        endpoints.MapApiIndex();
         endpoints.MapGet("/healthz", () => Results.Text("ok\n"));
         endpoints.MapGet("/ready", ReadyAsync);
         endpoints.MapGet("/metrics", (PrometheusExporter exporter) =>

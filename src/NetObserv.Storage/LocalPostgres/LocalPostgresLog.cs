@@ -23,4 +23,8 @@ internal static partial class LocalPostgresLog
     [LoggerMessage(EventId = 2304, EventName = "ManagedPostgresRestartError", Level = LogLevel.Error,
         Message = "Restarting the managed PostgreSQL in {DataDirectory} failed unexpectedly (attempt {Attempt})")]
     public static partial void RestartError(ILogger logger, Exception exception, string dataDirectory, int attempt);
+
+    [LoggerMessage(EventId = 2305, EventName = "DataFolder", Level = LogLevel.Information,
+        Message = "Data folder: {DataDirectory} (--data-dir or Storage:DataDirectory to change it)")]
+    public static partial void DataFolder(ILogger logger, string dataDirectory);
 }

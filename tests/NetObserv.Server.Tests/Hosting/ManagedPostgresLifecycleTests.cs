@@ -28,6 +28,7 @@ public sealed class ManagedPostgresLifecycleTests(ITestOutputHelper output)
             using (var first = await ServerProcess.StartAsync(dataDir))
             {
                 leftover = Assert.Single(Postmasters(pg));
+                Assert.DoesNotContain("warn:", first.Output, StringComparison.Ordinal); // a normal start warns of nothing
                 first.Signal("KILL");
                 await first.WaitForExitAsync(TimeSpan.FromSeconds(30));
             }

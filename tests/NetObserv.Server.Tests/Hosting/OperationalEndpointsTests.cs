@@ -67,6 +67,31 @@ public sealed class OperationalEndpointsTests
     }
 
     [Fact]
+    public async Task Root_Get_ListsTheEntryPointsAsJson()
+    {
+        await using var server = await RunningServer.StartAsync();
+
+        using var response = await server.Http.GetAsync(new Uri("/", UriKind.Relative)).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var index = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal("/loki/api/v1/query_range", index["loki"]!["query_range"]!.GetValue<string>());
+        Assert.Equal("/loki/api/v1/push", index["loki"]!["push"]!.GetValue<string>());
+        var grpc = index["grpc"]!.AsArray();
+        Assert.Contains(grpc, g => g!["port"]!.GetValue<int>() == server.GrpcPort
+            && g["services"]!.AsArray().Any(s => s!.GetValue<string>() == "pbflow.Collector/Send"));
+        Assert.Contains(grpc, g => g!["port"]!.GetValue<int>() == server.QueryGrpcPort
+            && g["services"]!.AsArray().Any(s => s!.GetValue<string>() == "netobserv.query.v1.QueryService"));
+        foreach (var path in (string[])["metrics", "ready", "healthz"])
+        {
+            using var answer = await server.Http.GetAsync(new Uri(index[path]!.GetValue<string>(), UriKind.Relative)).DefaultTimeout();
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        }
+
+        Assert.Contains("README.md", index["docs"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Metrics_Scraped_IsPrometheusText()
     {
         await using var server = await RunningServer.StartAsync();
