@@ -66,7 +66,8 @@ internal sealed class IpfixCollectorService : IHostedService, IDisposable
             DefaultSampling = _options.DefaultSampling,
             MaxExporters = _options.MaxExporters,
         }, services.GetService<TimeProvider>() ?? TimeProvider.System, Counters);
-        _ = new IpfixMetrics(meterFactory, Counters, () => _queue.Reader.Count);
+        _ = new IpfixMetrics(meterFactory, Counters, () => _queue.Reader.Count,
+            () => _listeners.Sum(l => l.Listener.KernelDrops));
     }
 
     /// <summary>Packets, records and drops by reason.</summary>

@@ -22,6 +22,6 @@ internal static partial class IpfixLog
     public static partial void DecodeFailed(ILogger logger, IPAddress exporter, Exception exception);
 
     [LoggerMessage(EventId = 4104, EventName = "IpfixReceiveBufferCapped", Level = LogLevel.Information,
-        Message = "UDP receive buffer on {EndPoint} is {Actual} bytes ({Requested} requested; raise net.core.rmem_max for more)")]
-    public static partial void ReceiveBufferCapped(ILogger logger, EndPoint endPoint, int actual, int requested);
+        Message = "UDP receive buffer on {EndPoint} is {Actual} bytes, not the {Requested} of Ipfix:ReceiveBufferBytes: the kernel caps it at net.core.rmem_max = {RmemMax}. A burst larger than the buffer is dropped by the kernel (netobserv_ipfix_socket_drops_total); to allow it: sysctl -w net.core.rmem_max={Requested}")]
+    public static partial void ReceiveBufferCapped(ILogger logger, EndPoint endPoint, int actual, int requested, long rmemMax);
 }

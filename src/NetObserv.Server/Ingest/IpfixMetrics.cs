@@ -5,14 +5,15 @@ namespace NetObserv.Server.Ingest;
 
 /// <summary>
 /// The collector's counters as instruments of the <c>NetObserv.Ipfix</c> meter, read when metrics are
-/// collected (nothing is recorded per packet): packets, records, options records, templates, drops by reason
-/// and the receive queue depth.
+/// collected (nothing is recorded per packet): packets, records, options records, templates, drops by reason,
+/// the receive queue depth and the kernel's drops on the sockets.
 /// </summary>
 internal sealed class IpfixMetrics
 {
     public const string MeterName = "NetObserv.Ipfix";
 
-    public IpfixMetrics(IMeterFactory meterFactory, IpfixDecodeCounters counters, Func<int> queueDepth)
+    public IpfixMetrics(IMeterFactory meterFactory, IpfixDecodeCounters counters, Func<int> queueDepth,
+        Func<long> socketDrops)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         var meter = meterFactory.Create(new MeterOptions(MeterName));
@@ -28,6 +29,9 @@ internal sealed class IpfixMetrics
             "Packets, sets or records dropped, by reason");
         meter.CreateObservableGauge("netobserv.ipfix.queue", queueDepth, "{packet}",
             "Packets waiting for the decoder");
+        meter.CreateObservableCounter("netobserv.ipfix.socket_drops", socketDrops, "{packet}",
+            "Datagrams the kernel dropped on the collector's sockets because their receive buffer was full "
+            + "(see Ipfix:ReceiveBufferBytes and net.core.rmem_max)");
     }
 
     private static List<Measurement<long>> Drops(IpfixDecodeCounters counters)

@@ -7,8 +7,13 @@ public sealed class IpfixOptions
 {
     public const string Section = "Ipfix";
 
-    /// <summary>Socket receive buffer in bytes (the kernel may cap it at net.core.rmem_max). Defaults to 8 MiB.</summary>
-    public int ReceiveBufferBytes { get; set; } = 8 * 1024 * 1024;
+    /// <summary>
+    /// Socket receive buffer in bytes: what absorbs a burst while the receive thread catches up (a softflowd burst of
+    /// 300,000 flows is about 10,000 datagrams, some 25 MB of kernel memory). With CAP_NET_ADMIN (root) it is set
+    /// beyond net.core.rmem_max (SO_RCVBUFFORCE); otherwise the kernel caps it there and the start log says which
+    /// sysctl lifts the cap. 0 keeps the system default. Defaults to 32 MiB.
+    /// </summary>
+    public int ReceiveBufferBytes { get; set; } = 32 * 1024 * 1024;
 
     /// <summary>How long a template stays usable after it was last received. Defaults to 30 minutes.</summary>
     public TimeSpan TemplateLifetime { get; set; } = TimeSpan.FromMinutes(30);

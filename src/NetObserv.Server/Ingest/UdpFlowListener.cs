@@ -7,9 +7,11 @@ using NetObserv.Flows.Ipfix;
 namespace NetObserv.Server.Ingest;
 
 /// <summary>
-/// One bound UDP socket and its receive loop: datagrams land in pooled buffers and are handed to a
+/// One bound UDP socket and its receive loop: datagrams are copied into pooled buffers and handed to a
 /// bounded channel without waiting; when the channel is full the datagram is dropped and counted.
-/// The loop never blocks on the decoder or the database and never throws out.
+/// The loop runs on a thread of its own (a busy thread pool, the decoder or the database never delay
+/// it), never blocks on anything but the socket and never throws out. What the kernel dropped before
+/// the loop saw it is <see cref="KernelDrops"/>.
 /// </summary>
 internal sealed class UdpFlowListener : IDisposable
 {
@@ -20,6 +22,7 @@ internal sealed class UdpFlowListener : IDisposable
     private readonly ChannelWriter<UdpPacket> _queue;
     private readonly IpfixDecodeCounters _counters;
     private readonly ILogger _logger;
+    private readonly long? _inode;
     private byte[] _lastAddressBytes = [];
     private IPAddress _lastAddress = IPAddress.None;
 
@@ -30,7 +33,14 @@ internal sealed class UdpFlowListener : IDisposable
         _counters = counters;
         _logger = logger;
         LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
+        _inode = UdpSocketKernel.InodeOf(socket);
     }
+
+    /// <summary>The receive buffer the kernel granted (see <see cref="UdpSocketKernel.SetReceiveBuffer"/>).</summary>
+    public UdpSocketKernel.ReceiveBuffer ReceiveBuffer { get; private init; }
+
+    /// <summary>Datagrams the kernel dropped on this socket because its receive buffer was full.</summary>
+    public long KernelDrops => _inode is { } inode ? UdpSocketKernel.Drops(inode) : 0;
 
     public IPEndPoint LocalEndPoint { get; }
 
@@ -49,16 +59,13 @@ internal sealed class UdpFlowListener : IDisposable
                 socket.DualMode = true;
             }
 
-            if (receiveBufferBytes > 0)
-            {
-                socket.ReceiveBufferSize = receiveBufferBytes;
-            }
-
+            var buffer = receiveBufferBytes > 0 ? UdpSocketKernel.SetReceiveBuffer(socket, receiveBufferBytes) : default;
             socket.Bind(new IPEndPoint(address, port));
-            var listener = new UdpFlowListener(socket, queue, counters, logger);
-            if (receiveBufferBytes > 0 && socket.ReceiveBufferSize < receiveBufferBytes)
+            var listener = new UdpFlowListener(socket, queue, counters, logger) { ReceiveBuffer = buffer };
+            if (UdpSocketKernel.FirstCappedReport(buffer))
             {
-                IpfixLog.ReceiveBufferCapped(logger, listener.LocalEndPoint, socket.ReceiveBufferSize, receiveBufferBytes);
+                IpfixLog.ReceiveBufferCapped(logger, listener.LocalEndPoint, buffer.Effective, buffer.Requested,
+                    buffer.RmemMax ?? 0);
             }
 
             return listener;
@@ -70,18 +77,45 @@ internal sealed class UdpFlowListener : IDisposable
         }
     }
 
-    /// <summary>Receives until cancelled or the socket is closed.</summary>
-    public async Task RunAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Receives on a dedicated thread until cancelled or the socket is closed (disposing the listener ends a
+    /// receive in progress); the task completes when the thread has ended.
+    /// </summary>
+    public Task RunAsync(CancellationToken cancellationToken)
     {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            using (cancellationToken.Register(Dispose))
+            {
+                Receive(cancellationToken);
+            }
+
+            done.TrySetResult();
+        })
+        {
+            IsBackground = true,
+            Name = "udp-receive-" + LocalEndPoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    private void Receive(CancellationToken cancellationToken)
+    {
+        // One receive buffer for the largest datagram; each datagram is copied into a pooled array of its own size,
+        // so thousands of queued packets hold kilobytes each, not 64 KiB (and cost the collector no GC pauses).
+        var receive = new byte[MaxDatagram];
         var from = new SocketAddress(_socket.AddressFamily);
         while (!cancellationToken.IsCancellationRequested)
         {
-            var buffer = ArrayPool<byte>.Shared.Rent(MaxDatagram);
+            byte[]? buffer = null;
             var handedOff = false;
             try
             {
-                var length = await _socket.ReceiveFromAsync(buffer.AsMemory(0, MaxDatagram), SocketFlags.None, from,
-                    cancellationToken).ConfigureAwait(false);
+                var length = _socket.ReceiveFrom(receive, SocketFlags.None, from);
+                buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+                receive.AsSpan(0, length).CopyTo(buffer);
                 if (_queue.TryWrite(new UdpPacket(buffer, length, Sender(from))))
                 {
                     handedOff = true;
@@ -91,15 +125,12 @@ internal sealed class UdpFlowListener : IDisposable
                     _counters.AddDrop(IpfixDropReason.QueueFull);
                 }
             }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
             catch (ObjectDisposedException)
             {
                 return;
             }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.OperationAborted or SocketError.Interrupted)
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.OperationAborted or SocketError.Interrupted
+                || cancellationToken.IsCancellationRequested)
             {
                 return;
             }
@@ -110,7 +141,7 @@ internal sealed class UdpFlowListener : IDisposable
             }
             finally
             {
-                if (!handedOff)
+                if (!handedOff && buffer is not null)
                 {
                     ArrayPool<byte>.Shared.Return(buffer);
                 }

@@ -108,7 +108,7 @@ public sealed class IpfixSoftflowdTests
     private static string Key(string src, string dst, int sport, int dport, int proto) =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{src}:{sport}>{dst}:{dport}/{proto}");
 
-    private static async Task<(int ExitCode, string Output)> RunAsync(string file, string[] args)
+    internal static async Task<(int ExitCode, string Output)> RunAsync(string file, string[] args)
     {
         var start = new ProcessStartInfo(file)
         {
@@ -166,7 +166,7 @@ public sealed class IpfixSoftflowdTests
     }
 
     /// <summary>A classic pcap file (microsecond timestamps, Ethernet link type) with IPv4 TCP and UDP packets.</summary>
-    private sealed class CaptureWriter : IDisposable
+    internal sealed class CaptureWriter : IDisposable
     {
         private readonly MemoryStream _stream = new();
 
