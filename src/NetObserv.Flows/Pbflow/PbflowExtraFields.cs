@@ -89,7 +89,8 @@ public static class PbflowExtraFields
     ];
 
     /// <summary>
-    /// Writes the fields of <paramref name="record"/> that have no column into <paramref name="flow"/>'s
+    /// Writes the fields of <paramref name="record"/> that have no column (nothing is allocated for a record
+    /// without any: no optional feature, no user-defined network) into <paramref name="flow"/>'s
     /// <see cref="FlowRecord.ExtraFields"/> (left null when there is none).
     /// </summary>
     public static void Map(Record record, FlowRecord flow)
@@ -152,7 +153,20 @@ public static class PbflowExtraFields
         r.DnsId != 0 || r.PktDropLatestDropCause != 0 || r.PktDropPackets != 0 || r.NetworkEventsMetadata.Count > 0
         || r.Xlat is not null || r.IpsecEncrypted != 0 || r.IpsecEncryptedRet != 0 || r.SslVersion != 0
         || r.SslMismatch || r.TlsTypes != 0 || r.TlsCipherSuite != 0 || r.TlsKeyShare != 0 || r.Quic is not null
-        || r.DupList.Count > 0;
+        || HasUdn(r);
+
+    private static bool HasUdn(Record r)
+    {
+        foreach (var entry in r.DupList)
+        {
+            if (entry.Udn.Length > 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private static void MapXlat(Xlat? xlat, FlowExtraFieldsWriter extra)
     {
@@ -200,13 +214,7 @@ public static class PbflowExtraFields
     private static void MapUdns(Record record, FlowExtraFieldsWriter extra)
     {
         var dupList = record.DupList;
-        var any = false;
-        for (var i = 0; i < dupList.Count && !any; i++)
-        {
-            any = dupList[i].Udn.Length > 0;
-        }
-
-        if (!any)
+        if (!HasUdn(record))
         {
             return;
         }

@@ -130,6 +130,16 @@ public class FlowFieldsTests
     }
 
     [Fact]
+    public void Pbflow_InterfacesWithoutUdnAndNoOptionalFeature_NoExtraFields()
+    {
+        var record = FlowFieldSamples.PbflowRecords(EndMs)[1];
+        record.DupList.Add(new DupMapEntry { Interface = "eth0", Direction = Direction.Ingress });
+        var flow = PbflowMapper.Map(record, 0);
+        Assert.Equal(["eth0"], flow.Interfaces);
+        Assert.Null(flow.ExtraFields);
+    }
+
+    [Fact]
     public void Pbflow_UnknownTlsValues_AreWrittenInHex()
     {
         var record = FlowFieldSamples.PbflowRecords(EndMs)[1];
