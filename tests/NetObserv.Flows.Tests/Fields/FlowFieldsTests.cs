@@ -135,7 +135,7 @@ public class FlowFieldsTests
         var record = FlowFieldSamples.PbflowRecords(EndMs)[1];
         record.DupList.Add(new DupMapEntry { Interface = "eth0", Direction = Direction.Ingress });
         var flow = PbflowMapper.Map(record, 0);
-        Assert.Equal(["eth0"], flow.Interfaces);
+        Assert.Equal("eth0", Assert.Single(flow.Interfaces!));
         Assert.Null(flow.ExtraFields);
     }
 
