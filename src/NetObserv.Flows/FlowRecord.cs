@@ -105,6 +105,12 @@ public sealed class FlowRecord
     /// </summary>
     public string? ExtraFields { get; set; }
 
+    /// <summary>
+    /// Fields the decoder dropped instead of keeping them in <see cref="ExtraFields"/> (too deep, a number out of
+    /// bounds, or past the size bound); counted at ingest, not stored.
+    /// </summary>
+    public int ExtraFieldsDropped { get; set; }
+
     /// <summary>Tenant the flow belongs to (from <c>X-Scope-OrgID</c> or the ingest endpoint).</summary>
     public string Tenant { get; set; } = DefaultTenant;
 

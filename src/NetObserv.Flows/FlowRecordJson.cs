@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using NetObserv.Flows.Fields;
 
 namespace NetObserv.Flows;
 
@@ -138,72 +139,13 @@ public static class FlowRecordJson
         }
     }
 
-    private static readonly HashSet<string> s_knownFields = new(StringComparer.Ordinal)
-    {
-        "TimeFlowStartMs",
-        "TimeFlowEndMs",
-        "TimeReceived",
-        "SrcAddr",
-        "DstAddr",
-        "AgentIP",
-        "SrcMac",
-        "DstMac",
-        "SrcPort",
-        "DstPort",
-        "Proto",
-        "Etype",
-        "Dscp",
-        "IcmpType",
-        "IcmpCode",
-        "Bytes",
-        "Packets",
-        "Sampling",
-        "FlowDirection",
-        "Duplicate",
-        "DnsId",
-        "DnsFlags",
-        "DnsLatencyMs",
-        "DnsErrno",
-        "DnsName",
-        "TimeFlowRttNs",
-        "PktDropBytes",
-        "PktDropPackets",
-        "PktDropLatestState",
-        "PktDropLatestDropCause",
-        "K8S_FlowLayer",
-        "K8S_ClusterName",
-        "_RecordType",
-        "_HashId",
-        "SrcSubnetLabel",
-        "DstSubnetLabel",
-        "Flags",
-        "Interfaces",
-        "IfDirections",
-        "SrcK8S_Name",
-        "SrcK8S_Type",
-        "SrcK8S_Namespace",
-        "SrcK8S_OwnerName",
-        "SrcK8S_OwnerType",
-        "SrcK8S_HostIP",
-        "SrcK8S_HostName",
-        "SrcK8S_Zone",
-        "DstK8S_Name",
-        "DstK8S_Type",
-        "DstK8S_Namespace",
-        "DstK8S_OwnerName",
-        "DstK8S_OwnerType",
-        "DstK8S_HostIP",
-        "DstK8S_HostName",
-        "DstK8S_Zone",
-    };
-
     private static string? EmptyAsNull(string? text) => string.IsNullOrEmpty(text) ? null : text;
 
-    /// <summary>True when <paramref name="name"/> is a field with a property of <see cref="FlowRecord"/>.</summary>
+    /// <summary>True when <paramref name="name"/> is a field with a property of <see cref="FlowRecord"/> (one of <see cref="FlowFields"/>).</summary>
     public static bool IsKnownField(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        return s_knownFields.Contains(name);
+        return FlowFields.IsKnown(name);
     }
 
     /// <summary>The record as a JSON string.</summary>
@@ -285,14 +227,7 @@ public static class FlowRecordJson
         }
     }
 
-    private static bool IsNumericField(string name) => name switch
-    {
-        "Bytes" or "Packets" or "SrcPort" or "DstPort" or "Proto" or "Etype" or "Dscp" or "IcmpType"
-            or "IcmpCode" or "Sampling" or "FlowDirection" or "DnsId" or "DnsFlags" or "DnsLatencyMs"
-            or "DnsErrno" or "TimeFlowRttNs" or "PktDropBytes" or "PktDropPackets" or "TimeFlowStartMs"
-            or "TimeFlowEndMs" or "TimeReceived" => true,
-        _ => false,
-    };
+    private static bool IsNumericField(string name) => FlowFields.TryGet(name, out var field) && field.IsNumeric;
 
     private static bool TryRead(JsonElement root, FlowRecord record, out string? error)
     {
@@ -302,8 +237,7 @@ public static class FlowRecordJson
             return false;
         }
 
-        ArrayBufferWriter<byte>? extra = null;
-        Utf8JsonWriter? extraWriter = null;
+        FlowExtraFieldsWriter? extra = null;
         try
         {
             foreach (var property in root.EnumerateObject())
@@ -316,27 +250,20 @@ public static class FlowRecordJson
 
                 if (set is null && property.Value.ValueKind != JsonValueKind.Null)
                 {
-                    if (extraWriter is null)
-                    {
-                        extra = new ArrayBufferWriter<byte>(256);
-                        extraWriter = new Utf8JsonWriter(extra);
-                        extraWriter.WriteStartObject();
-                    }
-
-                    property.WriteTo(extraWriter);
+                    extra ??= new FlowExtraFieldsWriter();
+                    extra.Add(property.Name, property.Value);
                 }
             }
 
-            if (extraWriter is not null)
+            if (extra is not null)
             {
-                extraWriter.WriteEndObject();
-                extraWriter.Flush();
-                record.ExtraFields = Encoding.UTF8.GetString(extra!.WrittenSpan);
+                record.ExtraFields = extra.Build();
+                record.ExtraFieldsDropped = extra.Dropped;
             }
         }
         finally
         {
-            extraWriter?.Dispose();
+            extra?.Dispose();
         }
 
         error = null;

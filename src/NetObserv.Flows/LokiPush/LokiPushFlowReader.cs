@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using System.Text.Unicode;
+using NetObserv.Flows.Fields;
 using NetObserv.Flows.Validation;
 
 namespace NetObserv.Flows.LokiPush;
@@ -10,7 +12,8 @@ namespace NetObserv.Flows.LokiPush;
 /// flowlogs-pipeline's Loki writer, which moves its label fields (<c>SrcK8S_Namespace</c>,
 /// <c>FlowDirection</c>, ...) out of the line into the stream labels: a label that names a flow field
 /// fills that field when the line lacks it (the line wins otherwise); other labels (<c>app</c>) are
-/// ignored. The entry timestamp fills <c>TimeFlowEndMs</c> when the line lacks it. Records are kept as
+/// ignored. Structured metadata is kept: a pair naming a flow field fills it like a label, any other joins the
+/// line's fields without a column (<see cref="FlowRecord.ExtraFields"/>). The entry timestamp fills <c>TimeFlowEndMs</c> when the line lacks it. Records are kept as
 /// they arrive (already enriched). A bad line is counted with its reason and loses nothing else.
 /// </summary>
 public static class LokiPushFlowReader
@@ -175,6 +178,11 @@ public static class LokiPushFlowReader
             LokiLabelField.FillIfAbsent(labels.Template, record, name);
         }
 
+        if (entry.Metadata is { Count: > 0 } metadata)
+        {
+            AddMetadata(record, metadata);
+        }
+
         if (!HasFlowField(record))
         {
             Reject(batch, LokiPushRejectReason.NotFlowRecord, stream, index,
@@ -189,6 +197,73 @@ public static class LokiPushFlowReader
 
         record.Tenant = tenant;
         return record;
+    }
+
+    /// <summary>
+    /// Keeps the entry's structured metadata: a pair naming a flow field fills it when the line lacks it (a
+    /// value that does not fit the field is dropped and counted); any other pair joins the extra fields unless
+    /// the line has a field of that name (the line wins).
+    /// </summary>
+    private static void AddMetadata(FlowRecord record, IReadOnlyList<KeyValuePair<string, string>> metadata)
+    {
+        FlowExtraFieldsWriter? extra = null;
+        try
+        {
+            foreach (var (name, value) in metadata)
+            {
+                if (FlowFields.TryGet(name, out var field))
+                {
+                    if (field.IsPresent(record))
+                    {
+                        continue;
+                    }
+
+                    var parsed = new FlowRecord();
+                    if (FlowRecordJson.TrySetFromString(parsed, name, value))
+                    {
+                        field.Copy(parsed, record);
+                    }
+                    else
+                    {
+                        record.ExtraFieldsDropped++;
+                    }
+
+                    continue;
+                }
+
+                if (extra is null)
+                {
+                    extra = new FlowExtraFieldsWriter();
+                    CopyExtraFields(record.ExtraFields, extra);
+                }
+
+                extra.AddString(name, value);
+            }
+
+            if (extra is not null)
+            {
+                record.ExtraFields = extra.Build();
+                record.ExtraFieldsDropped += extra.Dropped;
+            }
+        }
+        finally
+        {
+            extra?.Dispose();
+        }
+    }
+
+    private static void CopyExtraFields(string? json, FlowExtraFieldsWriter into)
+    {
+        if (json is null)
+        {
+            return;
+        }
+
+        using var doc = JsonDocument.Parse(json);
+        foreach (var property in doc.RootElement.EnumerateObject())
+        {
+            into.Add(property.Name, property.Value);
+        }
     }
 
     private static bool HasFlowField(FlowRecord r) =>

@@ -216,6 +216,7 @@ public static class LokiPushJsonDecoder
             long timestamp = 0;
             string? entryError = null;
             var line = ReadOnlyMemory<byte>.Empty;
+            List<KeyValuePair<string, string>>? metadata = null;
             var index = 0;
             while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
             {
@@ -244,8 +245,11 @@ public static class LokiPushJsonDecoder
                         }
 
                         break;
+                    case 2 when reader.TokenType == JsonTokenType.StartObject:
+                        // Structured metadata: an object of strings, kept with the line's other fields.
+                        metadata = ReadMetadata(ref reader);
+                        break;
                     default:
-                        // Structured metadata (an object of strings), not kept.
                         reader.Skip();
                         break;
                 }
@@ -256,11 +260,32 @@ public static class LokiPushJsonDecoder
                 entryError ??= "a value needs a timestamp and a line";
             }
 
-            stream.Entries.Add(new LokiPushEntry(timestamp, line, entryError));
+            stream.Entries.Add(new LokiPushEntry(timestamp, line, entryError, metadata));
         }
 
         error = null;
         return true;
+    }
+
+    /// <summary>The string properties of the metadata object the reader is on (others skipped), at most <see cref="LokiPushEntry.MaxMetadata"/>.</summary>
+    private static List<KeyValuePair<string, string>>? ReadMetadata(ref Utf8JsonReader reader)
+    {
+        List<KeyValuePair<string, string>>? pairs = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = reader.GetString()!;
+            reader.Read();
+            if (reader.TokenType == JsonTokenType.String && (pairs?.Count ?? 0) < LokiPushEntry.MaxMetadata)
+            {
+                (pairs ??= []).Add(new KeyValuePair<string, string>(name, reader.GetString()!));
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+
+        return pairs;
     }
 
     private static ReadOnlyMemory<byte> ReadString(ref Utf8JsonReader reader, ReadOnlyMemory<byte> body)

@@ -9,8 +9,8 @@ namespace NetObserv.Flows.LokiPush;
 /// Reads Loki's protobuf push body: a snappy block (not framed) holding <c>logproto.PushRequest</c>
 /// (<c>repeated StreamAdapter streams = 1</c>), <c>StreamAdapter</c> (<c>string labels = 1</c>,
 /// <c>repeated EntryAdapter entries = 2</c>, <c>uint64 hash = 3</c>) and <c>EntryAdapter</c>
-/// (<c>Timestamp timestamp = 1</c>, <c>string line = 2</c>, structured metadata 3 and parsed 4, both
-/// ignored). Decoded by hand over the bytes, bounds-checked: unknown fields are skipped by wire type.
+/// (<c>Timestamp timestamp = 1</c>, <c>string line = 2</c>, structured metadata 3 kept as name and value
+/// pairs, parsed 4 ignored). Decoded by hand over the bytes, bounds-checked: unknown fields are skipped by wire type.
 /// </summary>
 public static class LokiPushProtobufDecoder
 {
@@ -230,6 +230,7 @@ public static class LokiPushProtobufDecoder
         long seconds = 0;
         long nanos = 0;
         var line = ReadOnlyMemory<byte>.Empty;
+        List<KeyValuePair<string, string>>? metadata = null;
         while (pos < end)
         {
             if (!TryReadTag(data, ref pos, end, out var field, out var wire, out error))
@@ -239,6 +240,23 @@ public static class LokiPushProtobufDecoder
 
             switch (field)
             {
+                case 3:
+                    {
+                        if (!TryReadLengthDelimited(data, ref pos, end, wire, field, out var start, out var length,
+                                out error)
+                            || !TryDecodeLabelPair(data, start, start + length, out var name, out var value, out error))
+                        {
+                            return false;
+                        }
+
+                        if ((metadata?.Count ?? 0) < LokiPushEntry.MaxMetadata)
+                        {
+                            (metadata ??= []).Add(new KeyValuePair<string, string>(name, value));
+                        }
+
+                        break;
+                    }
+
                 case 1:
                     {
                         if (!TryReadLengthDelimited(data, ref pos, end, wire, field, out var start, out var length,
@@ -276,11 +294,51 @@ public static class LokiPushProtobufDecoder
         if (seconds is < MinSeconds or > MaxSeconds || nanos is < 0 or > 999_999_999)
         {
             entry = new LokiPushEntry(0, line, string.Create(CultureInfo.InvariantCulture,
-                $"timestamp {seconds}s {nanos}ns is out of range"));
+                $"timestamp {seconds}s {nanos}ns is out of range"), metadata);
         }
         else
         {
-            entry = new LokiPushEntry((seconds * 1_000_000_000L) + nanos, line);
+            entry = new LokiPushEntry((seconds * 1_000_000_000L) + nanos, line, null, metadata);
+        }
+
+        error = null;
+        return true;
+    }
+
+    /// <summary>A <c>LabelPairAdapter</c> (<c>string name = 1; string value = 2;</c>), invalid UTF-8 as U+FFFD.</summary>
+    private static bool TryDecodeLabelPair(ReadOnlySpan<byte> data, int pos, int end, out string name, out string value,
+        out string? error)
+    {
+        name = "";
+        value = "";
+        while (pos < end)
+        {
+            if (!TryReadTag(data, ref pos, end, out var field, out var wire, out error))
+            {
+                return false;
+            }
+
+            if (field is 1 or 2)
+            {
+                if (!TryReadLengthDelimited(data, ref pos, end, wire, field, out var start, out var length, out error))
+                {
+                    return false;
+                }
+
+                var text = Encoding.UTF8.GetString(data.Slice(start, length));
+                if (field == 1)
+                {
+                    name = text;
+                }
+                else
+                {
+                    value = text;
+                }
+            }
+            else if (!TrySkip(data, ref pos, end, wire, out error))
+            {
+                return false;
+            }
         }
 
         error = null;

@@ -25,11 +25,9 @@ namespace NetObserv.Flows.Pbflow;
 /// <item><c>Duplicate</c> only when true, <c>Sampling</c> only when not zero, <c>TimeReceived</c> the
 /// caller's clock in epoch seconds.</item>
 /// </list>
-/// Fields the storage schema has no column for are not mapped: <c>xlat</c> (packet translation),
-/// <c>network_events_metadata</c>, <c>ipsec_encrypted</c>/<c>ipsec_encrypted_ret</c>, the TLS fields
-/// (<c>ssl_version</c>, <c>ssl_mismatch</c>, <c>tls_types</c>, <c>tls_cipher_suite</c>,
-/// <c>tls_key_share</c>), <c>quic</c>, <c>pkt_drop_latest_flags</c> and the <c>udn</c> of
-/// <c>dup_list</c> entries.
+/// Fields the storage schema has no column for (<c>xlat</c>, <c>network_events_metadata</c>, IPsec, TLS,
+/// QUIC, <c>pkt_drop_latest_flags</c>, the DNS response code and the <c>udn</c> of <c>dup_list</c> entries)
+/// go to <see cref="FlowRecord.ExtraFields"/> under the agent's names (<see cref="PbflowExtraFields"/>).
 /// </summary>
 public static class PbflowMapper
 {
@@ -191,6 +189,7 @@ public static class PbflowMapper
             flow.PktDropLatestDropCause = PbflowNames.DropCause(record.PktDropLatestDropCause);
         }
 
+        PbflowExtraFields.Map(record, flow);
         return flow;
     }
 

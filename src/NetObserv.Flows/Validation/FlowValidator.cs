@@ -26,6 +26,7 @@ public sealed class FlowValidator
     private readonly TimeProvider _time;
     private readonly long _retentionMs;
     private readonly long _maxFutureSkewMs;
+    private long _extraFieldsDropped;
 
     /// <param name="retention">How old a flow may be (<c>Storage:Retention</c>).</param>
     /// <param name="maxFutureSkew">How far in the future a flow may end (<c>Ingest:MaxFutureSkew</c>).</param>
@@ -47,6 +48,12 @@ public sealed class FlowValidator
 
     /// <summary>How far in the future a flow may end.</summary>
     public TimeSpan MaxFutureSkew { get; }
+
+    /// <summary>
+    /// Fields without a column that decoders dropped (<see cref="FlowRecord.ExtraFieldsDropped"/>: too deep, a number
+    /// out of bounds, past the size bound) in the records validated so far.
+    /// </summary>
+    public long ExtraFieldsDropped => Interlocked.Read(ref _extraFieldsDropped);
 
     /// <summary>Every reason except <see cref="FlowRejectReason.None"/>.</summary>
     public static ReadOnlySpan<FlowRejectReason> Reasons => s_reasons.AsSpan(1);
@@ -74,6 +81,11 @@ public sealed class FlowValidator
     public FlowRejection Validate(FlowRecord record, long nowMs)
     {
         ArgumentNullException.ThrowIfNull(record);
+        if (record.ExtraFieldsDropped != 0)
+        {
+            Interlocked.Add(ref _extraFieldsDropped, record.ExtraFieldsDropped);
+        }
+
         var oldest = nowMs - _retentionMs;
         var newest = nowMs + _maxFutureSkewMs;
         var end = record.TimeFlowEndMs;

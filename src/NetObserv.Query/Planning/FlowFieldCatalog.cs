@@ -1,8 +1,12 @@
+using NetObserv.Flows;
+using NetObserv.Flows.Fields;
+
 namespace NetObserv.Query.Planning;
 
 /// <summary>
 /// The whitelist of fields a query may name: NetObserv field name -> column of <c>flows</c> (and of
-/// the rollups for their key columns, which share the names). Unknown names are absent labels.
+/// the rollups for their key columns, which share the names), taken from <see cref="FlowFields"/>. Other
+/// names are read from <c>extra_fields</c> by <see cref="FilterCompiler"/>.
 /// </summary>
 internal static class FlowFieldCatalog
 {
@@ -35,63 +39,29 @@ internal static class FlowFieldCatalog
         _ => null,
     };
 
+    /// <summary>
+    /// Every scalar field of <see cref="FlowFields"/> (the lists and the flags, which the line writes as arrays,
+    /// are not label values), then the derived sampled counters.
+    /// </summary>
     private static readonly FlowField[] s_fields =
     [
-        new("TimeFlowStartMs", "(extract(epoch from time_start) * 1000)::bigint", FlowFieldKind.Computed, false),
-        new("TimeFlowEndMs", "(extract(epoch from time_end) * 1000)::bigint", FlowFieldKind.Computed, false),
-        new("TimeReceived", "extract(epoch from time_received)::bigint", FlowFieldKind.Computed, false),
-        new("SrcAddr", "src_addr", FlowFieldKind.Cast, false),
-        new("DstAddr", "dst_addr", FlowFieldKind.Cast, false),
-        new("SrcMac", "src_mac", FlowFieldKind.Cast, false),
-        new("DstMac", "dst_mac", FlowFieldKind.Cast, false),
-        new("SrcPort", "src_port", FlowFieldKind.Integer, false),
-        new("DstPort", "dst_port", FlowFieldKind.Integer, false),
-        new("Proto", "proto", FlowFieldKind.Integer, false),
-        new("Etype", "etype", FlowFieldKind.Integer, false),
-        new("Dscp", "dscp", FlowFieldKind.Integer, false),
-        new("IcmpType", "icmp_type", FlowFieldKind.Integer, false),
-        new("IcmpCode", "icmp_code", FlowFieldKind.Integer, false),
-        new("Bytes", "bytes", FlowFieldKind.Integer, false),
-        new("Packets", "packets", FlowFieldKind.Integer, false),
-        new("Sampling", "sampling", FlowFieldKind.Integer, false),
+        .. FlowFields.All.Where(f => !f.IsArray).Select(ToQueryField),
         new(SampledBytes, SampledBytesSql, FlowFieldKind.Computed, false),
         new(SampledPackets, SampledPacketsSql, FlowFieldKind.Computed, false),
-        new("FlowDirection", "flow_direction", FlowFieldKind.Integer, true),
-        new("Duplicate", "duplicate", FlowFieldKind.Cast, false),
-        new("AgentIP", "agent_ip", FlowFieldKind.Cast, false),
-        new("DnsId", "dns_id", FlowFieldKind.Integer, false),
-        new("DnsFlags", "dns_flags", FlowFieldKind.Integer, false),
-        new("DnsLatencyMs", "dns_latency_ms", FlowFieldKind.Integer, false),
-        new("DnsErrno", "dns_errno", FlowFieldKind.Integer, false),
-        new("DnsName", "dns_name", FlowFieldKind.Text, false),
-        new("TimeFlowRttNs", "rtt_ns", FlowFieldKind.Integer, false),
-        new("PktDropBytes", "pkt_drop_bytes", FlowFieldKind.Integer, false),
-        new("PktDropPackets", "pkt_drop_packets", FlowFieldKind.Integer, false),
-        new("PktDropLatestState", "pkt_drop_latest_state", FlowFieldKind.Text, false),
-        new("PktDropLatestDropCause", "pkt_drop_latest_drop_cause", FlowFieldKind.Text, false),
-        new("SrcK8S_Name", "src_k8s_name", FlowFieldKind.Text, false),
-        new("SrcK8S_Type", "src_k8s_type", FlowFieldKind.Text, false),
-        new("SrcK8S_Namespace", "src_k8s_namespace", FlowFieldKind.Text, true),
-        new("SrcK8S_OwnerName", "src_k8s_owner_name", FlowFieldKind.Text, true),
-        new("SrcK8S_OwnerType", "src_k8s_owner_type", FlowFieldKind.Text, true),
-        new("SrcK8S_HostIP", "src_k8s_host_ip", FlowFieldKind.Cast, false),
-        new("SrcK8S_HostName", "src_k8s_host_name", FlowFieldKind.Text, false),
-        new("SrcK8S_Zone", "src_k8s_zone", FlowFieldKind.Text, false),
-        new("DstK8S_Name", "dst_k8s_name", FlowFieldKind.Text, false),
-        new("DstK8S_Type", "dst_k8s_type", FlowFieldKind.Text, false),
-        new("DstK8S_Namespace", "dst_k8s_namespace", FlowFieldKind.Text, true),
-        new("DstK8S_OwnerName", "dst_k8s_owner_name", FlowFieldKind.Text, true),
-        new("DstK8S_OwnerType", "dst_k8s_owner_type", FlowFieldKind.Text, true),
-        new("DstK8S_HostIP", "dst_k8s_host_ip", FlowFieldKind.Cast, false),
-        new("DstK8S_HostName", "dst_k8s_host_name", FlowFieldKind.Text, false),
-        new("DstK8S_Zone", "dst_k8s_zone", FlowFieldKind.Text, false),
-        new("K8S_FlowLayer", "k8s_flow_layer", FlowFieldKind.Text, true),
-        new("K8S_ClusterName", "k8s_cluster_name", FlowFieldKind.Text, true),
-        new("_RecordType", "record_type", FlowFieldKind.Text, false),
-        new("_HashId", "hash_id", FlowFieldKind.Text, false),
-        new("SrcSubnetLabel", "src_subnet_label", FlowFieldKind.Text, false),
-        new("DstSubnetLabel", "dst_subnet_label", FlowFieldKind.Text, false),
     ];
+
+    /// <summary>The SQL reading <paramref name="field"/> from <c>flows</c> (its column, or its epoch for times).</summary>
+    private static FlowField ToQueryField(FlowFieldSpec field) => field.Type switch
+    {
+        FlowFieldType.EpochMilliseconds =>
+            new(field.Name, $"(extract(epoch from {field.Column}) * 1000)::bigint", FlowFieldKind.Computed, false),
+        FlowFieldType.EpochSeconds =>
+            new(field.Name, $"extract(epoch from {field.Column})::bigint", FlowFieldKind.Computed, false),
+        FlowFieldType.Number or FlowFieldType.WideNumber =>
+            new(field.Name, field.Column, FlowFieldKind.Integer, field.IsRollupKey),
+        FlowFieldType.Text => new(field.Name, field.Column, FlowFieldKind.Text, field.IsRollupKey),
+        _ => new(field.Name, field.Column, FlowFieldKind.Cast, field.IsRollupKey),
+    };
 
     private static readonly Dictionary<string, FlowField> s_byName =
         s_fields.ToDictionary(f => f.Name, StringComparer.Ordinal);

@@ -12,6 +12,8 @@ namespace NetObserv.Server.Ingest;
 /// name (<c>text_too_long</c>, <c>value_out_of_range</c>, <c>counter_out_of_range</c>, <c>too_old</c>,
 /// <c>too_far_in_future</c>, <c>start_after_end</c>, <c>too_many_interfaces</c>) for records dropped by
 /// validation. Records written are counted by the storage writer.
+/// <c>netobserv.ingest.extra_fields.dropped</c> counts the fields without a column dropped by any transport
+/// (<see cref="FlowValidator.ExtraFieldsDropped"/>).
 /// </summary>
 internal sealed class CollectorMetrics
 {
@@ -26,10 +28,17 @@ internal sealed class CollectorMetrics
     private readonly Counter<long> _received;
     private readonly Counter<long> _rejected;
 
-    public CollectorMetrics(IMeterFactory meterFactory)
+    public CollectorMetrics(IMeterFactory meterFactory, FlowValidator? validator = null)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         var meter = meterFactory.Create(new MeterOptions(MeterName));
+        if (validator is not null)
+        {
+            meter.CreateObservableCounter("netobserv.ingest.extra_fields.dropped", () => validator.ExtraFieldsDropped,
+                "{field}", "Fields without a column dropped at ingest (nested too deep, a number out of bounds, or "
+                + "past the 8 KiB bound of a flow's extra fields); the rest of the flow is kept.");
+        }
+
         _received = meter.CreateCounter<long>("netobserv.ingest.records.received", "{record}",
             "Flow records received by an ingest transport.");
         _rejected = meter.CreateCounter<long>("netobserv.ingest.records.rejected", "{record}",

@@ -19,7 +19,7 @@ public sealed partial class SqlDocExamplesTests
 
     // Fields without a column, as a push client sends them (see the extra_fields examples).
     private const string ExtraFields = """
-        {"IPSecStatus":"success","XlatSrcAddr":"10.0.0.9","XlatSrcPort":8443,
+        {"IPSecStatus":"success","XlatSrcAddr":"10.0.0.9","XlatSrcPort":8443,"DnsFlagsResponseCode":"NXDomain",
          "NetworkEvents":[{"Feature":"acl","Action":"allow","Namespace":"shop","Direction":"ingress"}],
          "Udns":["","primary-udn"]}
         """;
