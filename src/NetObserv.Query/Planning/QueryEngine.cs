@@ -26,6 +26,9 @@ internal sealed class QueryEngine
 
     public QueryOptions Options => _options;
 
+    /// <summary>Most edge buckets of an exact window read by one probe each (<see cref="MetricPlanner"/>).</summary>
+    internal int MaxProbedEdges { get; init; } = MetricPlanner.DefaultMaxProbedEdges;
+
     /// <summary>The stream label names, <c>app</c> first.</summary>
     public IReadOnlyList<string> StreamLabels =>
         [FlowFieldCatalog.AppLabel, .. _options.StreamLabels.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
@@ -113,7 +116,7 @@ internal sealed class QueryEngine
     {
         var grid = Grid(request);
         var planner = new MetricPlanner(StreamLabels, grid, (request.EndNs - request.StartNs) / 1_000_000, request.Access,
-            (long)_options.MaxQueryRange.TotalMilliseconds, _options.ExactWindows);
+            (long)_options.MaxQueryRange.TotalMilliseconds, _options.ExactWindows, MaxProbedEdges);
         var plan = planner.Plan(expr);
         var builder = new LeafSeriesBuilder(grid, _options.MaxSeries);
         long rows = 0;
