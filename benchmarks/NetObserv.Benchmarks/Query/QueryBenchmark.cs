@@ -12,7 +12,7 @@ using Npgsql;
 namespace NetObserv.Benchmarks.Query;
 
 /// <summary>
-/// <c>query [--flows N] [--iterations N] [--data-dir DIR] [--database CS] [--timescaledb] [--explain] [--shifted-windows]</c>: loads N flows (default 20
+/// <c>query [--flows N] [--iterations N] [--data-dir DIR] [--database CS] [--timescaledb] [--explain] [--shifted-windows] [--only TEXT]</c>: loads N flows (default 20
 /// million) spread over the last 7 days (kept between runs), fills every rollup level, then prints p50/p95 of
 /// the volumetry panel (bytes/s by source namespace) over 1 h, 24 h and 7 d with the step Grafana
 /// picks for a 1,000-pixel panel, of the flow table (100 newest flows of one namespace over 24 h) and of the
@@ -39,10 +39,20 @@ internal static class QueryBenchmark
         "topk(100,sum by(SrcK8S_Namespace,DstK8S_Namespace)(rate({app=\"netobserv-flowcollector\",FlowDirection=~\"^0$|^2$\"}"
         + "|json|unwrap Bytes|__error__=\"\"[1m])))";
 
+    /// <summary>With <c>--only TEXT</c>: the cases whose name contains TEXT, the others skipped.</summary>
+    private static string? s_only;
+
     public static async Task<int> RunAsync(string[] args)
     {
         var explain = args.Contains("--explain");
         var shifted = args.Contains("--shifted-windows");
+        var only = Array.IndexOf(args, "--only");
+        if (only >= 0 && only + 1 < args.Length)
+        {
+            s_only = args[only + 1];
+            args = [.. args[..only], .. args[(only + 2)..]];
+        }
+
         if (LoadOptions.Parse(args.Where(a => a is not "--explain" and not "--shifted-windows").ToArray(),
                 new LoadOptions(20_000_000L, 20, "./.bench-query", null))
             is not { } options)
@@ -113,6 +123,11 @@ internal static class QueryBenchmark
     private static async Task MeasureAsync(QueryEngine engine, string name, string query, long startMs, long endMs,
         long stepMs, int iterations, int limit = 1000)
     {
+        if (s_only is not null && !name.Contains(s_only, StringComparison.Ordinal))
+        {
+            return;
+        }
+
         var request = new QueryRequest(query, startMs * 1_000_000, endMs * 1_000_000, stepMs, limit, false, false,
             new FlowAccess(["default"]));
         var expr = QueryEngine.Parse(query);
