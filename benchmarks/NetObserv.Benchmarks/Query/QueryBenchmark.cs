@@ -5,13 +5,14 @@ using Microsoft.Extensions.Options;
 using NetObserv.Query.Access;
 using NetObserv.Query.Loki;
 using NetObserv.Query.Planning;
+using NetObserv.Storage;
 using NetObserv.Storage.Rollups;
 using Npgsql;
 
 namespace NetObserv.Benchmarks.Query;
 
 /// <summary>
-/// <c>query [--flows N] [--iterations N] [--data-dir DIR] [--database CS] [--explain] [--shifted-windows]</c>: loads N flows (default 20
+/// <c>query [--flows N] [--iterations N] [--data-dir DIR] [--database CS] [--timescaledb] [--explain] [--shifted-windows] [--only TEXT]</c>: loads N flows (default 20
 /// million) spread over the last 7 days (kept between runs), fills every rollup level, then prints p50/p95 of
 /// the volumetry panel (bytes/s by source namespace) over 1 h, 24 h and 7 d with the step Grafana
 /// picks for a 1,000-pixel panel, of the flow table (100 newest flows of one namespace over 24 h) and of the
@@ -38,10 +39,20 @@ internal static class QueryBenchmark
         "topk(100,sum by(SrcK8S_Namespace,DstK8S_Namespace)(rate({app=\"netobserv-flowcollector\",FlowDirection=~\"^0$|^2$\"}"
         + "|json|unwrap Bytes|__error__=\"\"[1m])))";
 
+    /// <summary>With <c>--only TEXT</c>: the cases whose name contains TEXT, the others skipped.</summary>
+    private static string? s_only;
+
     public static async Task<int> RunAsync(string[] args)
     {
         var explain = args.Contains("--explain");
         var shifted = args.Contains("--shifted-windows");
+        var only = Array.IndexOf(args, "--only");
+        if (only >= 0 && only + 1 < args.Length)
+        {
+            s_only = args[only + 1];
+            args = [.. args[..only], .. args[(only + 2)..]];
+        }
+
         if (LoadOptions.Parse(args.Where(a => a is not "--explain" and not "--shifted-windows").ToArray(),
                 new LoadOptions(20_000_000L, 20, "./.bench-query", null))
             is not { } options)
@@ -52,12 +63,12 @@ internal static class QueryBenchmark
         var (flows, iterations) = (options.Flows, options.Iterations);
         await using var db = await options.OpenAsync();
         var end = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 60_000 * 60_000;
-        end = await LoadAsync(db.DataSource, flows, end);
+        end = await LoadAsync(db.DataSource, flows, end, timescaleDb: db.Mode == StorageMode.TimescaleDb);
 
         var queryOptions = new QueryOptions { ExactWindows = !shifted };
         await using var queryDataSource = QueryDataSource.Create(db.ConnectionString, queryOptions);
         var engine = new QueryEngine(queryDataSource, Options.Create(queryOptions));
-        Console.WriteLine($"query: {flows:N0} flows over 7 days, {iterations} runs per case, 2 cores");
+        Console.WriteLine($"query: {flows:N0} flows over 7 days, {db.Mode}, {iterations} runs per case, 2 cores");
         foreach (var (name, rangeMs) in new[] { ("1h", 3_600_000L), ("24h", 86_400_000L), ("7d", 604_800_000L) })
         {
             var step = GrafanaInterval(rangeMs / 1000);
@@ -112,6 +123,11 @@ internal static class QueryBenchmark
     private static async Task MeasureAsync(QueryEngine engine, string name, string query, long startMs, long endMs,
         long stepMs, int iterations, int limit = 1000)
     {
+        if (s_only is not null && !name.Contains(s_only, StringComparison.Ordinal))
+        {
+            return;
+        }
+
         var request = new QueryRequest(query, startMs * 1_000_000, endMs * 1_000_000, stepMs, limit, false, false,
             new FlowAccess(["default"]));
         var expr = QueryEngine.Parse(query);
@@ -179,7 +195,7 @@ internal static class QueryBenchmark
     /// returns the end of the data (Unix ms).
     /// </summary>
     internal static async Task<long> LoadAsync(NpgsqlDataSource dataSource, long count, long endMs,
-        long spanMs = 7 * 86_400_000L)
+        long spanMs = 7 * 86_400_000L, bool timescaleDb = false)
     {
         await using (var check = dataSource.CreateCommand("SELECT count(*), (extract(epoch from max(time_end)) * 1000)::bigint FROM flows"))
         {
@@ -199,7 +215,7 @@ internal static class QueryBenchmark
         var loadWatch = Stopwatch.StartNew();
         await ExecuteAsync(dataSource, "TRUNCATE flow_rows, " + string.Join(", ", RollupLevel.All.Select(l => l.RowsTable)));
         var firstDay = DateTimeOffset.FromUnixTimeMilliseconds(startMs).UtcDateTime.Date;
-        for (var day = firstDay; day <= DateTimeOffset.FromUnixTimeMilliseconds(endMs).UtcDateTime.Date.AddDays(1); day = day.AddDays(1))
+        for (var day = firstDay; !timescaleDb && day <= DateTimeOffset.FromUnixTimeMilliseconds(endMs).UtcDateTime.Date.AddDays(1); day = day.AddDays(1))
         {
             await ExecuteAsync(dataSource, string.Create(CultureInfo.InvariantCulture,
                 $"CREATE TABLE IF NOT EXISTS flows_bench_{day:yyyyMMdd} PARTITION OF flow_rows FOR VALUES FROM ('{day:yyyy-MM-dd}') TO ('{day.AddDays(1):yyyy-MM-dd}')"));
@@ -266,6 +282,13 @@ internal static class QueryBenchmark
                     sum(bytes), sum(packets), sum(sampled_bytes), sum(sampled_packets), sum(flows)
                 FROM {RollupLevel.All[i - 1].Table} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 ORDER BY 2
                 """));
+        }
+
+        if (timescaleDb)
+        {
+            // As the compression policy would leave them: every chunk older than a day compressed.
+            await ExecuteAsync(dataSource,
+                "SELECT count(compress_chunk(c, if_not_compressed => true)) FROM show_chunks('flow_rows', older_than => interval '1 day') c");
         }
 
         await ExecuteAsync(dataSource, "VACUUM ANALYZE flow_rows");

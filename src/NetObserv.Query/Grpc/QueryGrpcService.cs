@@ -70,7 +70,7 @@ internal sealed class QueryGrpcService : QueryService.QueryServiceBase
             var log = QueryEngine.Parse(query.Query) as LogQuery
                 ?? throw new QueryException("the flow table needs a log query");
             using var slot = await _concurrency.EnterAsync(context.CancellationToken).ConfigureAwait(false);
-            await foreach (var line in _engine.ReadLinesAsync(query, log, new QueryEngine.LogScan(), context.CancellationToken)
+            await foreach (var line in _engine.ReadLinesAsync(query, log, new LogScan(), context.CancellationToken)
                 .ConfigureAwait(false))
             {
                 await responseStream.WriteAsync(Row(line), context.CancellationToken).ConfigureAwait(false);

@@ -3,8 +3,6 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using NetObserv.Query.LogQL;
 using NetObserv.Query.Planning;
 
@@ -22,27 +20,36 @@ internal static class LokiQueryEndpoints
     public static IEndpointRouteBuilder MapLokiQueryEndpoints(this IEndpointRouteBuilder endpoints)
     {
         string[] methods = ["GET", "POST"];
-        endpoints.MapMethods(Prefix + "/query_range", methods, context => Handle(context, "query_range", QueryRangeAsync));
-        endpoints.MapMethods(Prefix + "/query", methods, context => Handle(context, "query", InstantAsync));
-        endpoints.MapMethods(Prefix + "/labels", methods, context => Handle(context, "labels", LabelsAsync));
-        endpoints.MapMethods(Prefix + "/label", methods, context => Handle(context, "labels", LabelsAsync));
+        endpoints.MapMethods(Prefix + "/query_range", methods, (HttpContext context, [AsParameters] LokiQueryServices services) =>
+            Handle(context, services, "query_range", read => QueryRangeAsync(context, services, read)));
+        endpoints.MapMethods(Prefix + "/query", methods, (HttpContext context, [AsParameters] LokiQueryServices services) =>
+            Handle(context, services, "query", read => InstantAsync(context, services, read)));
+        endpoints.MapMethods(Prefix + "/labels", methods, (HttpContext context, [AsParameters] LokiQueryServices services) =>
+            Handle(context, services, "labels", read => LabelsAsync(context, services, read)));
+        endpoints.MapMethods(Prefix + "/label", methods, (HttpContext context, [AsParameters] LokiQueryServices services) =>
+            Handle(context, services, "labels", read => LabelsAsync(context, services, read)));
         endpoints.MapMethods(Prefix + "/label/{name}/values", methods,
-            context => Handle(context, "label_values", LabelValuesAsync));
-        endpoints.MapMethods(Prefix + "/series", methods, context => Handle(context, "series", SeriesAsync));
-        endpoints.MapMethods(Prefix + "/index/stats", methods, context => Handle(context, "index_stats", StatsAsync));
-        endpoints.MapGet(Prefix + "/status/buildinfo", context => Handle(context, "buildinfo", BuildInfoAsync));
+            (HttpContext context, string name, [AsParameters] LokiQueryServices services) =>
+                Handle(context, services, "label_values", read => LabelValuesAsync(context, services, name, read)));
+        endpoints.MapMethods(Prefix + "/series", methods, (HttpContext context, [AsParameters] LokiQueryServices services) =>
+            Handle(context, services, "series", read => SeriesAsync(context, services, read)));
+        endpoints.MapMethods(Prefix + "/index/stats", methods, (HttpContext context, [AsParameters] LokiQueryServices services) =>
+            Handle(context, services, "index_stats", read => StatsAsync(context, services, read)));
+        endpoints.MapGet(Prefix + "/status/buildinfo", (HttpContext context, [AsParameters] LokiQueryServices services) =>
+            Handle(context, services, "buildinfo", _ => BuildInfoAsync(context)));
         return endpoints;
     }
 
-    private static async Task Handle(HttpContext context, string endpoint, Func<HttpContext, Func<string, string?>, Task> handler)
+    private static async Task Handle(HttpContext context, LokiQueryServices services, string endpoint,
+        Func<Func<string, string?>, Task> handler)
     {
-        var metrics = context.RequestServices.GetRequiredService<QueryMetrics>();
-        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("NetObserv.Query.Loki");
+        var metrics = services.Metrics;
+        var logger = services.Loggers.CreateLogger("NetObserv.Query.Loki");
         metrics.Request(endpoint);
         try
         {
             var read = await LokiParameters.ReaderAsync(context.Request, context.RequestAborted).ConfigureAwait(false);
-            await handler(context, read).ConfigureAwait(false);
+            await handler(read).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -81,13 +88,13 @@ internal static class LokiQueryEndpoints
         await context.Response.WriteAsync(message, context.RequestAborted).ConfigureAwait(false);
     }
 
-    private static long NowNs(HttpContext context) =>
-        (context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow().UtcTicks - DateTime.UnixEpoch.Ticks) * 100;
+    private static long NowNs(LokiQueryServices services) =>
+        (services.Time.GetUtcNow().UtcTicks - DateTime.UnixEpoch.Ticks) * 100;
 
-    private static Task QueryRangeAsync(HttpContext context, Func<string, string?> read)
+    private static Task QueryRangeAsync(HttpContext context, LokiQueryServices services, Func<string, string?> read)
     {
-        var maxRange = MaxQueryRange(context);
-        var end = LokiParameters.ParseTime(read("end"), NowNs(context), "end");
+        var maxRange = services.Engine.Options.MaxQueryRange;
+        var end = LokiParameters.ParseTime(read("end"), NowNs(services), "end");
         long start;
         if (read("since") is { Length: > 0 } since)
         {
@@ -116,30 +123,25 @@ internal static class LokiQueryEndpoints
         var request = new QueryRequest(Required(read, "query"), start, end, step,
             LokiParameters.ParseLimit(read("limit")), LokiParameters.ParseForward(read("direction")), false,
             LokiParameters.Access(context));
-        return RunAsync(context, request);
+        return RunAsync(context, services, request);
     }
 
-    private static TimeSpan MaxQueryRange(HttpContext context) =>
-        context.RequestServices.GetRequiredService<QueryEngine>().Options.MaxQueryRange;
-
-    private static Task InstantAsync(HttpContext context, Func<string, string?> read)
+    private static Task InstantAsync(HttpContext context, LokiQueryServices services, Func<string, string?> read)
     {
-        var time = LokiParameters.ParseTime(read("time"), NowNs(context), "time");
+        var time = LokiParameters.ParseTime(read("time"), NowNs(services), "time");
         var step = LokiParameters.ParseStep(read("step")) ?? 60_000;
         var request = new QueryRequest(Required(read, "query"), time, time, step,
             LokiParameters.ParseLimit(read("limit")), LokiParameters.ParseForward(read("direction")), true,
             LokiParameters.Access(context));
-        return RunAsync(context, request);
+        return RunAsync(context, services, request);
     }
 
     private static string Required(Func<string, string?> read, string name) =>
         read(name) is { Length: > 0 } value ? value : throw new QueryException($"missing parameter \"{name}\"");
 
-    private static async Task RunAsync(HttpContext context, QueryRequest request)
+    private static async Task RunAsync(HttpContext context, LokiQueryServices services, QueryRequest request)
     {
-        var engine = context.RequestServices.GetRequiredService<QueryEngine>();
-        var cache = context.RequestServices.GetRequiredService<QueryResultCache>();
-        var metrics = context.RequestServices.GetRequiredService<QueryMetrics>();
+        var (engine, cache, metrics) = (services.Engine, services.Cache, services.Metrics);
         var stopwatch = Stopwatch.StartNew();
         var expr = QueryEngine.Parse(request.Query);
         var key = QueryResultCache.Key(request, LogQLFormatter.Format(expr));
@@ -153,8 +155,7 @@ internal static class LokiQueryEndpoints
         }
 
         // Evaluation and the answer's writing hold a slot: that is where a query's memory is.
-        using var slot = await context.RequestServices.GetRequiredService<QueryConcurrency>()
-            .EnterAsync(context.RequestAborted).ConfigureAwait(false);
+        using var slot = await services.Concurrency.EnterAsync(context.RequestAborted).ConfigureAwait(false);
         var computedAt = cache.Now;
         var result = await engine.ExecuteAsync(request, expr, context.RequestAborted).ConfigureAwait(false);
         metrics.Duration(stopwatch.Elapsed.TotalSeconds);
@@ -166,16 +167,16 @@ internal static class LokiQueryEndpoints
         }
     }
 
-    private static (long Start, long End) MetadataRange(HttpContext context, Func<string, string?> read)
+    private static (long Start, long End) MetadataRange(LokiQueryServices services, Func<string, string?> read)
     {
-        var end = LokiParameters.ParseTime(read("end"), NowNs(context), "end");
+        var end = LokiParameters.ParseTime(read("end"), NowNs(services), "end");
         var start = LokiParameters.ParseTime(read("start"), LokiParameters.Before(end, TimeSpan.FromHours(6)), "start");
         if (end < start)
         {
             throw new QueryException("end timestamp must not be before or equal to start time");
         }
 
-        QueryEngine.CheckRange(start, end, MaxQueryRange(context));
+        QueryEngine.CheckRange(start, end, services.Engine.Options.MaxQueryRange);
         return (start, end);
     }
 
@@ -194,32 +195,29 @@ internal static class LokiQueryEndpoints
         }
     }
 
-    private static Task LabelsAsync(HttpContext context, Func<string, string?> read)
+    private static Task LabelsAsync(HttpContext context, LokiQueryServices services, Func<string, string?> read)
     {
-        _ = MetadataRange(context, read);
+        _ = MetadataRange(services, read);
         _ = Selector(read("query"));
-        var engine = context.RequestServices.GetRequiredService<QueryEngine>();
-        var labels = engine.StreamLabels.Order(StringComparer.Ordinal).ToList();
+        var labels = services.Engine.StreamLabels.Order(StringComparer.Ordinal).ToList();
         return WriteJsonAsync(context, w => WriteStrings(w, labels));
     }
 
-    private static async Task LabelValuesAsync(HttpContext context, Func<string, string?> read)
+    private static async Task LabelValuesAsync(HttpContext context, LokiQueryServices services, string name,
+        Func<string, string?> read)
     {
-        var name = (string)context.Request.RouteValues["name"]!;
-        var (start, end) = MetadataRange(context, read);
-        var engine = context.RequestServices.GetRequiredService<QueryEngine>();
-        var values = await engine.LabelValuesAsync(name, Selector(read("query")), start, end,
+        var (start, end) = MetadataRange(services, read);
+        var values = await services.Engine.LabelValuesAsync(name, Selector(read("query")), start, end,
             LokiParameters.Access(context), context.RequestAborted).ConfigureAwait(false);
         await WriteJsonAsync(context, w => WriteStrings(w, values)).ConfigureAwait(false);
     }
 
-    private static async Task SeriesAsync(HttpContext context, Func<string, string?> read)
+    private static async Task SeriesAsync(HttpContext context, LokiQueryServices services, Func<string, string?> read)
     {
-        var (start, end) = MetadataRange(context, read);
+        var (start, end) = MetadataRange(services, read);
         var matches = LokiParameters.All(context.Request, "match[]").Concat(LokiParameters.All(context.Request, "match"))
             .Select(ParseSelector).ToList();
-        var engine = context.RequestServices.GetRequiredService<QueryEngine>();
-        var series = await engine.SeriesAsync(matches, start, end, LokiParameters.Access(context),
+        var series = await services.Engine.SeriesAsync(matches, start, end, LokiParameters.Access(context),
             context.RequestAborted).ConfigureAwait(false);
         await WriteJsonAsync(context, w =>
         {
@@ -242,12 +240,11 @@ internal static class LokiQueryEndpoints
         }).ConfigureAwait(false);
     }
 
-    private static async Task StatsAsync(HttpContext context, Func<string, string?> read)
+    private static async Task StatsAsync(HttpContext context, LokiQueryServices services, Func<string, string?> read)
     {
-        var (start, end) = MetadataRange(context, read);
+        var (start, end) = MetadataRange(services, read);
         var selector = ParseSelector(Required(read, "query"));
-        var engine = context.RequestServices.GetRequiredService<QueryEngine>();
-        var stats = await engine.StatsAsync(selector, start, end, LokiParameters.Access(context),
+        var stats = await services.Engine.StatsAsync(selector, start, end, LokiParameters.Access(context),
             context.RequestAborted).ConfigureAwait(false);
         await WriteJsonAsync(context, w =>
         {
@@ -260,7 +257,7 @@ internal static class LokiQueryEndpoints
         }).ConfigureAwait(false);
     }
 
-    private static Task BuildInfoAsync(HttpContext context, Func<string, string?> read)
+    private static Task BuildInfoAsync(HttpContext context)
     {
         var version = typeof(LokiQueryEndpoints).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
         return WriteJsonAsync(context, w =>

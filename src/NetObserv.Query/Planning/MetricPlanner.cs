@@ -28,12 +28,14 @@ internal sealed class MetricPlanner
     private readonly List<(LeafPlan Leaf, LogQuery Log, string? ValueColumn)> _branches = [];
     private readonly List<LineFilterLeaf> _lineFilterLeaves = [];
     private readonly bool _exactWindows;
+    private readonly int _maxProbedEdges;
     private string? _tenantParameter;
 
     public MetricPlanner(IReadOnlyList<string> streamLabels, EvaluationGrid grid, long queryRangeMs, FlowAccess access,
-        long maxRangeMs = long.MaxValue, bool exactWindows = true)
+        long maxRangeMs = long.MaxValue, bool exactWindows = true, int maxProbedEdges = DefaultMaxProbedEdges)
     {
         _exactWindows = exactWindows;
+        _maxProbedEdges = maxProbedEdges;
         _streamLabels = streamLabels;
         _grid = grid;
         _queryRangeMs = queryRangeMs;
@@ -286,12 +288,18 @@ internal sealed class MetricPlanner
         // sub-bucket.
         var offset = _exactWindows ? ((_grid.StartMs % level.WidthMs) + level.WidthMs) % level.WidthMs : 0;
         var edgeBase = _grid.StartMs - offset;
-        bool IsEdge(long bucketMs) => offset != 0 && ((bucketMs - edgeBase) % w) == 0;
+
+        // With exact windows only a bucket starting on a sub-bucket edge (start + j w) holds flows of two
+        // sub-buckets: inside a sub-bucket, a flow at a bucket's start belongs where the bucket does, and with an
+        // unaligned start no bucket starts on an edge (the edge buckets are read from flows below). Shifted
+        // windows correct every bucket start.
         var boundaries = new List<DateTime>();
-        for (var b = LeafSeriesBuilder.FloorDiv(lo - level.WidthMs, level.WidthMs) * level.WidthMs + level.WidthMs;
-            b <= hi - level.WidthMs; b += level.WidthMs)
+        var boundaryStep = _exactWindows ? w : level.WidthMs;
+        var boundaryBase = _exactWindows ? _grid.StartMs : 0;
+        if (offset == 0)
         {
-            if (!IsEdge(b))
+            for (var b = boundaryBase + (LeafSeriesBuilder.CeilDiv(lo - level.WidthMs + 1 - boundaryBase, boundaryStep) * boundaryStep);
+                b <= hi - level.WidthMs; b += boundaryStep)
             {
                 boundaries.Add(ToTime(b));
             }
@@ -312,6 +320,31 @@ internal sealed class MetricPlanner
             skipEdges = $" AND ((date_part('epoch', bucket) * 1000)::bigint - {p.Add(edgeBase, NpgsqlDbType.Bigint)}) % {p.Add(w, NpgsqlDbType.Bigint)} <> 0";
             var edgeValue = valueColumn is null ? "NULL::float8" : $"sum({valueColumn}::float8)";
             var edgeNotNull = valueColumn is null ? "" : $" AND {valueColumn} IS NOT NULL";
+
+            // A few edge buckets: an index range scan each (OFFSET 0 keeps the planner from flattening the
+            // lateral subquery into a join over every flow). Many: one scan of the range keeping the flows of
+            // edge buckets, which reads each block once (a block range of a sparse table, or a compressed
+            // TimescaleDB batch, spans many edge buckets).
+            var edgeFrom = edgeLows.Count <= _maxProbedEdges
+                ? $"""
+                    unnest({p.Add(edgeLows.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)}::timestamptz[],
+                                {p.Add(edgeHighs.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)}::timestamptz[]) AS edge(edge_lo, edge_hi)
+                    CROSS JOIN LATERAL (
+                        SELECT * FROM flows
+                        WHERE {_tenantParameter}
+                          AND time_end >= edge.edge_lo AND time_end < edge.edge_hi
+                          AND time_end > {p.Add(ToTime(lo), NpgsqlDbType.TimestampTz)}
+                          AND time_end <= {p.Add(ToTime(hi), NpgsqlDbType.TimestampTz)}{where}{edgeNotNull}
+                        OFFSET 0) AS f
+                    """
+                : $"""
+                    flows
+                    WHERE {_tenantParameter}
+                      AND time_end > {p.Add(ToTime(lo), NpgsqlDbType.TimestampTz)}
+                      AND time_end <= {p.Add(ToTime(hi), NpgsqlDbType.TimestampTz)}
+                      AND ((floor(date_part('epoch', time_end) * 1000)::bigint - {p.Add(edgeBase, NpgsqlDbType.Bigint)}) % {p.Add(w, NpgsqlDbType.Bigint)}
+                           + {p.Add(w, NpgsqlDbType.Bigint)}) % {p.Add(w, NpgsqlDbType.Bigint)} < {p.Add(level.WidthMs, NpgsqlDbType.Bigint)}{where}{edgeNotNull}
+                    """;
             edgeBranch = $"""
 
                 UNION ALL
@@ -319,31 +352,14 @@ internal sealed class MetricPlanner
                        {edgeValue} AS s, count(*)::float8 AS c,
                        NULL::float8 AS mn, NULL::float8 AS mx, NULL::float8 AS ss, NULL::float8 AS et, NULL::float8 AS ev,
                        NULL::float8[] AS vs
-                FROM unnest({p.Add(edgeLows.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)}::timestamptz[],
-                            {p.Add(edgeHighs.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)}::timestamptz[]) AS edge(edge_lo, edge_hi)
-                CROSS JOIN LATERAL (
-                    SELECT * FROM flows
-                    WHERE {_tenantParameter}
-                      AND time_end >= edge.edge_lo AND time_end < edge.edge_hi
-                      AND time_end > {p.Add(ToTime(lo), NpgsqlDbType.TimestampTz)}
-                      AND time_end <= {p.Add(ToTime(hi), NpgsqlDbType.TimestampTz)}{where}{edgeNotNull}
-                    OFFSET 0) AS f
+                FROM {edgeFrom}
                 GROUP BY 2{groupColumns}
                 """;
         }
 
         var signedSum = valueColumn is null ? "NULL::float8" : $"sum(x.sign * {valueColumn}::float8)";
         var valueNotNull = valueColumn is null ? "" : $" AND {valueColumn} IS NOT NULL";
-        return $"""
-            SELECT {id} AS leaf, ceil((date_part('epoch', bucket) * 1000 + {width} - {startMs}) / {wParam})::bigint AS j{labelColumns},
-                   {(rollupColumn is null ? "NULL::float8" : "sum(" + rollupColumn + "::float8)")} AS s, sum(flows::float8) AS c,
-                   NULL::float8 AS mn, NULL::float8 AS mx, NULL::float8 AS ss, NULL::float8 AS et, NULL::float8 AS ev,
-                   NULL::float8[] AS vs
-            FROM {level.Table}
-            WHERE {_tenantParameter}
-              AND bucket > {p.Add(ToTime(lo - level.WidthMs), NpgsqlDbType.TimestampTz)}
-              AND bucket <= {p.Add(ToTime(hi - level.WidthMs), NpgsqlDbType.TimestampTz)}{where}{skipEdges}
-            GROUP BY bucket{groupColumns}
+        var boundaryBranch = boundaries.Count == 0 ? "" : $"""
             UNION ALL
             SELECT {id} AS leaf, ceil((date_part('epoch', time_end) * 1000 + x.shift - {startMs}) / {wParam})::bigint AS j{labelColumns},
                    {signedSum} AS s, sum(x.sign) AS c,
@@ -352,9 +368,55 @@ internal sealed class MetricPlanner
             FROM flows CROSS JOIN (VALUES (0::float8, 1::float8), ({width}, -1::float8)) AS x(shift, sign)
             WHERE {_tenantParameter}
               AND time_end = ANY({p.Add(boundaries.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)}){where}{valueNotNull}
-            GROUP BY 2{groupColumns}{edgeBranch}
+            GROUP BY 2{groupColumns}
             """;
+        // With an unaligned start, a coarser level's bucket that lies inside one sub-bucket (its offset r from
+        // the sub-bucket edges: r + its width <= w) answers for the finer buckets it holds: fewer rows to
+        // aggregate (10-minute windows: one 5-minute bucket and four minutes instead of nine minutes).
+        RollupLevel? inner = null;
+        for (var i = s_rollups.Length - 1; i >= 0 && offset != 0 && inner is null; i--)
+        {
+            var candidate = s_rollups[i].Level;
+            if (candidate.WidthMs > level.WidthMs && candidate.WidthMs % level.WidthMs == 0 && 2 * candidate.WidthMs <= w)
+            {
+                inner = candidate;
+            }
+        }
+
+        var skipInner = "";
+        var innerBranch = "";
+        if (inner is not null)
+        {
+            string InnerTest(string bucketStartMs) =>
+                $"((({bucketStartMs}) - {p.Add(_grid.StartMs, NpgsqlDbType.Bigint)}) % {p.Add(w, NpgsqlDbType.Bigint)} + {p.Add(w, NpgsqlDbType.Bigint)}) % {p.Add(w, NpgsqlDbType.Bigint)} + {p.Add(inner.WidthMs, NpgsqlDbType.Bigint)} <= {p.Add(w, NpgsqlDbType.Bigint)}";
+            const string BucketMs = "(date_part('epoch', bucket) * 1000)::bigint";
+            var innerWidth = p.Add(inner.WidthMs, NpgsqlDbType.Bigint);
+            skipInner = $" AND NOT ({InnerTest($"{BucketMs} - {BucketMs} % {innerWidth}")})";
+            innerBranch = "\nUNION ALL\n" + RollupSelect(inner, " AND " + InnerTest(BucketMs));
+        }
+
+        return RollupSelect(level, skipEdges + skipInner) + (boundaryBranch.Length == 0 ? "" : "\n") + boundaryBranch
+            + innerBranch + edgeBranch;
+
+        string RollupSelect(RollupLevel rollup, string filter)
+        {
+            var bucketWidth = p.Add((double)rollup.WidthMs, NpgsqlDbType.Double);
+            return $"""
+                SELECT {id} AS leaf, ceil((date_part('epoch', bucket) * 1000 + {bucketWidth} - {startMs}) / {wParam})::bigint AS j{labelColumns},
+                       {(rollupColumn is null ? "NULL::float8" : "sum(" + rollupColumn + "::float8)")} AS s, sum(flows::float8) AS c,
+                       NULL::float8 AS mn, NULL::float8 AS mx, NULL::float8 AS ss, NULL::float8 AS et, NULL::float8 AS ev,
+                       NULL::float8[] AS vs
+                FROM {rollup.Table}
+                WHERE {_tenantParameter}
+                  AND bucket > {p.Add(ToTime(lo - rollup.WidthMs), NpgsqlDbType.TimestampTz)}
+                  AND bucket <= {p.Add(ToTime(hi - rollup.WidthMs), NpgsqlDbType.TimestampTz)}{where}{filter}
+                GROUP BY bucket{groupColumns}
+                """;
+        }
     }
+
+    /// <summary>Most edge buckets read by one index range scan each; past it, one scan of the range keeps them.</summary>
+    internal const int DefaultMaxProbedEdges = 16;
 
     private static DateTime ToTime(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime;
 

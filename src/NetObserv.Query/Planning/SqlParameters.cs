@@ -1,10 +1,16 @@
+using System.Data;
+using Dapper;
 using Npgsql;
 using NpgsqlTypes;
 
 namespace NetObserv.Query.Planning;
 
-/// <summary>Positional parameters of one statement: each value gets a <c>$n</c> placeholder.</summary>
-internal sealed class SqlParameters
+/// <summary>
+/// Positional parameters of one statement: each value gets a <c>$n</c> placeholder. Hot paths bind them to an
+/// <see cref="NpgsqlCommand"/> (<see cref="Command"/>); metadata queries hand them to Dapper as its parameter
+/// object (<see cref="SqlMapper.IDynamicParameters"/>), which adds copies to the command it builds.
+/// </summary>
+internal sealed class SqlParameters : SqlMapper.IDynamicParameters
 {
     /// <summary>Most parameters one statement can carry (PostgreSQL's protocol counts them in 16 bits).</summary>
     public const int MaxCount = 65_535;
@@ -19,16 +25,22 @@ internal sealed class SqlParameters
     /// </summary>
     public string Add(object value, NpgsqlDbType? type = null)
     {
-        if (_parameters.Count == MaxCount)
-        {
-            throw new QueryException("the query has more filter values than one SQL statement can carry (65,535); "
-                + "use fewer label filters, or one regex alternation such as =~\"a|b|c\" for many values");
-        }
-
         var parameter = new NpgsqlParameter { Value = value };
         if (type is { } t)
         {
             parameter.NpgsqlDbType = t;
+        }
+
+        return Add(parameter);
+    }
+
+    /// <summary>Adds <paramref name="parameter"/> itself (its value may change before each run) and returns its placeholder.</summary>
+    public string Add(NpgsqlParameter parameter)
+    {
+        if (_parameters.Count == MaxCount)
+        {
+            throw new QueryException("the query has more filter values than one SQL statement can carry (65,535); "
+                + "use fewer label filters, or one regex alternation such as =~\"a|b|c\" for many values");
         }
 
         _parameters.Add(parameter);
@@ -53,5 +65,13 @@ internal sealed class SqlParameters
         }
 
         return command;
+    }
+
+    void SqlMapper.IDynamicParameters.AddParameters(IDbCommand command, SqlMapper.Identity identity)
+    {
+        foreach (var parameter in _parameters)
+        {
+            command.Parameters.Add(parameter.Clone());
+        }
     }
 }

@@ -332,18 +332,29 @@ public sealed class ConsoleQueryTests : IClassFixture<ConsoleDataFixture>
             .Plan(LogQLParser.Parse(query)).Leaves).Source;
 
     [Theory]
-    [InlineData(0, 60_000, "1m", "Rollup1m")]
-    [InlineData(0, 600_000, "10m", "Rollup10m")]
-    [InlineData(0, 300_000, "10m", "Rollup5m")]
-    [InlineData(60_000, 600_000, "10m", "Rollup1m")]
-    [InlineData(17_000, 60_000, "1m", "Flows")]
-    [InlineData(3_600_123, 600_000, "10m", "Rollup1m")]
-    [InlineData(-1, 300_000, "5m", "Rollup1m")]
-    [InlineData(17_000, 600_000, "10m", "Rollup1m")]
-    [InlineData(61_500, 1_200_000, "20m", "Rollup5m")]
-    [InlineData(-7_000, 120_000, "10m", "Flows")]
-    [InlineData(29_999, 1_200_000, "40m", "Rollup10m")]
-    public async Task Windows_AnyStart_EqualTheFlowsPathAndTheRecords(long offsetMs, long stepMs, string range, string source)
+    [InlineData(0, 60_000, "1m", "Rollup1m", MetricPlanner.DefaultMaxProbedEdges)]
+    [InlineData(0, 600_000, "10m", "Rollup10m", MetricPlanner.DefaultMaxProbedEdges)]
+    [InlineData(0, 300_000, "10m", "Rollup5m", MetricPlanner.DefaultMaxProbedEdges)]
+    [InlineData(60_000, 600_000, "10m", "Rollup1m", MetricPlanner.DefaultMaxProbedEdges)]
+    [InlineData(17_000, 60_000, "1m", "Flows", MetricPlanner.DefaultMaxProbedEdges)]
+    [InlineData(3_600_123, 600_000, "10m", "Rollup1m", MetricPlanner.DefaultMaxProbedEdges)]
+    [InlineData(-1, 300_000, "5m", "Rollup1m", MetricPlanner.DefaultMaxProbedEdges)]
+    [InlineData(17_000, 600_000, "10m", "Rollup1m", MetricPlanner.DefaultMaxProbedEdges)]
+    [InlineData(61_500, 1_200_000, "20m", "Rollup5m", MetricPlanner.DefaultMaxProbedEdges)]
+    [InlineData(-7_000, 120_000, "10m", "Flows", MetricPlanner.DefaultMaxProbedEdges)]
+    [InlineData(29_999, 1_200_000, "40m", "Rollup10m", MetricPlanner.DefaultMaxProbedEdges)]
+    [InlineData(17_000, 600_000, "10m", "Rollup1m", 0)]
+    [InlineData(3_600_123, 300_000, "20m", "Rollup1m", 0)]
+    [InlineData(61_500, 1_200_000, "20m", "Rollup5m", 0)]
+    [InlineData(0, 600_000, "10m", "Rollup10m", 0)]
+    public async Task Windows_AnyStart_EqualTheFlowsPathAndTheRecords(long offsetMs, long stepMs, string range, string source,
+        int maxProbedEdges)
+    {
+        // Past MetricPlanner.DefaultMaxProbedEdges edge buckets, one scan of the range reads them (forced by 0).
+        await AssertWindowsAsync(offsetMs, stepMs, range, source, maxProbedEdges);
+    }
+
+    private async Task AssertWindowsAsync(long offsetMs, long stepMs, string range, string source, int maxProbedEdges)
     {
         // The console's relative ranges start at now - 3600 s: any second (here: any millisecond too).
         var start = Ms(0) + offsetMs;
@@ -357,9 +368,15 @@ public sealed class ConsoleQueryTests : IClassFixture<ConsoleDataFixture>
         Assert.Equal(Enum.Parse<PlanSource>(source), SourceOf(rollup, start, stepMs, count));
         Assert.Equal(PlanSource.Flows, SourceOf(flows, start, stepMs, count));
 
-        var fromRollup = Assert.IsType<MatrixResult>(await RunAsync(Range(rollup, start, stepMs, count)));
-        var fromFlows = Assert.IsType<MatrixResult>(await RunAsync(Range(flows, start, stepMs, count)));
-        var countResult = Assert.IsType<MatrixResult>(await RunAsync(Range(counts, start, stepMs, count)));
+        var engine = new QueryEngine(_data.Database.DataSource, Microsoft.Extensions.Options.Options.Create(new QueryOptions()))
+        {
+            MaxProbedEdges = maxProbedEdges,
+        };
+        async Task<MatrixResult> Run(string query) => Assert.IsType<MatrixResult>(await engine
+            .ExecuteAsync(Range(query, start, stepMs, count), QueryEngine.Parse(query), CancellationToken.None).DefaultTimeout());
+        var fromRollup = await Run(rollup);
+        var fromFlows = await Run(flows);
+        var countResult = await Run(counts);
 
         var bytes = TestFlows.Expected(Default, start, stepMs, count, rangeMs, r => r.Src.Namespace ?? "", r => r.Bytes,
             perSecond: false);

@@ -287,7 +287,7 @@ public sealed class LineFilterQueryTests : IClassFixture<QueryDataFixture>
     /// <summary>The estimate <see cref="QueryEngine.StatsAsync"/> documents, computed from the records.</summary>
     private static long ExpectedBytes(List<FlowRecord> matching)
     {
-        var sample = matching.OrderByDescending(r => r.TimeFlowEndMs).Take(QueryEngine.StatsSampleSize).ToList();
+        var sample = matching.OrderByDescending(r => r.TimeFlowEndMs).Take(StatsPlanner.SampleSize).ToList();
         if (matching.Count > sample.Count)
         {
             // The sample's edge must not be a tie, or which flow is in it would be up to the database.
