@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using NetObserv.Flows.Pipeline;
 using NetObserv.Storage.Copy;
 using NetObserv.Storage.Partitions;
+using NetObserv.Storage.Rollups;
 using Npgsql;
 
 namespace NetObserv.Storage;
@@ -34,11 +35,13 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton<FlowPartitions>();
         services.TryAddSingleton<StorageMaintenanceService>();
         services.TryAddSingleton<FlowBatchWriter>();
+        services.TryAddSingleton<RollupCompactionService>();
 
         // Registered before the ingest transports, so the host stops the writer after them: it then
         // drains whatever they accepted.
         services.AddHostedService(sp => sp.GetRequiredService<StorageMaintenanceService>());
         services.AddHostedService(sp => sp.GetRequiredService<FlowBatchWriter>());
+        services.AddHostedService(sp => sp.GetRequiredService<RollupCompactionService>());
         return services;
     }
 }
