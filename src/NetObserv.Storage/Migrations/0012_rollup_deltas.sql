@@ -22,6 +22,12 @@ CREATE TABLE flow_rollup_watermarks (
     derived_until   timestamptz NOT NULL
 );
 
+-- A sum as a bigint, held at its bounds: a sender's absurd counter saturates its rollup rows instead of
+-- failing every merge or query that adds it.
+CREATE FUNCTION flow_rollup_sum(numeric) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
+    SELECT greatest(least($1, 9223372036854775807), -9223372036854775808)::bigint
+$$;
+
 -- The derived levels are complete up to the end of their current bucket (the writer upserted them);
 -- on an empty database they are derived from the first minute on.
 INSERT INTO flow_rollup_watermarks (level, derived_until)
@@ -79,9 +85,9 @@ BEGIN
                 coalesce(sampled_packets, packets) AS sampled_packets, key, flows::bigint AS flows
             FROM %2$I
             UNION ALL
-            SELECT date_bin(%3$L, m.bucket, timestamptz '1970-01-01 00:00:00+00'), sum(m.bytes)::bigint,
-                sum(m.packets)::bigint, sum(coalesce(m.sampled_bytes, m.bytes))::bigint,
-                sum(coalesce(m.sampled_packets, m.packets))::bigint, m.key, sum(m.flows)::bigint
+            SELECT date_bin(%3$L, m.bucket, timestamptz '1970-01-01 00:00:00+00'), flow_rollup_sum(sum(m.bytes)),
+                flow_rollup_sum(sum(m.packets)), flow_rollup_sum(sum(coalesce(m.sampled_bytes, m.bytes))),
+                flow_rollup_sum(sum(coalesce(m.sampled_packets, m.packets))), m.key, sum(m.flows)::bigint
             FROM (
                 SELECT bucket, bytes, packets, sampled_bytes, sampled_packets, key, flows FROM flow_rollup_1m_new
                 WHERE bucket >= (SELECT w.derived_until FROM flow_rollup_watermarks w WHERE w.level = %4$L)
@@ -96,9 +102,10 @@ END
 $$;
 
 CREATE VIEW flow_rollup_10m_sums AS
-SELECT date_bin('10 minutes', bucket, timestamptz '1970-01-01 00:00:00+00') AS bucket, sum(bytes)::bigint AS bytes,
-    sum(packets)::bigint AS packets, sum(sampled_bytes)::bigint AS sampled_bytes,
-    sum(sampled_packets)::bigint AS sampled_packets, key, sum(flows)::bigint AS flows
+SELECT date_bin('10 minutes', bucket, timestamptz '1970-01-01 00:00:00+00') AS bucket,
+    flow_rollup_sum(sum(bytes)) AS bytes, flow_rollup_sum(sum(packets)) AS packets,
+    flow_rollup_sum(sum(sampled_bytes)) AS sampled_bytes, flow_rollup_sum(sum(sampled_packets)) AS sampled_packets, key,
+    sum(flows)::bigint AS flows
 FROM flow_rollup_5m_sums
 GROUP BY 1, key;
 
@@ -142,9 +149,9 @@ CREATE FUNCTION flow_rollup_compact(p_closed timestamptz) RETURNS bigint LANGUAG
 DECLARE
     w record;
     until_new timestamptz;
-    sums constant text := 'sum(bytes)::bigint AS bytes, sum(packets)::bigint AS packets, '
-        'nullif(sum(coalesce(sampled_bytes, bytes)), sum(bytes))::bigint AS sampled_bytes, '
-        'nullif(sum(coalesce(sampled_packets, packets)), sum(packets))::bigint AS sampled_packets';
+    sums constant text := 'flow_rollup_sum(sum(bytes)) AS bytes, flow_rollup_sum(sum(packets)) AS packets, '
+        'nullif(flow_rollup_sum(sum(coalesce(sampled_bytes, bytes))), flow_rollup_sum(sum(bytes))) AS sampled_bytes, '
+        'nullif(flow_rollup_sum(sum(coalesce(sampled_packets, packets))), flow_rollup_sum(sum(packets))) AS sampled_packets';
     sql_text text;
     moved bigint;
 BEGIN
