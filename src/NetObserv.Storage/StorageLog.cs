@@ -93,6 +93,10 @@ internal static partial class StorageLog
         Message = "The host's shutdown timeout passed before {Rows} accepted rows were written (last write error: {Error}): they went to the spill journal in {Directory}; they are written when the backend next runs")]
     public static partial void SpilledOnShutdownTimeout(ILogger logger, long rows, string error, string directory);
 
+    [LoggerMessage(EventId = 2090, EventName = "RollupCompactionFailed", Level = LogLevel.Warning,
+        Message = "Merging the rollup deltas failed; they stay in flow_rollup_1m_delta (the views still count them) and are merged at the next turn")]
+    public static partial void RollupCompactionFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 2039, EventName = "SpillJournalFound", Level = LogLevel.Information,
         Message = "Spill journal in {Directory} holds {Files} file(s) ({Bytes} bytes) to replay")]
     public static partial void SpillJournalFound(ILogger logger, string directory, int files, long bytes);

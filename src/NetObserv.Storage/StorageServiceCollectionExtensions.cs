@@ -5,6 +5,7 @@ using NetObserv.Flows.Pipeline;
 using NetObserv.Storage.Copy;
 using NetObserv.Storage.LocalPostgres;
 using NetObserv.Storage.Partitions;
+using NetObserv.Storage.Rollups;
 using Npgsql;
 
 namespace NetObserv.Storage;
@@ -36,6 +37,7 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton<FlowPartitions>();
         services.TryAddSingleton<StorageMaintenanceService>();
         services.TryAddSingleton<FlowBatchWriter>();
+        services.TryAddSingleton<RollupCompactionService>();
 
         // The managed PostgreSQL is restarted when it dies; registered first, so it is supervised until the end.
         services.TryAddSingleton<ManagedPostgresSupervisor>();
@@ -45,6 +47,7 @@ public static class StorageServiceCollectionExtensions
         // drains whatever they accepted.
         services.AddHostedService(sp => sp.GetRequiredService<StorageMaintenanceService>());
         services.AddHostedService(sp => sp.GetRequiredService<FlowBatchWriter>());
+        services.AddHostedService(sp => sp.GetRequiredService<RollupCompactionService>());
         return services;
     }
 }

@@ -18,7 +18,7 @@ internal static class StoredFlows
     {
         await using var host = await StorageHost.CreateAsync(database.ConnectionString);
         await using var command = host.Database.DataSource.CreateCommand(
-            "TRUNCATE flow_rows, flow_rollup_1m_rows, flow_rollup_5m_rows, flow_rollup_10m_rows, flow_rollup_1h_rows, spill_replayed, flows_rejected");
+            "TRUNCATE flow_rows, flow_rollup_1m_delta, flow_rollup_1m_rows, flow_rollup_5m_rows, flow_rollup_1h_rows, spill_replayed, flows_rejected");
         await command.ExecuteNonQueryAsync().DefaultTimeout();
     }
 

@@ -85,7 +85,8 @@ internal static class BenchmarkFlows
                 TimeReceived = (timeEnd / 1000) + 1,
                 SrcAddr = src.Ip,
                 DstAddr = dst?.Ip ?? external[random.Next(external.Length)],
-                SrcMac = 0x0A5800000000UL | (uint)random.Next(),
+                // A pod has one MAC address (a random one per flow would make every flow a new context).
+                SrcMac = 0x0A5800000000UL | (uint)(src.Ip.GetAddressBytes()[2] << 8 | src.Ip.GetAddressBytes()[3]),
                 DstMac = 0x0A5800000001UL,
                 SrcPort = random.Next(32768, 61000),
                 DstPort = proto == 1 ? null : dstPort,

@@ -211,7 +211,7 @@ internal static class WriterBenchmark
     private static async Task TruncateAsync(NpgsqlDataSource dataSource)
     {
         await using var command = dataSource.CreateCommand(
-            "TRUNCATE flow_rows, flows_copy, flow_rollup_1m_rows, flow_rollup_5m_rows, flow_rollup_10m_rows, flow_rollup_1h_rows; CHECKPOINT");
+            "TRUNCATE flow_rows, flows_copy, flow_rollup_1m_delta, flow_rollup_1m_rows, flow_rollup_5m_rows, flow_rollup_1h_rows; CHECKPOINT");
         await command.ExecuteNonQueryAsync();
     }
 

@@ -213,7 +213,7 @@ internal static class QueryBenchmark
         var span = spanMs;
         var startMs = endMs - span;
         var loadWatch = Stopwatch.StartNew();
-        await ExecuteAsync(dataSource, "TRUNCATE flow_rows, " + string.Join(", ", RollupLevel.All.Select(l => l.RowsTable)));
+        await ExecuteAsync(dataSource, "TRUNCATE flow_rows, flow_rollup_1m_delta, " + string.Join(", ", RollupLevel.Stored.Select(l => l.RowsTable)));
         var firstDay = DateTimeOffset.FromUnixTimeMilliseconds(startMs).UtcDateTime.Date;
         for (var day = firstDay; !timescaleDb && day <= DateTimeOffset.FromUnixTimeMilliseconds(endMs).UtcDateTime.Date.AddDays(1); day = day.AddDays(1))
         {
@@ -259,7 +259,7 @@ internal static class QueryBenchmark
             });
         Console.WriteLine($"loaded {count:N0} flows in {loadWatch.Elapsed.TotalSeconds:F0} s");
 
-        // Rollups in bucket order, as the ingest path writes them; each level from the one below.
+        // Rollups: the minutes into the deltas, then merged and the coarser levels derived, as the backend does.
         await ExecuteAsync(dataSource, """
             INSERT INTO flow_rollup_1m (tenant, bucket, src_k8s_namespace, src_k8s_owner_type, src_k8s_owner_name,
                 dst_k8s_namespace, dst_k8s_owner_type, dst_k8s_owner_name, flow_direction, k8s_flow_layer,
@@ -269,20 +269,9 @@ internal static class QueryBenchmark
                 k8s_cluster_name, sum(bytes), sum(packets), sum(bytes), sum(packets), count(*)
             FROM flows GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 ORDER BY 2
             """);
-        for (var i = 1; i < RollupLevel.All.Count; i++)
-        {
-            var level = RollupLevel.All[i];
-            await ExecuteAsync(dataSource, string.Create(CultureInfo.InvariantCulture, $"""
-                INSERT INTO {level.Table} (tenant, bucket, src_k8s_namespace, src_k8s_owner_type, src_k8s_owner_name,
-                    dst_k8s_namespace, dst_k8s_owner_type, dst_k8s_owner_name, flow_direction, k8s_flow_layer,
-                    k8s_cluster_name, bytes, packets, sampled_bytes, sampled_packets, flows)
-                SELECT tenant, date_bin('{level.WidthMs / 1000} seconds', bucket, timestamptz '1970-01-01 00:00:00+00'),
-                    src_k8s_namespace, src_k8s_owner_type, src_k8s_owner_name, dst_k8s_namespace, dst_k8s_owner_type,
-                    dst_k8s_owner_name, flow_direction, k8s_flow_layer, k8s_cluster_name,
-                    sum(bytes), sum(packets), sum(sampled_bytes), sum(sampled_packets), sum(flows)
-                FROM {RollupLevel.All[i - 1].Table} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 ORDER BY 2
-                """));
-        }
+        await ExecuteAsync(dataSource, "UPDATE flow_rollup_watermarks SET derived_until = '-infinity'");
+        await RollupCompaction.CompactBeforeAsync(dataSource, RollupAggregator.Floor(endMs, 60_000) + 60_000,
+            CancellationToken.None);
 
         if (timescaleDb)
         {
@@ -292,7 +281,7 @@ internal static class QueryBenchmark
         }
 
         await ExecuteAsync(dataSource, "VACUUM ANALYZE flow_rows");
-        foreach (var level in RollupLevel.All)
+        foreach (var level in RollupLevel.Stored)
         {
             await ExecuteAsync(dataSource, "VACUUM ANALYZE " + level.RowsTable);
         }

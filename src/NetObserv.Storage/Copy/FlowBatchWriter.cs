@@ -16,11 +16,11 @@ namespace NetObserv.Storage.Copy;
 /// <summary>
 /// Drains the <see cref="FlowChannel"/> in batches (<see cref="StorageOptions.BatchSize"/> rows, or
 /// whatever arrived within <see cref="StorageOptions.FlushInterval"/>) and writes each batch in one
-/// transaction: a binary COPY into <c>flows</c> plus additive upserts of the batch's sums into every
-/// rollup (<see cref="RollupLevel.All"/>: 1 minute, 5 minutes, 10 minutes, 1 hour). In native mode the daily partitions a batch needs
+/// transaction: a binary COPY into <c>flow_rows</c> plus a binary COPY of the batch's per-minute sums into
+/// the rollup deltas (<see cref="RollupDeltas"/>; <see cref="RollupCompaction"/> merges them and derives the
+/// 5-minute, 10-minute and hourly levels). In native mode the daily partitions a batch needs
 /// are created first, so late or future data is never refused. <see cref="StorageOptions.Writers"/>
-/// loops run at once, each with its own connection; rollup rows are upserted in key order so they
-/// never deadlock each other.
+/// loops run at once, each with its own connection; they only append, so they never wait on each other's rows.
 /// <para>
 /// A batch that fails because the database is unavailable is retried with backoff, never dropped.
 /// A batch the database refuses for what it holds (a data error, <see cref="WriteErrorClassifier"/>) is
@@ -493,7 +493,6 @@ public sealed class FlowBatchWriter : BackgroundService
             }
         }
 
-        rollups.Complete();
 
         var connection = await _dataSource.OpenConnectionAsync(abort).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
@@ -526,12 +525,8 @@ public sealed class FlowBatchWriter : BackgroundService
                         $"COPY reported {copied} rows for a batch of {count}");
                 }
 
-                var rollupRows = 0;
-                for (var level = 0; level < RollupLevel.All.Count; level++)
-                {
-                    rollupRows += await RollupUpsert.WriteAsync(connection, transaction, RollupLevel.All[level],
-                        rollups.Level(level), lane.RollupKeyIds, abort).ConfigureAwait(false);
-                }
+                var rollupRows = await RollupDeltas.WriteAsync(connection, rollups.Level(0), lane.RollupKeyIds, abort)
+                    .ConfigureAwait(false);
                 await transaction.CommitAsync(abort).ConfigureAwait(false);
 
                 Interlocked.Add(ref _rowsWritten, count);

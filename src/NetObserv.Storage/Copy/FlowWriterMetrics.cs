@@ -25,7 +25,7 @@ internal sealed class FlowWriterMetrics
         _rows = meter.CreateCounter<long>("netobserv.storage.rows_written", "{row}",
             "Flow rows committed to the flows table");
         _batches = meter.CreateCounter<long>("netobserv.storage.batches", "{batch}",
-            "Batches committed (COPY plus rollup upserts in one transaction)");
+            "Batches committed (COPY of the rows and of their per-minute rollup deltas in one transaction)");
         _errors = meter.CreateCounter<long>("netobserv.storage.write_errors", "{error}",
             "Failed batch write attempts (each is retried)");
         _rejected = meter.CreateCounter<long>("netobserv.storage.rows_rejected", "{row}",
@@ -33,7 +33,7 @@ internal sealed class FlowWriterMetrics
         _notKept = meter.CreateCounter<long>("netobserv.storage.rejected_not_kept", "{row}",
             "Refused flow records not kept in flows_rejected (tag reason: full, failed)");
         _rollupRows = meter.CreateCounter<long>("netobserv.storage.rollup_rows", "{row}",
-            "Rollup rows inserted or updated (all levels)");
+            "Per-minute rollup delta rows appended (merged into the rollup levels every few seconds)");
         _duration = meter.CreateHistogram<double>("netobserv.storage.batch_duration", "s",
             "Time to write one batch, from connection to commit");
         meter.CreateObservableGauge("netobserv.storage.pending_rows", pending, "{row}",

@@ -45,10 +45,10 @@ internal sealed class RollupAggregator
             record.FlowDirection, FlowText.Clean(record.K8SFlowLayer), FlowText.Clean(record.K8SClusterName));
         ref var sums = ref CollectionsMarshal.GetValueRefOrAddDefault(_levels[0], key, out _);
         var factor = record.SamplingFactor;
-        sums.Bytes += record.Bytes;
-        sums.Packets += record.Packets;
-        sums.SampledBytes += record.Bytes * factor;
-        sums.SampledPackets += record.Packets * factor;
+        sums.Bytes = RollupSums.Saturate((Int128)sums.Bytes + record.Bytes);
+        sums.Packets = RollupSums.Saturate((Int128)sums.Packets + record.Packets);
+        sums.SampledBytes = RollupSums.Saturate(sums.SampledBytes + ((Int128)record.Bytes * factor));
+        sums.SampledPackets = RollupSums.Saturate(sums.SampledPackets + ((Int128)record.Packets * factor));
         sums.Flows++;
     }
 

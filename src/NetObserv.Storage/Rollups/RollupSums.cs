@@ -11,10 +11,16 @@ internal struct RollupSums
 
     public void Add(in RollupSums other)
     {
-        Bytes += other.Bytes;
-        Packets += other.Packets;
-        SampledBytes += other.SampledBytes;
-        SampledPackets += other.SampledPackets;
+        Bytes = Saturate((Int128)Bytes + other.Bytes);
+        Packets = Saturate((Int128)Packets + other.Packets);
+        SampledBytes = Saturate((Int128)SampledBytes + other.SampledBytes);
+        SampledPackets = Saturate((Int128)SampledPackets + other.SampledPackets);
         Flows += other.Flows;
     }
+
+    /// <summary>
+    /// A sum held at the bounds of bigint, as <c>flow_rollup_sum</c> holds merged sums: an absurd counter
+    /// saturates its rollup row instead of wrapping around or failing the merge.
+    /// </summary>
+    public static long Saturate(Int128 sum) => sum > long.MaxValue ? long.MaxValue : sum < long.MinValue ? long.MinValue : (long)sum;
 }

@@ -280,7 +280,8 @@ public sealed class QueryApiTests : IClassFixture<QueryApiFixture>
             await connection.OpenAsync();
             await using var delete = new Npgsql.NpgsqlCommand(
                 "DELETE FROM flow_rows WHERE context IN (SELECT id FROM flow_contexts WHERE tenant = 'cache'); "
-                + string.Concat(NetObserv.Storage.Rollups.RollupLevel.All.Select(l => $"DELETE FROM {l.RowsTable} WHERE key IN (SELECT id FROM flow_rollup_keys WHERE tenant = 'cache'); ")),
+                + string.Concat(NetObserv.Storage.Rollups.RollupLevel.Stored.Select(l => $"DELETE FROM {l.RowsTable} WHERE key IN (SELECT id FROM flow_rollup_keys WHERE tenant = 'cache'); "))
+                + "DELETE FROM flow_rollup_1m_delta WHERE key IN (SELECT id FROM flow_rollup_keys WHERE tenant = 'cache'); ",
                 connection);
             Assert.True(await delete.ExecuteNonQueryAsync() >= 20);
         }

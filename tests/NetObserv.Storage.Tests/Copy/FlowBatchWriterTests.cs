@@ -78,11 +78,13 @@ public sealed class FlowBatchWriterTests(WrittenFlowsFixture fixture) : IClassFi
 
         var actual = new Dictionary<string, long[]>(StringComparer.Ordinal);
         await using var dataSource = NpgsqlDataSource.Create(fixture.ConnectionString);
-        // The table name comes from the test's own InlineData.
+        // The table name comes from the test's own InlineData. A bucket and key may be in several rows (the
+        // writer's per-batch deltas, before they are merged): their sums are the level's figures.
         await using var command = dataSource.CreateCommand(
             "SELECT tenant, bucket, src_k8s_namespace, src_k8s_owner_type, src_k8s_owner_name, dst_k8s_namespace, "
             + "dst_k8s_owner_type, dst_k8s_owner_name, flow_direction, k8s_flow_layer, k8s_cluster_name, "
-            + "bytes, packets, sampled_bytes, sampled_packets, flows FROM " + table);
+            + "sum(bytes)::bigint, sum(packets)::bigint, sum(sampled_bytes)::bigint, sum(sampled_packets)::bigint, "
+            + "sum(flows)::bigint FROM " + table + " GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11");
         await using var reader = await command.ExecuteReaderAsync().DefaultTimeout();
         while (await reader.ReadAsync())
         {

@@ -11,7 +11,7 @@ public sealed class ReaderViewsTests(PostgresDatabase database) : IClassFixture<
     public async Task InitializeAsync()
     {
         await using var host = await StorageHost.CreateAsync(database.ConnectionString);
-        await database.ScalarAsync<int>("TRUNCATE flow_rows, flow_rollup_1m_rows, flow_rollup_5m_rows, flow_rollup_10m_rows, flow_rollup_1h_rows; SELECT 1");
+        await database.ScalarAsync<int>("TRUNCATE flow_rows, flow_rollup_1m_delta, flow_rollup_1m_rows, flow_rollup_5m_rows, flow_rollup_1h_rows; SELECT 1");
         _records = TestFlows.Generate(2_000, seed: 21);
         await host.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
         host.Accept(_records);

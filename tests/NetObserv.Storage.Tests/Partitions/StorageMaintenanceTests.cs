@@ -16,7 +16,7 @@ public sealed class StorageMaintenanceTests(PostgresDatabase database) : IClassF
             await database.ScalarAsync<int>("DROP TABLE " + FlowPartitions.NameOf(day) + "; SELECT 1");
         }
 
-        await database.ScalarAsync<int>("TRUNCATE flow_rows, flow_rollup_1m_rows, flow_rollup_5m_rows, flow_rollup_10m_rows, flow_rollup_1h_rows; SELECT 1");
+        await database.ScalarAsync<int>("TRUNCATE flow_rows, flow_rollup_1m_delta, flow_rollup_1m_rows, flow_rollup_5m_rows, flow_rollup_1h_rows; SELECT 1");
     }
 
     public Task DisposeAsync() => Task.CompletedTask;
