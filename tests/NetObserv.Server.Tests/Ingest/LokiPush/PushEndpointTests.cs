@@ -7,7 +7,7 @@ using NetObserv.Server.Tests.Hosting;
 using NetObserv.Testing;
 using Npgsql;
 
-namespace NetObserv.Server.Tests.Loki;
+namespace NetObserv.Server.Tests.Ingest.LokiPush;
 
 /// <summary>
 /// flowlogs-pipeline's Loki writer against the whole server: bodies made of FLP lines (label fields in the
