@@ -52,17 +52,39 @@ public sealed class StorageOptions
     public int ChannelCapacity { get; set; } = 200_000;
 
     /// <summary>
-    /// Folder of the spill journal, where batches wait while the database is unavailable. Defaults to
-    /// <c>spill/</c> below <see cref="DataDirectory"/>.
+    /// What an acknowledgement promises. <c>journal</c>: every accepted batch is in the write-ahead journal
+    /// (fsynced) before it is acknowledged, so it survives a crash of the process. <c>memory</c>: batches
+    /// are acknowledged once they are in the ingest channel (faster; lost if the process dies before the
+    /// writer commits them). Defaults to <c>journal</c>.
+    /// </summary>
+    public string Durability { get; set; } = "journal";
+
+    /// <summary>Folder of the write-ahead journal. Defaults to <c>journal/</c> below <see cref="DataDirectory"/>.</summary>
+    public string? JournalDirectory { get; set; }
+
+    /// <summary>A journal segment file is closed and a new one begun past this size. Defaults to 64 MiB.</summary>
+    public long JournalSegmentBytes { get; set; } = 64L << 20;
+
+    /// <summary>
+    /// Largest total size of the journal in bytes; past it ingest answers with backpressure (gRPC
+    /// RESOURCE_EXHAUSTED, push 429, UDP drops and counts). 0 turns the journal off (only with
+    /// <see cref="Durability"/> <c>memory</c>). The former <c>Storage:SpillMaxBytes</c> is read as this when
+    /// this is not set. Defaults to 1 GiB.
+    /// </summary>
+    public long JournalMaxBytes { get; set; } = 1L << 30;
+
+    /// <summary>
+    /// Folder of the former spill journal: <c>*.spill</c> files found there are replayed once and deleted.
+    /// Defaults to <c>spill/</c> below <see cref="DataDirectory"/>.
     /// </summary>
     public string? SpillDirectory { get; set; }
 
-    /// <summary>Largest size of the spill journal in bytes; 0 turns spilling off. Defaults to 1 GiB.</summary>
-    public long SpillMaxBytes { get; set; } = 1L << 30;
+    /// <summary>Former name of <see cref="JournalMaxBytes"/>, read as it when that is not set.</summary>
+    public long? SpillMaxBytes { get; set; }
 
     /// <summary>
-    /// How long a batch keeps failing because the database is unavailable before it goes to the spill
-    /// journal. Defaults to 5 seconds.
+    /// How long a batch keeps failing because the database is unavailable before the writer gives it
+    /// to the journal and waits for the database to answer again. Defaults to 5 seconds.
     /// </summary>
     public TimeSpan SpillAfter { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -95,6 +117,15 @@ public sealed class StorageOptions
             ? Path.Combine(xdgDataHome, "netobserv")
             : Path.Combine(home, ".local", "share", "netobserv");
     }
+
+    /// <summary>The parsed <see cref="Durability"/>.</summary>
+    public Durability DurabilityMode => string.Equals(Durability, "memory", StringComparison.OrdinalIgnoreCase)
+        ? NetObserv.Storage.Durability.Memory
+        : NetObserv.Storage.Durability.Journal;
+
+    /// <summary>The journal folder in effect: <see cref="JournalDirectory"/>, else <c>journal/</c> below <see cref="DataDirectory"/>.</summary>
+    public string ResolvedJournalDirectory =>
+        string.IsNullOrWhiteSpace(JournalDirectory) ? Path.Combine(DataDirectory, "journal") : JournalDirectory;
 
     /// <summary>The spill folder in effect: <see cref="SpillDirectory"/>, else <c>spill/</c> below <see cref="DataDirectory"/>.</summary>
     public string ResolvedSpillDirectory =>

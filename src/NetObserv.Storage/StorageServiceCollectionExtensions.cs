@@ -1,9 +1,12 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using NetObserv.Flows.Pipeline;
 using NetObserv.Storage.Copy;
 using NetObserv.Storage.LocalPostgres;
+using NetObserv.Storage.Journal;
 using NetObserv.Storage.Partitions;
 using NetObserv.Storage.Rollups;
 using Npgsql;
@@ -12,7 +15,8 @@ namespace NetObserv.Storage;
 
 /// <summary>
 /// Storage registrations: options, the data source of the opened <see cref="FlowDatabase"/>, the ingest
-/// channel, the batch writer that drains it, and partition/retention maintenance.
+/// channel, the write-ahead journal (none when <see cref="StorageOptions.JournalMaxBytes"/> is 0), the batch
+/// writer that drains them, and partition/retention maintenance.
 /// </summary>
 public static class StorageServiceCollectionExtensions
 {
@@ -23,7 +27,21 @@ public static class StorageServiceCollectionExtensions
     public static IServiceCollection AddFlowStorage(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section)
+            .PostConfigure(o =>
+            {
+                // Storage:SpillMaxBytes is the former name of Storage:JournalMaxBytes.
+                if (configuration.GetSection(StorageOptions.Section)[nameof(StorageOptions.JournalMaxBytes)] is null
+                    && o.SpillMaxBytes is { } spillMaxBytes)
+                {
+                    o.JournalMaxBytes = spillMaxBytes;
+                }
+            })
             .Validate(o => o.RejectedMaxRows >= 0, "Storage:RejectedMaxRows must be 0 or more")
+            .Validate(o => o.Durability is "journal" or "memory" or "Journal" or "Memory",
+                "Storage:Durability must be journal or memory")
+            .Validate(o => o.DurabilityMode == Durability.Memory || o.JournalMaxBytes > 0,
+                "Storage:JournalMaxBytes must be more than 0 with Storage:Durability journal")
+            .Validate(o => o.JournalSegmentBytes >= 4096, "Storage:JournalSegmentBytes must be 4096 or more")
             .ValidateOnStart();
         services.AddMetrics();
         services.TryAddSingleton(TimeProvider.System);
@@ -34,6 +52,14 @@ public static class StorageServiceCollectionExtensions
             return new FlowChannel(options.ChannelCapacity);
         });
         services.TryAddSingleton<DatabaseProbe>();
+        services.TryAddSingleton<FlowJournal>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            return options.JournalMaxBytes <= 0
+                ? null!
+                : new FlowJournal(options.ResolvedJournalDirectory, options.JournalSegmentBytes, options.JournalMaxBytes,
+                    sp.GetRequiredService<ILogger<FlowJournal>>());
+        });
         services.TryAddSingleton<FlowPartitions>();
         services.TryAddSingleton<StorageMaintenanceService>();
         services.TryAddSingleton<FlowBatchWriter>();

@@ -44,7 +44,8 @@ internal sealed class StorageHost : IAsyncDisposable
         TimeSpan? flushInterval = null, TimeSpan? retention = null, int partitionsAhead = 2,
         TimeProvider? timeProvider = null, int channelCapacity = 200_000, int writers = 2,
         string? spillDirectory = null, long spillMaxBytes = 1L << 30, TimeSpan? spillAfter = null,
-        int rejectedMaxRows = 100_000, ILoggerProvider? logs = null, string timescaleDb = "off")
+        int rejectedMaxRows = 100_000, ILoggerProvider? logs = null, string timescaleDb = "off",
+        string durability = "memory")
     {
         // Without a folder from the test, each host spills into its own temporary folder, deleted with it.
         var owned = spillDirectory is null
@@ -61,6 +62,10 @@ internal sealed class StorageHost : IAsyncDisposable
             ["Storage:ChannelCapacity"] = channelCapacity.ToString(CultureInfo.InvariantCulture),
             ["Storage:Writers"] = writers.ToString(CultureInfo.InvariantCulture),
             ["Storage:SpillDirectory"] = spillDirectory ?? owned,
+            // The writer's own behaviour (retries, outages, spilling) is tested in the memory durability, where
+            // lanes start at once; the journal durability's recovery has its own tests.
+            ["Storage:Durability"] = durability,
+            ["Storage:JournalDirectory"] = Path.Combine(spillDirectory ?? owned!, "journal"),
             ["Storage:SpillMaxBytes"] = spillMaxBytes.ToString(CultureInfo.InvariantCulture),
             ["Storage:SpillAfter"] = (spillAfter ?? TimeSpan.FromSeconds(5)).ToString("c"),
             ["Storage:RejectedMaxRows"] = rejectedMaxRows.ToString(CultureInfo.InvariantCulture),

@@ -6,11 +6,12 @@ using NetObserv.Server.Loadgen;
 namespace NetObserv.Benchmarks.Ingest;
 
 /// <summary>
-/// <c>ingest [--database CS] [--duration 60s] [--rate N|max] [--flows-per-message 1000] [--concurrency 4]</c>:
+/// <c>ingest [--database CS] [--durability journal|memory] [--duration 60s] [--rate N|max] [--flows-per-message 1000] [--concurrency 4]</c>:
 /// starts <c>netobserv-backend serve</c> as a child process against a fresh database (a managed local
 /// PostgreSQL unless <c>--database</c> names one), drives it with the gRPC load generator, waits until
 /// the writer has stored everything acknowledged, and prints acknowledged and written flows/s, Send
-/// latency p50/p99, the server's peak RSS, and whether the rows in the database equal the records
+/// latency p50/p99, the journal's fsyncs per second (<c>Storage:Durability</c>, default journal, with the
+/// journal in the work folder), the server's peak RSS, and whether the rows in the database equal the records
 /// acknowledged (exit code 1 when they do not).
 /// </summary>
 internal static class IngestBenchmark
@@ -23,9 +24,15 @@ internal static class IngestBenchmark
             : load.Duration;
         var (work, postgres, connectionString) = await BackendProcess.DatabaseAsync(args, "netobserv-ingest-bench-", "ingest_bench");
 
+        var durability = LoadgenArguments.Get(args, "--durability") ?? "journal";
+        var journal = Path.Combine(work, "journal-" + Guid.NewGuid().ToString("N"));
         var grpcPort = BackendProcess.FreePort();
         var httpPort = BackendProcess.FreePort();
-        using var server = BackendProcess.Start(connectionString, grpcPort, httpPort);
+        using var server = BackendProcess.Start(connectionString, grpcPort, httpPort, environment: new Dictionary<string, string>
+        {
+            ["NETOBSERV__Storage__Durability"] = durability,
+            ["NETOBSERV__Storage__JournalDirectory"] = journal,
+        });
         try
         {
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}") };
@@ -38,8 +45,9 @@ internal static class IngestBenchmark
                 Duration = duration,
             };
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"ingest (gRPC): {duration.TotalSeconds:0} s, rate {(options.Rate is { } r ? r.ToString("0", CultureInfo.InvariantCulture) : "max")}, {options.FlowsPerMessage} flows/message, {options.Concurrency} in flight, {Environment.ProcessorCount} cores"));
+                $"ingest (gRPC, durability {durability}): {duration.TotalSeconds:0} s, rate {(options.Rate is { } r ? r.ToString("0", CultureInfo.InvariantCulture) : "max")}, {options.FlowsPerMessage} flows/message, {options.Concurrency} in flight, {Environment.ProcessorCount} cores"));
             using var sampler = new RssSampler(server.Id);
+            var fsyncsBefore = await BackendProcess.MetricAsync(http, "netobserv_journal_fsyncs_total");
             var started = Stopwatch.GetTimestamp();
             var result = await new GrpcLoadGenerator(options, SyntheticCluster.Create(options.Seed)).RunAsync(
                 p => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -62,6 +70,7 @@ internal static class IngestBenchmark
                 await Task.Delay(100);
             }
 
+            var fsyncs = await BackendProcess.MetricAsync(http, "netobserv_journal_fsyncs_total") - fsyncsBefore;
             var serverCpu = BackendProcess.CpuSeconds(server.Id);
             var rows = await BackendProcess.CountRowsAsync(connectionString) - rowsBefore;
             var ok = rows == result.Acknowledged;
@@ -71,6 +80,7 @@ internal static class IngestBenchmark
                 written flows/s       {(drained > TimeSpan.Zero ? rows / drained.TotalSeconds : 0):0}   ({rows} rows by {drained.TotalSeconds:0.0} s from start)
                 Send p50 ms           {result.SendMilliseconds(50):0.00}
                 Send p99 ms           {result.SendMilliseconds(99):0.00}
+                fsyncs/s              {fsyncs / result.Elapsed.TotalSeconds:0}   ({fsyncs} journal fsyncs, durability {durability})
                 server peak RSS MiB   {sampler.PeakMiB:0}
                 server CPU s          {serverCpu:0.0}   ({(serverCpu > 0 ? rows / serverCpu : 0):0} rows per server CPU second, startup included)
                 refused (RESOURCE_EXHAUSTED) {result.Refused}, failed {result.Failed}

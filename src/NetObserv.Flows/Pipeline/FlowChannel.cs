@@ -6,14 +6,16 @@ namespace NetObserv.Flows.Pipeline;
 /// The bounded hand-off between every ingest transport (gRPC, IPFIX/NetFlow UDP, Loki push) and the
 /// batch writer. Transports that can push back on their sender (gRPC, HTTP) use
 /// <see cref="TryWriteBatch"/> and answer "busy" when it fails; UDP cannot wait, so it drops and counts.
-/// Nothing accepted here is lost: the writer drains it on shutdown.
+/// Nothing accepted here is lost: the writer drains it on shutdown. Records travel in the batches they
+/// were accepted in, each with its write-ahead journal position (0 when it was not journaled), so the
+/// writer can record in the database which journal batches it committed.
 /// </summary>
 public sealed class FlowChannel
 {
     /// <summary>Default capacity in records.</summary>
     public const int DefaultCapacity = 200_000;
 
-    private readonly Channel<FlowRecord> _channel;
+    private readonly Channel<FlowBatch> _channel;
     private readonly int _capacity;
     private long _accepted;
     private long _rejected;
@@ -26,7 +28,7 @@ public sealed class FlowChannel
 
         // Capacity is enforced by _count so a whole batch is accepted or refused at once; the
         // underlying channel is unbounded and never refuses a write.
-        _channel = Channel.CreateUnbounded<FlowRecord>(new UnboundedChannelOptions
+        _channel = Channel.CreateUnbounded<FlowBatch>(new UnboundedChannelOptions
         {
             SingleReader = false,
             SingleWriter = false,
@@ -48,15 +50,12 @@ public sealed class FlowChannel
     /// <summary>The earliest flow end times accepted lately, for caches of past answers.</summary>
     public IngestWatermark Watermark { get; } = new();
 
-    /// <summary>The reading side, for the batch writer.</summary>
-    public ChannelReader<FlowRecord> Reader => _channel.Reader;
-
     /// <summary>
     /// Accepts every record of the batch, or none when they do not all fit (the caller then tells
     /// its sender to back off). A batch larger than <see cref="Capacity"/> never fits, even in an empty
     /// channel: the caller refuses it for good rather than as busy. Returns false when refused.
     /// </summary>
-    public bool TryWriteBatch(IReadOnlyList<FlowRecord> records)
+    public bool TryWriteBatch(IReadOnlyList<FlowRecord> records, long position = 0)
     {
         ArgumentNullException.ThrowIfNull(records);
         var n = records.Count;
@@ -80,16 +79,12 @@ public sealed class FlowChannel
             }
         }
 
-        for (var i = 0; i < n; i++)
+        if (!_channel.Writer.TryWrite(new FlowBatch(records, position)))
         {
-            if (!_channel.Writer.TryWrite(records[i]))
-            {
-                // Only after Complete(): the process is stopping.
-                Interlocked.Add(ref _count, -(n - i));
-                Interlocked.Add(ref _rejected, n - i);
-                Interlocked.Add(ref _accepted, i);
-                return false;
-            }
+            // Only after Complete(): the process is stopping.
+            Interlocked.Add(ref _count, -n);
+            Interlocked.Add(ref _rejected, n);
+            return false;
         }
 
         Interlocked.Add(ref _accepted, n);
@@ -101,7 +96,7 @@ public sealed class FlowChannel
     public bool TryWrite(FlowRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        if (Interlocked.Increment(ref _count) > _capacity || !_channel.Writer.TryWrite(record))
+        if (Interlocked.Increment(ref _count) > _capacity || !_channel.Writer.TryWrite(new FlowBatch([record], 0)))
         {
             Interlocked.Decrement(ref _count);
             Interlocked.Increment(ref _rejected);
@@ -114,17 +109,25 @@ public sealed class FlowChannel
     }
 
     /// <summary>
-    /// Takes up to <paramref name="max"/> records that are already waiting into <paramref name="into"/>.
-    /// Returns how many were taken.
+    /// Takes whole waiting batches into <paramref name="into"/> while it holds fewer than
+    /// <paramref name="max"/> records taken here (the last batch may go past it). Returns how many records
+    /// were taken.
     /// </summary>
-    public int Drain(List<FlowRecord> into, int max)
+    public int Drain(List<FlowRecord> into, int max) => Drain(into, null, max);
+
+    /// <summary>
+    /// As <see cref="Drain(List{FlowRecord}, int)"/>, and adds, for each batch taken, its journal position (0
+    /// when it has none) with the index in <paramref name="into"/> where its records end.
+    /// </summary>
+    public int Drain(List<FlowRecord> into, List<(long Position, int End)>? positions, int max)
     {
         ArgumentNullException.ThrowIfNull(into);
         var taken = 0;
-        while (taken < max && _channel.Reader.TryRead(out var record))
+        while (taken < max && _channel.Reader.TryRead(out var batch))
         {
-            into.Add(record);
-            taken++;
+            into.AddRange(batch.Records);
+            taken += batch.Records.Count;
+            positions?.Add((batch.Position, into.Count));
         }
 
         if (taken > 0)

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using NetObserv.Flows.LokiPush;
 using NetObserv.Query.Planning;
 using NetObserv.Storage;
 

@@ -88,7 +88,7 @@ public sealed class AuthOptions
             errors.Add($"{Section}:KubernetesMaxNamespaces must be between 1 and 100000 (got {KubernetesMaxNamespaces}).");
         }
 
-        if (!NetObserv.Query.Loki.LokiPushTenant.IsValid(KubernetesTenant))
+        if (!NetObserv.Flows.LokiPush.LokiPushTenant.IsValid(KubernetesTenant))
         {
             errors.Add($"{Section}:KubernetesTenant must be a tenant ID: 1 to 150 letters, digits or !-_.*'() (got '{KubernetesTenant}').");
         }

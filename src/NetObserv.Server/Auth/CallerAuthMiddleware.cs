@@ -1,6 +1,7 @@
+using NetObserv.Flows.LokiPush;
 using NetObserv.Query.Access;
 using NetObserv.Query.Grpc;
-using NetObserv.Query.Loki;
+using NetObserv.Server.Ingest.LokiPush;
 
 namespace NetObserv.Server.Auth;
 

@@ -1,6 +1,6 @@
 using NetObserv.Flows;
+using NetObserv.Flows.LokiPush;
 using NetObserv.Query.Access;
-using NetObserv.Query.Loki;
 
 namespace NetObserv.Server.Auth;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using NetObserv.Query.Loki;
+using NetObserv.Flows.LokiPush;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 

@@ -5,8 +5,8 @@ namespace NetObserv.Server.Ingest;
 internal static partial class CollectorLog
 {
     [LoggerMessage(EventId = 4101, EventName = "CollectorBusy", Level = LogLevel.Debug,
-        Message = "Refused a Send of {Records} records: ingest channel holds {Waiting} of {Capacity}")]
-    public static partial void Busy(ILogger logger, int records, int waiting, int capacity);
+        Message = "Refused a Send: {Reason}")]
+    public static partial void Busy(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 4110, EventName = "CollectorInvalidRecords", Level = LogLevel.Debug,
         Message = "Dropped {Dropped} of {Records} records of a {Transport} message as invalid; first: {Reason}: {Detail}")]

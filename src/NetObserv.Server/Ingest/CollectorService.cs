@@ -1,9 +1,7 @@
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using NetObserv.Flows;
-using NetObserv.Flows.Enrichment;
 using NetObserv.Flows.Pbflow;
-using NetObserv.Flows.Pipeline;
 using NetObserv.Flows.Validation;
 using NetObserv.Query.Access;
 
@@ -11,9 +9,11 @@ namespace NetObserv.Server.Ingest;
 
 /// <summary>
 /// <c>pbflow.Collector/Send</c>: maps the agent's records, drops (and counts by reason) those the store
-/// cannot hold (see <see cref="FlowValidator"/>), enriches the rest and hands them to the ingest channel.
-/// The valid records of a batch are accepted together or refused together: when the channel cannot take
-/// them, the call fails at once with <c>RESOURCE_EXHAUSTED</c> and nothing of it is kept. A message with
+/// cannot hold (see <see cref="FlowValidator"/>) and hands the rest to the <see cref="FlowIngestService"/>,
+/// which enriches, journals and enqueues them. The valid records of a batch are accepted together or
+/// refused together: the reply is sent only once the door has accepted them (with the journal durability:
+/// once they are fsynced), and on backpressure (journal full, or with the memory durability the channel
+/// full) the call fails at once with <c>RESOURCE_EXHAUSTED</c> and nothing of it is kept. A message with
 /// more records than <see cref="IngestOptions.MaxRecordsPerMessage"/> or than the channel's capacity is
 /// refused with <c>RESOURCE_EXHAUSTED</c> before it is parsed. A body that is not a valid
 /// <c>pbflow.Records</c> fails with <c>INVALID_ARGUMENT</c> (see <see cref="CollectorMethodProvider"/>,
@@ -21,27 +21,25 @@ namespace NetObserv.Server.Ingest;
 /// </summary>
 internal sealed class CollectorService
 {
-    private static readonly Task<CollectorReply> s_reply = Task.FromResult(new CollectorReply());
+    private static readonly CollectorReply s_reply = new();
 
-    private readonly FlowChannel _channel;
-    private readonly IFlowEnricher[] _enrichers;
+    private readonly FlowIngestService _ingest;
     private readonly FlowValidator _validator;
     private readonly int _maxRecords;
     private readonly CollectorMetrics _metrics;
     private readonly ILogger<CollectorService> _logger;
 
-    public CollectorService(FlowChannel channel, IEnumerable<IFlowEnricher> enrichers, FlowValidator validator,
-        IOptions<IngestOptions> options, CollectorMetrics metrics, ILogger<CollectorService> logger)
+    public CollectorService(FlowIngestService ingest, IOptions<IngestOptions> options, CollectorMetrics metrics,
+        ILogger<CollectorService> logger)
     {
-        _channel = channel;
-        _enrichers = [.. enrichers];
-        _validator = validator;
-        _maxRecords = Math.Min(options.Value.MaxRecordsPerMessage, channel.Capacity);
+        _ingest = ingest;
+        _validator = ingest.Validator;
+        _maxRecords = Math.Min(options.Value.MaxRecordsPerMessage, ingest.Capacity);
         _metrics = metrics;
         _logger = logger;
     }
 
-    public Task<CollectorReply> Send(Records request, ServerCallContext context)
+    public async Task<CollectorReply> Send(Records request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
         var entries = request.Entries;
@@ -58,9 +56,8 @@ internal sealed class CollectorService
             throw TooMany(count);
         }
 
-        // Cheap early refusal before any mapping work; TryWriteBatch below is the authority.
-        var waiting = _channel.Count;
-        if (waiting > 0 && waiting + count > _channel.Capacity)
+        // Cheap early refusal before any mapping work; the door below is the authority.
+        if (_ingest.IsBusy(count))
         {
             throw Busy(count);
         }
@@ -97,15 +94,12 @@ internal sealed class CollectorService
             }
         }
 
-        foreach (var enricher in _enrichers)
+        return await _ingest.AcceptAsync(batch, enrich: true).ConfigureAwait(false) switch
         {
-            foreach (var flow in batch)
-            {
-                enricher.Enrich(flow);
-            }
-        }
-
-        return _channel.TryWriteBatch(batch) ? s_reply : throw Busy(batch.Count);
+            IngestOutcome.Accepted => s_reply,
+            IngestOutcome.Invalid => throw TooMany(batch.Count),
+            _ => throw Busy(batch.Count),
+        };
     }
 
     /// <summary>
@@ -121,8 +115,7 @@ internal sealed class CollectorService
             throw TooMany(count);
         }
 
-        var waiting = _channel.Count;
-        if (count > 0 && waiting > 0 && waiting + count > _channel.Capacity)
+        if (_ingest.IsBusy(count))
         {
             _metrics.Received(count);
             throw Busy(count);
@@ -133,7 +126,7 @@ internal sealed class CollectorService
     {
         _metrics.RejectedTooMany(count);
         CollectorLog.TooMany(_logger, count, _maxRecords);
-        var limit = _maxRecords < _channel.Capacity
+        var limit = _maxRecords < _ingest.Capacity
             ? $"{IngestOptions.Section}:{nameof(IngestOptions.MaxRecordsPerMessage)} ({_maxRecords})"
             : $"the ingest channel's capacity (Storage:ChannelCapacity, {_maxRecords})";
         return new RpcException(new Status(StatusCode.ResourceExhausted,
@@ -143,9 +136,8 @@ internal sealed class CollectorService
     private RpcException Busy(int count)
     {
         _metrics.RejectedBusy(count);
-        var waiting = _channel.Count;
-        CollectorLog.Busy(_logger, count, waiting, _channel.Capacity);
-        return new RpcException(new Status(StatusCode.ResourceExhausted,
-            $"ingest queue full ({waiting} of {_channel.Capacity} records waiting); batch of {count} refused, retry later"));
+        var reason = _ingest.DescribeBusy(count);
+        CollectorLog.Busy(_logger, reason);
+        return new RpcException(new Status(StatusCode.ResourceExhausted, reason));
     }
 }

@@ -30,6 +30,7 @@ internal static class IngestServiceCollectionExtensions
             sp.GetRequiredService<IOptions<IngestOptions>>().Value.MaxFutureSkew,
             sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<CollectorMetrics>();
+        services.TryAddSingleton<FlowIngestService>();
         services.TryAddSingleton<CollectorService>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<CollectorService>, CollectorMethodProvider>());
         services.AddGrpc();

@@ -5,9 +5,7 @@ using System.Net.Sockets;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using NetObserv.Flows;
-using NetObserv.Flows.Enrichment;
 using NetObserv.Flows.Ipfix;
-using NetObserv.Flows.Pipeline;
 using NetObserv.Flows.Validation;
 using NetObserv.Server.Hosting;
 
@@ -17,18 +15,20 @@ namespace NetObserv.Server.Ingest;
 /// The IPFIX (Server:IpfixPort) and NetFlow v9 (Server:NetflowPort) collector: UDP listeners feed one
 /// bounded packet queue; one decode loop owns the decoder and its template cache, drops (and counts by
 /// reason, <c>netobserv.ingest.records.rejected{transport=ipfix}</c>) each flow the store cannot hold (see
-/// <see cref="FlowValidator"/>), enriches the others and offers them to the <see cref="FlowChannel"/>
-/// (dropped and counted when full). Sockets are bound in
+/// <see cref="FlowValidator"/>) and offers the others, one batch per packet, to the
+/// <see cref="FlowIngestService"/> without waiting: when the channel is full the batch goes to the journal
+/// (journal durability) or is dropped and counted (<c>channel_full</c>). The receive loops never wait on
+/// the database. Sockets are bound in
 /// <see cref="StartAsync"/>, so a port in use fails startup with a clear error.
 /// </summary>
 internal sealed class IpfixCollectorService : IHostedService, IDisposable
 {
     private readonly ServerOptions _server;
     private readonly IpfixOptions _options;
-    private readonly FlowChannel _flows;
+    private readonly FlowIngestService _ingest;
     private readonly FlowValidator _validator;
     private readonly CollectorMetrics _metrics;
-    private readonly IFlowEnricher? _enricher;
+    private readonly Action<int> _dropped;
     private readonly ILogger<IpfixCollectorService> _logger;
     private readonly Channel<UdpPacket> _queue;
     private readonly IpfixDecoder _decoder;
@@ -42,17 +42,16 @@ internal sealed class IpfixCollectorService : IHostedService, IDisposable
     /// <summary>The protocol name of the NetFlow v9 listener (<see cref="EndPointOf"/>).</summary>
     public const string NetflowProtocol = "NetFlow v9";
 
-    public IpfixCollectorService(IOptions<ServerOptions> server, IOptions<IpfixOptions> options, FlowChannel flows,
-        FlowValidator validator, CollectorMetrics metrics, IMeterFactory meterFactory,
+    public IpfixCollectorService(IOptions<ServerOptions> server, IOptions<IpfixOptions> options, FlowIngestService ingest,
+        CollectorMetrics metrics, IMeterFactory meterFactory,
         ILogger<IpfixCollectorService> logger, IServiceProvider services)
     {
         _server = server.Value;
         _options = options.Value;
-        _flows = flows;
-        _validator = validator;
+        _ingest = ingest;
+        _validator = ingest.Validator;
         _metrics = metrics;
         _logger = logger;
-        _enricher = services.GetService<IFlowEnricher>();
         _queue = Channel.CreateBounded<UdpPacket>(new BoundedChannelOptions(_options.QueueCapacity)
         {
             SingleReader = true,
@@ -68,6 +67,13 @@ internal sealed class IpfixCollectorService : IHostedService, IDisposable
         }, services.GetService<TimeProvider>() ?? TimeProvider.System, Counters);
         _ = new IpfixMetrics(meterFactory, Counters, () => _queue.Reader.Count,
             () => _listeners.Sum(l => l.Listener.KernelDrops));
+        _dropped = count =>
+        {
+            for (var i = 0; i < count; i++)
+            {
+                Counters.AddDrop(IpfixDropReason.ChannelFull);
+            }
+        };
     }
 
     /// <summary>Packets, records and drops by reason.</summary>
@@ -189,6 +195,7 @@ internal sealed class IpfixCollectorService : IHostedService, IDisposable
 
             var nowMs = _validator.NowMs();
             var invalid = new InvalidRecordTally(stackalloc int[InvalidRecordTally.Slots]);
+            var batch = new List<FlowRecord>(records.Count);
             foreach (var record in records)
             {
                 var rejection = _validator.Validate(record, nowMs);
@@ -198,12 +205,10 @@ internal sealed class IpfixCollectorService : IHostedService, IDisposable
                     continue;
                 }
 
-                _enricher?.Enrich(record);
-                if (!_flows.TryWrite(record))
-                {
-                    Counters.AddDrop(IpfixDropReason.ChannelFull);
-                }
+                batch.Add(record);
             }
+
+            _ingest.Offer(batch, _dropped);
 
             invalid.Report(_metrics, _logger, CollectorMetrics.Ipfix, records.Count);
         }

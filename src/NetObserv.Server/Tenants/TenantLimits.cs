@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
+using NetObserv.Flows.LokiPush;
 using NetObserv.Query.Access;
-using NetObserv.Query.Loki;
+using NetObserv.Server.Ingest.LokiPush;
 
 namespace NetObserv.Server.Tenants;
 

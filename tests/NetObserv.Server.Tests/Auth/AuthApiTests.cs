@@ -9,6 +9,7 @@ using NetObserv.Flows;
 using NetObserv.Flows.Tests.LokiPush;
 using NetObserv.Query.Grpc.V1;
 using NetObserv.Server.Tests.Ingest;
+using NetObserv.Server.Tests.Ingest.LokiPush;
 using NetObserv.Server.Tests.Loki;
 using NetObserv.Testing;
 

@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 using Grpc.Core;
 using NetObserv.Server.Tests.Hosting;
 using NetObserv.Server.Tests.Ingest;
-using NetObserv.Server.Tests.Loki;
+using NetObserv.Server.Tests.Ingest.LokiPush;
 using NetObserv.Testing;
 
 namespace NetObserv.Server.Tests.Auth;

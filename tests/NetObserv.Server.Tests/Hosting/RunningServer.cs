@@ -45,13 +45,15 @@ internal sealed class RunningServer : IAsyncDisposable
     public static async Task<RunningServer> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
     {
         var cs = await PostgresServer.CreateDatabaseAsync("srv").DefaultTimeout();
+        var own = Path.Combine(Path.GetTempPath(), "netobserv-test-spill-" + Guid.NewGuid().ToString("N"));
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
             ["Storage:ConnectionString"] = cs,
             // Native partitions: the test server preloads TimescaleDB when it is installed, and auto would choose it.
             ["Storage:TimescaleDb"] = "off",
             // Each server spills into its own folder, so nothing one test spills is replayed into another's database.
-            ["Storage:SpillDirectory"] = Path.Combine(Path.GetTempPath(), "netobserv-test-spill-" + Guid.NewGuid().ToString("N")),
+            ["Storage:SpillDirectory"] = own,
+            ["Storage:JournalDirectory"] = Path.Combine(own, "journal"),
             ["Server:ListenAddress"] = "127.0.0.1",
             // Every listener binds a free port chosen by the system; the ports are read back after start.
             ["Server:HttpPort"] = "-1",

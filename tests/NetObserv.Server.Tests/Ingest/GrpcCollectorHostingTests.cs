@@ -29,11 +29,13 @@ public sealed class GrpcCollectorHostingTests : IDisposable
     public async Task Send_WithEnricherRegistered_EveryRecordEnrichedBeforeWriting()
     {
         var cs = await PostgresServer.CreateDatabaseAsync("enr").DefaultTimeout();
+        var journal = Directory.CreateTempSubdirectory("netobserv-journal-");
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
             ["Storage:ConnectionString"] = cs,
             // Native partitions: the test server preloads TimescaleDB when it is installed, and auto would choose it.
             ["Storage:TimescaleDb"] = "off",
+            ["Storage:JournalDirectory"] = journal.FullName,
             ["Server:ListenAddress"] = "127.0.0.1",
             ["Server:HttpPort"] = "-1",
             ["Server:GrpcPort"] = "-1",
@@ -64,6 +66,7 @@ public sealed class GrpcCollectorHostingTests : IDisposable
             await app.StopAsync().DefaultTimeout();
             await app.DisposeAsync();
             await PostgresServer.DropDatabaseAsync(cs);
+            journal.Delete(recursive: true);
         }
     }
 

@@ -142,6 +142,8 @@ public sealed class GrpcCollectorTests
         await using var server = await RunningServer.StartAsync(new Dictionary<string, string?>
         {
             ["Storage:ChannelCapacity"] = Capacity.ToString(CultureInfo.InvariantCulture),
+            // The memory durability: a full channel is backpressure (the journal durability absorbs it).
+            ["Storage:Durability"] = "memory",
             ["Storage:BatchSize"] = BatchSize.ToString(CultureInfo.InvariantCulture),
             ["Storage:Writers"] = Writers.ToString(CultureInfo.InvariantCulture),
         });

@@ -10,6 +10,7 @@ using NetObserv.Flows.Pipeline;
 using NetObserv.Flows.Validation;
 using NetObserv.Server.Hosting;
 using NetObserv.Server.Ingest;
+using NetObserv.Storage;
 using NetObserv.Testing;
 using Flow = NetObserv.Server.Tests.Ingest.IpfixPackets.Flow;
 
@@ -53,8 +54,10 @@ public sealed class IpfixUdpListenerTests
         var flows = new FlowChannel(capacity: 2);
         using var collector = new IpfixCollectorService(
             Options.Create(new ServerOptions { ListenAddress = "127.0.0.1", IpfixPort = -1, NetflowPort = 0 }),
-            Options.Create(new IpfixOptions()), flows,
-            new FlowValidator(TimeSpan.FromDays(7), TimeSpan.FromMinutes(10), TimeProvider.System),
+            Options.Create(new IpfixOptions()),
+            new FlowIngestService(flows, [], new FlowValidator(TimeSpan.FromDays(7), TimeSpan.FromMinutes(10), TimeProvider.System),
+                Options.Create(new StorageOptions { Durability = "memory" }),
+                services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),
             new CollectorMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),
             services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
             NullLogger<IpfixCollectorService>.Instance, services);

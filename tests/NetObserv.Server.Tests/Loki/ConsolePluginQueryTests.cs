@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using NetObserv.Flows;
+using NetObserv.Server.Tests.Ingest.LokiPush;
 using NetObserv.Testing;
 
 namespace NetObserv.Server.Tests.Loki;

@@ -6,6 +6,7 @@ using NetObserv.Flows;
 using NetObserv.Flows.Pbflow;
 using NetObserv.Flows.Tests.LokiPush;
 using NetObserv.Server.Tests.Ingest;
+using NetObserv.Server.Tests.Ingest.LokiPush;
 using NetObserv.Testing;
 
 namespace NetObserv.Server.Tests.Loki;

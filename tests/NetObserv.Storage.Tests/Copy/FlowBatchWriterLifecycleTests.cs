@@ -55,7 +55,10 @@ public sealed class FlowBatchWriterLifecycleTests(PostgresDatabase database) : I
         listener.Start();
 
         await host.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
-        host.Accept(records);
+        for (var start = 0; start < records.Count; start += 1_000)
+        {
+            host.Accept(records[start..(start + 1_000)]);
+        }
         await host.Writer.StopAsync(CancellationToken.None).DefaultTimeout();
 
         Assert.Equal(records.Count, totals.GetValueOrDefault("netobserv.storage.rows_written"));

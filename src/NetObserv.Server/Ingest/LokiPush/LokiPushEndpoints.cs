@@ -1,18 +1,12 @@
 using System.Diagnostics.Metrics;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using NetObserv.Flows.Pipeline;
+using NetObserv.Flows.LokiPush;
 using NetObserv.Flows.Validation;
 
-namespace NetObserv.Query.Loki;
+namespace NetObserv.Server.Ingest.LokiPush;
 
 /// <summary><c>POST /loki/api/v1/push</c>: flowlogs-pipeline's Loki writer, JSON or protobuf+snappy.</summary>
-public static class LokiPushEndpoints
+internal static class LokiPushEndpoints
 {
     /// <summary>The push route, as Loki serves it.</summary>
     public const string Route = "/loki/api/v1/push";
@@ -20,7 +14,7 @@ public static class LokiPushEndpoints
     /// <summary>
     /// Maps the push endpoint. Reads <see cref="LokiPushOptions"/> from the <c>LokiPush</c> section (every
     /// invalid setting is reported at once, at startup), checks records with the registered
-    /// <see cref="FlowValidator"/> and hands them to the <see cref="FlowChannel"/>.
+    /// <see cref="FlowValidator"/> and hands them to the <see cref="FlowIngestService"/>.
     /// </summary>
     public static IEndpointRouteBuilder MapLokiPush(this IEndpointRouteBuilder endpoints)
     {
@@ -35,7 +29,7 @@ public static class LokiPushEndpoints
         }
 
         var handler = new LokiPushHandler(
-            services.GetRequiredService<FlowChannel>(),
+            services.GetRequiredService<FlowIngestService>(),
             services.GetRequiredService<FlowValidator>(),
             options,
             new LokiPushMetrics(services.GetRequiredService<IMeterFactory>()),

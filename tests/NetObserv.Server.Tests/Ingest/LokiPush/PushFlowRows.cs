@@ -3,7 +3,7 @@ using System.Net.NetworkInformation;
 using NetObserv.Flows;
 using Npgsql;
 
-namespace NetObserv.Server.Tests.Loki;
+namespace NetObserv.Server.Tests.Ingest.LokiPush;
 
 /// <summary>Reads rows of the <c>flows</c> table back into flow records, column by column.</summary>
 internal static class PushFlowRows

@@ -2,15 +2,12 @@ using System.Buffers;
 using System.Globalization;
 using System.IO.Compression;
 using System.Text;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Logging;
 using NetObserv.Flows.LokiPush;
-using NetObserv.Flows.Pipeline;
 using NetObserv.Flows.Validation;
 using NetObserv.Query.Access;
 
-namespace NetObserv.Query.Loki;
+namespace NetObserv.Server.Ingest.LokiPush;
 
 /// <summary>
 /// <c>POST /loki/api/v1/push</c>, as Loki answers it: 204 when every line was stored; 400 with a
@@ -20,23 +17,25 @@ namespace NetObserv.Query.Loki;
 /// window), or the body cannot be read; 413 for bodies over the limit or with more lines than the ingest
 /// channel holds; 415 for content
 /// types and encodings other than JSON (optionally gzip or deflate) and protobuf+snappy; 429 when the
-/// ingest channel is full, so the client retries and nothing is lost silently.
+/// <see cref="FlowIngestService"/> answers backpressure (journal full, or with the memory durability the
+/// ingest channel full), so the client retries and nothing is lost silently. 204 is sent only once the door
+/// has accepted the lines (with the journal durability: once they are fsynced).
 /// </summary>
 internal sealed class LokiPushHandler
 {
     private const int InitialBufferBytes = 64 * 1024;
 
-    private readonly FlowChannel _channel;
+    private readonly FlowIngestService _ingest;
     private readonly FlowValidator _validator;
     private readonly LokiPushOptions _options;
     private readonly LokiLabelLimits _labelLimits;
     private readonly LokiPushMetrics _metrics;
     private readonly ILogger _logger;
 
-    public LokiPushHandler(FlowChannel channel, FlowValidator validator, LokiPushOptions options, LokiPushMetrics metrics,
+    public LokiPushHandler(FlowIngestService ingest, FlowValidator validator, LokiPushOptions options, LokiPushMetrics metrics,
         ILogger logger)
     {
-        _channel = channel;
+        _ingest = ingest;
         _validator = validator;
         _options = options;
         _labelLimits = options.LabelLimits;
@@ -165,22 +164,23 @@ internal sealed class LokiPushHandler
 
     private async Task AnswerAsync(HttpContext context, string tenant, LokiPushBatch batch)
     {
-        if (batch.Records.Count > _channel.Capacity)
+        if (batch.Records.Count > _ingest.Capacity)
         {
             // Never fits, even in an empty channel: a retry would be refused the same way.
             await RefuseAsync(context, StatusCodes.Status413PayloadTooLarge, string.Create(CultureInfo.InvariantCulture,
-                $"{batch.Records.Count} lines exceed the ingest channel's capacity of {_channel.Capacity} records (Storage:ChannelCapacity): push fewer lines at a time"))
+                $"{batch.Records.Count} lines exceed the ingest channel's capacity of {_ingest.Capacity} records (Storage:ChannelCapacity): push fewer lines at a time"))
                 .ConfigureAwait(false);
             return;
         }
 
-        if (batch.Records.Count > 0 && !_channel.TryWriteBatch(batch.Records))
+        if (batch.Records.Count > 0
+            && await _ingest.AcceptAsync(batch.Records, enrich: false).ConfigureAwait(false) != IngestOutcome.Accepted)
         {
             _metrics.Throttled(batch.Records.Count);
             LokiPushLog.Throttled(_logger, tenant, batch.Records.Count);
             context.Response.Headers.RetryAfter = "1";
             await WriteAsync(context, StatusCodes.Status429TooManyRequests, string.Create(CultureInfo.InvariantCulture,
-                $"ingest queue is full: {batch.Records.Count} lines not accepted, retry later")).ConfigureAwait(false);
+                $"{_ingest.DescribeBusy(batch.Records.Count)}")).ConfigureAwait(false);
             return;
         }
 

@@ -1,4 +1,4 @@
-namespace NetObserv.Query.Loki;
+namespace NetObserv.Flows.LokiPush;
 
 /// <summary>
 /// Tenant IDs as Loki accepts them in <c>X-Scope-OrgID</c>: 1 to 150 characters among letters, digits and

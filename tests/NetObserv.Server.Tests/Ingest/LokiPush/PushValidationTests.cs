@@ -6,7 +6,7 @@ using NetObserv.Flows.Tests.LokiPush;
 using NetObserv.Server.Tests.Hosting;
 using NetObserv.Testing;
 
-namespace NetObserv.Server.Tests.Loki;
+namespace NetObserv.Server.Tests.Ingest.LokiPush;
 
 /// <summary>
 /// Pushed lines whose flow the store cannot hold, against the whole server: each is answered 400 with its

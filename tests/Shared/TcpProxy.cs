@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace NetObserv.Storage.Tests.Copy;
+namespace NetObserv.Testing;
 
 /// <summary>
 /// Forwards 127.0.0.1:<see cref="Port"/> to a target port; <see cref="Stop"/> refuses new connections

@@ -1,8 +1,6 @@
 using System.Globalization;
-using NetObserv.Flows;
-using NetObserv.Flows.LokiPush;
 
-namespace NetObserv.Query.Loki;
+namespace NetObserv.Flows.LokiPush;
 
 /// <summary>Loki push endpoint settings (section <c>LokiPush</c>).</summary>
 public sealed class LokiPushOptions
@@ -38,7 +36,7 @@ public sealed class LokiPushOptions
     public int MaxLabelValueLength { get; set; } = LokiLabelLimits.DefaultMaxLabelValueLength;
 
     /// <summary>The label limits as the decoders take them.</summary>
-    internal LokiLabelLimits LabelLimits => new(MaxLabelNamesPerSeries, MaxLabelNameLength, MaxLabelValueLength);
+    public LokiLabelLimits LabelLimits => new(MaxLabelNamesPerSeries, MaxLabelNameLength, MaxLabelValueLength);
 
     /// <summary>How many rejected lines a 400 answer describes (all are counted). Defaults to 5.</summary>
     public int MaxReportedErrors { get; set; } = 5;

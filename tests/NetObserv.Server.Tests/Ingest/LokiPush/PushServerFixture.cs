@@ -5,7 +5,7 @@ using NetObserv.Flows.Tests.LokiPush;
 using NetObserv.Server.Tests.Hosting;
 using NetObserv.Testing;
 
-namespace NetObserv.Server.Tests.Loki;
+namespace NetObserv.Server.Tests.Ingest.LokiPush;
 
 /// <summary>One running server (fresh database) shared by the push tests of a class; tests use their own tenants.</summary>
 public sealed class PushServerFixture : IAsyncLifetime

@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-namespace NetObserv.Query.Loki;
+namespace NetObserv.Server.Ingest.LokiPush;
 
 /// <summary>Counters of the Loki push endpoint (meter <c>NetObserv.LokiPush</c>).</summary>
 internal sealed class LokiPushMetrics

@@ -7,7 +7,7 @@ using NetObserv.Server.Tests.Hosting;
 using NetObserv.Testing;
 using Npgsql;
 
-namespace NetObserv.Server.Tests.Loki;
+namespace NetObserv.Server.Tests.Ingest.LokiPush;
 
 /// <summary>
 /// flowlogs-pipeline's Loki writer against the whole server: bodies made of FLP lines (label fields in the
@@ -284,6 +284,8 @@ public sealed class PushEndpointTests(PushServerFixture fixture) : IClassFixture
         await using var server = await RunningServer.StartAsync(new Dictionary<string, string?>
         {
             ["Storage:ChannelCapacity"] = "300",
+            // The memory durability: a full channel is backpressure (the journal durability absorbs it).
+            ["Storage:Durability"] = "memory",
             ["Storage:BatchSize"] = "100",
             ["Storage:FlushInterval"] = "00:00:00.050",
         });
@@ -324,7 +326,7 @@ public sealed class PushEndpointTests(PushServerFixture fixture) : IClassFixture
         Assert.NotNull(throttled);
         using (throttled)
         {
-            Assert.StartsWith("ingest queue is full: 100 lines not accepted",
+            Assert.StartsWith("ingest queue full (300 of 300 records waiting); batch of 100 refused",
                 await throttled.Content.ReadAsStringAsync().DefaultTimeout(), StringComparison.Ordinal);
         }
 

@@ -5,7 +5,7 @@ using NetObserv.Flows;
 using NetObserv.Flows.Tests.LokiPush;
 using NetObserv.Testing;
 
-namespace NetObserv.Server.Tests.Loki;
+namespace NetObserv.Server.Tests.Ingest.LokiPush;
 
 /// <summary>
 /// Loki's label limits on the whole server, over real HTTP on 127.0.0.1: a stream over a limit is answered
