@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The same softflowd replay (a pcap of N distinct flows, at full speed) into the backend and into pmacct's
 # nfacctd writing to PostgreSQL (the backend's managed server, database nfacct, one row per 5-tuple), one
-# after the other, RUNS times each. Prints flows stored and the kernel's drops on each collector's socket.
+# after the other, RUNS times each. Prints flows stored, the seconds from the start of the replay until the last
+# flow was stored (and so flows stored per second), and the kernel's drops on each collector's socket.
 #
 # usage: scripts/ipfix-vs-nfacctd.sh [FLOWS=300000] [RUNS=3]
 # needs: softflowd, nfacctd (pmacct, built with PostgreSQL), psql, the .NET SDK, PostgreSQL server binaries.
@@ -25,17 +26,20 @@ PCAP="$WORK/flows-$FLOWS.pcap"
 metric() { curl -s "http://127.0.0.1:$HTTP_PORT/metrics" | awk -v s="$1" '$1 == s { print $2; found=1 } END { if (!found) print 0 }'; }
 # Kernel drops of the UDP socket bound to local port $1 (last column of /proc/net/udp).
 socket_drops() { awk -v p="$(printf ':%04X' "$1")" 'index($2, p) == length($2) - 4 { d += $NF } END { print d + 0 }' /proc/net/udp /proc/net/udp6; }
-# Waits until `$1` (a command printing a count) reaches $2 or stops moving for 10 s; prints the count.
+# Waits until `$1` (a command printing a count) reaches $2 or stops moving for 10 s; prints the count and the
+# seconds from $3 (a `date +%s.%N` taken before the replay) to the last time the count moved.
 settle() {
-  local stored=0 still=0 now
-  while [ "$stored" -lt "$2" ] && [ "$still" -lt 10 ]; do
-    sleep 1
+  local stored=0 still=0 now moved="$3"
+  while [ "$stored" -lt "$2" ] && [ "$still" -lt 50 ]; do
+    sleep 0.2
     now=$($1)
-    if [ "$now" = "$stored" ]; then still=$((still + 1)); else still=0; fi
+    if [ "$now" = "$stored" ]; then still=$((still + 1)); else still=0; moved=$(date +%s.%N); fi
     stored=$now
   done
-  echo "$stored"
+  echo "$stored $(echo "$moved - $3" | bc -l)"
 }
+# "<count> <seconds>" -> flows per second.
+rate() { echo "$1 $2" | awk '{ printf "%.0f", ($2 > 0 ? $1 / $2 : 0) }'; }
 
 data="$WORK/data"
 rm -rf "$data" "$data.pgpass"
@@ -88,16 +92,21 @@ for run in $(seq 1 "$RUNS"); do
   base=$(count_backend)
   before_kernel=$(metric netobserv_ipfix_socket_drops_total)
   before_channel=$(metric 'netobserv_ipfix_drops_total{reason="channel_full"}')
+  started=$(date +%s.%N)
   softflowd -r "$PCAP" -n "127.0.0.1:$IPFIX_PORT" -v 10 -d -m $((FLOWS + 1000)) >/dev/null 2>&1
-  stored=$(( $(settle count_backend $((base + FLOWS))) - base ))
-  printf 'run %d backend:  sent %d, stored %s, kernel drops %s, channel_full %s\n' "$run" "$FLOWS" "$stored" \
+  read -r total seconds < <(settle count_backend $((base + FLOWS)) "$started")
+  stored=$((total - base))
+  printf 'run %d backend:  sent %d, stored %s in %.1f s (%s flows/s), kernel drops %s, channel_full %s\n' "$run" "$FLOWS" \
+    "$stored" "$seconds" "$(rate "$stored" "$seconds")" \
     "$(( $(metric netobserv_ipfix_socket_drops_total) - before_kernel ))" \
     "$(( $(metric 'netobserv_ipfix_drops_total{reason="channel_full"}') - before_channel ))"
 
   sql nfacct "TRUNCATE acct" >/dev/null
   before=$(socket_drops "$NFACCTD_PORT")
+  started=$(date +%s.%N)
   softflowd -r "$PCAP" -n "127.0.0.1:$NFACCTD_PORT" -v 10 -d -m $((FLOWS + 1000)) >/dev/null 2>&1
-  stored=$(settle count_nfacctd "$FLOWS")
-  printf 'run %d nfacctd:  sent %d, stored %s, kernel drops %s\n' "$run" "$FLOWS" "$stored" "$(( $(socket_drops "$NFACCTD_PORT") - before ))"
+  read -r stored seconds < <(settle count_nfacctd "$FLOWS" "$started")
+  printf 'run %d nfacctd:  sent %d, stored %s in %.1f s (%s flows/s), kernel drops %s\n' "$run" "$FLOWS" "$stored" \
+    "$seconds" "$(rate "$stored" "$seconds")" "$(( $(socket_drops "$NFACCTD_PORT") - before ))"
 done
 echo "load after: $(uptime | sed 's/.*load average: //')"
