@@ -32,12 +32,12 @@ public sealed class IpfixDecodeCounters
     /// <summary>How many times <paramref name="reason"/> happened.</summary>
     public long Dropped(IpfixDropReason reason) => Interlocked.Read(ref _drops[(int)reason]);
 
-    /// <summary>Counts one occurrence of <paramref name="reason"/>.</summary>
-    public void AddDrop(IpfixDropReason reason)
+    /// <summary>Counts <paramref name="count"/> occurrences (one by default) of <paramref name="reason"/>.</summary>
+    public void AddDrop(IpfixDropReason reason, int count = 1)
     {
-        if (reason != IpfixDropReason.None)
+        if (reason != IpfixDropReason.None && count > 0)
         {
-            Interlocked.Increment(ref _drops[(int)reason]);
+            Interlocked.Add(ref _drops[(int)reason], count);
         }
     }
 

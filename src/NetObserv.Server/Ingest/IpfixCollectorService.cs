@@ -67,13 +67,7 @@ internal sealed class IpfixCollectorService : IHostedService, IDisposable
         }, services.GetService<TimeProvider>() ?? TimeProvider.System, Counters);
         _ = new IpfixMetrics(meterFactory, Counters, () => _queue.Reader.Count,
             () => _listeners.Sum(l => l.Listener.KernelDrops));
-        _dropped = count =>
-        {
-            for (var i = 0; i < count; i++)
-            {
-                Counters.AddDrop(IpfixDropReason.ChannelFull);
-            }
-        };
+        _dropped = count => Counters.AddDrop(IpfixDropReason.ChannelFull, count);
     }
 
     /// <summary>Packets, records and drops by reason.</summary>
