@@ -183,6 +183,8 @@ public static class LokiPushFlowReader
             AddMetadata(record, metadata);
         }
 
+        record.ExtraFieldsDropped += entry.MetadataDropped;
+
         if (!HasFlowField(record))
         {
             Reject(batch, LokiPushRejectReason.NotFlowRecord, stream, index,

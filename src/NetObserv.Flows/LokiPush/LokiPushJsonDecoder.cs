@@ -217,6 +217,7 @@ public static class LokiPushJsonDecoder
             string? entryError = null;
             var line = ReadOnlyMemory<byte>.Empty;
             List<KeyValuePair<string, string>>? metadata = null;
+            var metadataDropped = 0;
             var index = 0;
             while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
             {
@@ -247,7 +248,7 @@ public static class LokiPushJsonDecoder
                         break;
                     case 2 when reader.TokenType == JsonTokenType.StartObject:
                         // Structured metadata: an object of strings, kept with the line's other fields.
-                        metadata = ReadMetadata(ref reader);
+                        metadata = ReadMetadata(ref reader, out metadataDropped);
                         break;
                     default:
                         reader.Skip();
@@ -260,17 +261,21 @@ public static class LokiPushJsonDecoder
                 entryError ??= "a value needs a timestamp and a line";
             }
 
-            stream.Entries.Add(new LokiPushEntry(timestamp, line, entryError, metadata));
+            stream.Entries.Add(new LokiPushEntry(timestamp, line, entryError, metadata, metadataDropped));
         }
 
         error = null;
         return true;
     }
 
-    /// <summary>The string properties of the metadata object the reader is on (others skipped), at most <see cref="LokiPushEntry.MaxMetadata"/>.</summary>
-    private static List<KeyValuePair<string, string>>? ReadMetadata(ref Utf8JsonReader reader)
+    /// <summary>
+    /// The string properties of the metadata object the reader is on, at most <see cref="LokiPushEntry.MaxMetadata"/>;
+    /// <paramref name="dropped"/> counts the others (past the bound, or not strings), skipped.
+    /// </summary>
+    private static List<KeyValuePair<string, string>>? ReadMetadata(ref Utf8JsonReader reader, out int dropped)
     {
         List<KeyValuePair<string, string>>? pairs = null;
+        dropped = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var name = reader.GetString()!;
@@ -281,6 +286,7 @@ public static class LokiPushJsonDecoder
             }
             else
             {
+                dropped++;
                 reader.Skip();
             }
         }

@@ -231,6 +231,7 @@ public static class LokiPushProtobufDecoder
         long nanos = 0;
         var line = ReadOnlyMemory<byte>.Empty;
         List<KeyValuePair<string, string>>? metadata = null;
+        var metadataDropped = 0;
         while (pos < end)
         {
             if (!TryReadTag(data, ref pos, end, out var field, out var wire, out error))
@@ -252,6 +253,10 @@ public static class LokiPushProtobufDecoder
                         if ((metadata?.Count ?? 0) < LokiPushEntry.MaxMetadata)
                         {
                             (metadata ??= []).Add(new KeyValuePair<string, string>(name, value));
+                        }
+                        else
+                        {
+                            metadataDropped++;
                         }
 
                         break;
@@ -298,7 +303,7 @@ public static class LokiPushProtobufDecoder
         }
         else
         {
-            entry = new LokiPushEntry((seconds * 1_000_000_000L) + nanos, line, null, metadata);
+            entry = new LokiPushEntry((seconds * 1_000_000_000L) + nanos, line, null, metadata, metadataDropped);
         }
 
         error = null;

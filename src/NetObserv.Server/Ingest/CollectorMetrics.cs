@@ -35,8 +35,9 @@ internal sealed class CollectorMetrics
         if (validator is not null)
         {
             meter.CreateObservableCounter("netobserv.ingest.extra_fields.dropped", () => validator.ExtraFieldsDropped,
-                "{field}", "Fields without a column dropped at ingest (nested too deep, a number out of bounds, or "
-                + "past the 8 KiB bound of a flow's extra fields); the rest of the flow is kept.");
+                "{field}", "Fields without a column dropped at ingest (nested too deep, a number out of bounds, "
+                + "past the 8 KiB bound of a flow's extra fields, or structured metadata past 64 pairs per entry); the "
+                + "rest of the flow is kept.");
         }
 
         _received = meter.CreateCounter<long>("netobserv.ingest.records.received", "{record}",

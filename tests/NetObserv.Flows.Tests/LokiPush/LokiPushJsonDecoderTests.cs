@@ -52,6 +52,22 @@ public sealed class LokiPushJsonDecoderTests
     }
 
     [Fact]
+    public void TryDecode_MetadataPastTheBound_FirstPairsKeptOthersCounted()
+    {
+        var pairs = Enumerable.Range(0, 100).Select(i => new KeyValuePair<string, string>($"m{i}", "v")).ToList();
+        var body = PushBodies.Json([new([new("app", "a")], [new(5, "line", pairs)])]);
+        // A value that is not a string is dropped too.
+        var text = Encoding.UTF8.GetString(body).Replace("\"m0\":\"v\"", "\"m0\":{\"x\":1}", StringComparison.Ordinal);
+        var request = new LokiPushRequest();
+
+        Assert.True(LokiPushJsonDecoder.TryDecode(Encoding.UTF8.GetBytes(text), request, out var error), error);
+
+        var entry = Assert.Single(Assert.Single(request.Streams).Entries);
+        Assert.Equal(pairs.Skip(1).Take(LokiPushEntry.MaxMetadata), entry.Metadata);
+        Assert.Equal(100 - LokiPushEntry.MaxMetadata, entry.MetadataDropped);
+    }
+
+    [Fact]
     public void TryDecode_PropertiesInAnyOrderAndUnknownOnes_Read()
     {
         var body = """

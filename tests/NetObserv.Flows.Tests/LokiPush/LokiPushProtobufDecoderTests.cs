@@ -52,6 +52,20 @@ public sealed class LokiPushProtobufDecoderTests
     }
 
     [Fact]
+    public void TryDecode_MetadataPastTheBound_FirstPairsKeptOthersCounted()
+    {
+        var pairs = Enumerable.Range(0, 100).Select(i => new KeyValuePair<string, string>($"m{i}", "v")).ToList();
+        var request = new LokiPushRequest();
+
+        Assert.True(LokiPushProtobufDecoder.TryDecode(PushBodies.Protobuf([new([new("app", "a")], [new(5, "line", pairs)])]),
+            request, out var error), error);
+
+        var entry = Assert.Single(Assert.Single(request.Streams).Entries);
+        Assert.Equal(pairs.Take(LokiPushEntry.MaxMetadata), entry.Metadata);
+        Assert.Equal(100 - LokiPushEntry.MaxMetadata, entry.MetadataDropped);
+    }
+
+    [Fact]
     public void TryDecode_BadLabelString_MarksOnlyThatStream()
     {
         var body = PushBodies.Protobuf(s_streams, s => s.Labels[0].Value == "x" ? "{app=x}" : PushBodies.LabelString(s.Labels));

@@ -51,7 +51,7 @@ public sealed class PushValidationTests
         });
     }
 
-    private static async Task<HttpResponseMessage> PushAsync(RunningServer server, string tenant, IEnumerable<PushStream> streams)
+    internal static async Task<HttpResponseMessage> PushAsync(RunningServer server, string tenant, IEnumerable<PushStream> streams)
     {
         using var http = new HttpClient { BaseAddress = server.Http.BaseAddress, Timeout = Timeouts.Default };
         using var request = new HttpRequestMessage(HttpMethod.Post, s_push)
