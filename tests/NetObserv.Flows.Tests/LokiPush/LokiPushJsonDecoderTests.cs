@@ -35,7 +35,7 @@ public sealed class LokiPushJsonDecoderTests
     }
 
     [Fact]
-    public void TryDecode_StructuredMetadata_Ignored()
+    public void TryDecode_StructuredMetadata_KeptBesideTheLine()
     {
         PushStream[] streams =
         [
@@ -49,6 +49,8 @@ public sealed class LokiPushJsonDecoderTests
         Assert.Null(entry.Error);
         Assert.Equal(5, entry.TimestampNs);
         Assert.Equal("line", Encoding.UTF8.GetString(entry.Line.Span));
+        Assert.Equal([new("trace_id", "abc"), new("pod", "p")], entry.Metadata);
+        Assert.Equal(0, entry.MetadataDropped);
     }
 
     [Fact]
