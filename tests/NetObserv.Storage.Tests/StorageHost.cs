@@ -12,9 +12,9 @@ namespace NetObserv.Storage.Tests;
 
 /// <summary>
 /// The storage services as the server registers them (<see cref="StorageServiceCollectionExtensions.AddFlowStorage"/>)
-/// over a migrated test database, with settings and clock chosen by the test. Native partitions unless
-/// the test asks for another <c>Storage:TimescaleDb</c> setting (the test server preloads TimescaleDB
-/// when it is installed, so <c>auto</c> would choose it).
+/// over a migrated test database, with settings and clock chosen by the test. The suite's storage mode
+/// (<see cref="PostgresTestMode"/>) unless the test asks for another <c>Storage:TimescaleDb</c> setting (the
+/// test server preloads TimescaleDB when it is installed, so <c>auto</c> would choose it).
 /// </summary>
 internal sealed class StorageHost : IAsyncDisposable
 {
@@ -44,7 +44,7 @@ internal sealed class StorageHost : IAsyncDisposable
         TimeSpan? flushInterval = null, TimeSpan? retention = null, int partitionsAhead = 2,
         TimeProvider? timeProvider = null, int channelCapacity = 200_000, int writers = 2,
         string? spillDirectory = null, long spillMaxBytes = 1L << 30, TimeSpan? spillAfter = null,
-        int rejectedMaxRows = 100_000, ILoggerProvider? logs = null, string timescaleDb = "off",
+        int rejectedMaxRows = 100_000, ILoggerProvider? logs = null, string? timescaleDb = null,
         string durability = "memory")
     {
         // Without a folder from the test, each host spills into its own temporary folder, deleted with it.
@@ -54,7 +54,7 @@ internal sealed class StorageHost : IAsyncDisposable
         var settings = new Dictionary<string, string?>
         {
             ["Storage:ConnectionString"] = connectionString,
-            ["Storage:TimescaleDb"] = timescaleDb,
+            ["Storage:TimescaleDb"] = timescaleDb ?? PostgresTestMode.Setting,
             ["Storage:BatchSize"] = batchSize.ToString(CultureInfo.InvariantCulture),
             ["Storage:FlushInterval"] = (flushInterval ?? TimeSpan.FromSeconds(1)).ToString("c"),
             ["Storage:Retention"] = (retention ?? TimeSpan.FromDays(7)).ToString("c"),

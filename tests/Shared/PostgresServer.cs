@@ -6,7 +6,8 @@ namespace NetObserv.Testing;
 /// <summary>
 /// One PostgreSQL server per test run: the one <c>NETOBSERV_TEST_PG</c> names (a connection string
 /// to a superuser), else a managed local server in a temporary folder, started on first use and
-/// stopped when the test process exits.
+/// stopped when the test process exits. The managed server preloads TimescaleDB when it is installed but
+/// runs none of its background jobs.
 /// </summary>
 public static class PostgresServer
 {
@@ -101,6 +102,24 @@ public static class PostgresServer
         RemoveStaleServers();
         var dir = Path.Combine(Path.GetTempPath(), "netobserv-test-pg-" + Environment.ProcessId);
         s_managed = await ManagedPostgres.StartAsync(dir, CancellationToken.None).ConfigureAwait(false);
+        if (s_managed.PreloadsTimescaleDb)
+        {
+            // TimescaleDB's compression and retention jobs go by the wall clock, and the tests write flows dated in
+            // the past: a job starting while a test writes or reads would compress or drop its rows. The test
+            // server runs no TimescaleDB jobs (the policies are still created, and checked); the setting takes
+            // effect at a restart.
+            await using (var connection = new NpgsqlConnection(s_managed.ConnectionString()))
+            {
+                await connection.OpenAsync().ConfigureAwait(false);
+                await using var noJobs = new NpgsqlCommand(
+                    "ALTER SYSTEM SET timescaledb.max_background_workers = 0", connection);
+                await noJobs.ExecuteNonQueryAsync().ConfigureAwait(false);
+            }
+
+            await s_managed.DisposeAsync().ConfigureAwait(false);
+            s_managed = await ManagedPostgres.StartAsync(dir, CancellationToken.None).ConfigureAwait(false);
+        }
+
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
             s_managed.Stop();

@@ -139,6 +139,9 @@ internal sealed class QueryEngine
                     await evaluator.EvaluateAsync(leaf, builder, timeout.Token).ConfigureAwait(false);
                 }
 
+                // A reader that finished (or a short one the evaluator checks only every 1,024 rows) may not have
+                // seen the deadline pass: past it, the query timed out all the same.
+                timeout.Token.ThrowIfCancellationRequested();
                 rows += evaluator.RowsScanned;
             }
             catch (OperationCanceledException ex) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)

@@ -6,7 +6,7 @@ using NetObserv.Testing;
 
 namespace NetObserv.Query.Tests.Planning;
 
-/// <summary>A migrated database holding <see cref="Records"/> (two tenants) and the rollups built from them.</summary>
+/// <summary>A database migrated in the suite's storage mode (<see cref="PostgresTestMode"/>) holding <see cref="Records"/> (two tenants) and the rollups built from them.</summary>
 public class QueryDataFixture : IAsyncLifetime
 {
     private readonly PostgresDatabase _database = new();
@@ -35,7 +35,7 @@ public class QueryDataFixture : IAsyncLifetime
         _flowDatabase = await FlowDatabase.OpenAsync(new StorageOptions
         {
             ConnectionString = _database.ConnectionString,
-            TimescaleDb = "off"
+            TimescaleDb = PostgresTestMode.Setting
         }, null, CancellationToken.None).DefaultTimeout();
         await TestFlows.InsertAsync(_database.ConnectionString, Records).DefaultTimeout();
         await PostgresRollups.RebuildAsync(_database.ConnectionString).DefaultTimeout();

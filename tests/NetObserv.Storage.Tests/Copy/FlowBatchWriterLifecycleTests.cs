@@ -100,12 +100,18 @@ public sealed class FlowBatchWriterLifecycleTests(PostgresDatabase database) : I
         host.Accept([.. late, .. future]);
         await host.Writer.StopAsync(CancellationToken.None).DefaultTimeout();
 
+        Assert.Equal(500, await database.ScalarAsync<long>("SELECT count(*) FROM flows"));
+        if (PostgresTestMode.IsTimescaleDb)
+        {
+            // The hypertable made its chunks itself.
+            return;
+        }
+
         var after = await host.Partitions.ListAsync(CancellationToken.None).DefaultTimeout();
         Assert.Contains(new DateOnly(2026, 1, 5), after);
         Assert.Contains(new DateOnly(2027, 6, 1), after);
         Assert.Contains(new DateOnly(2027, 6, 2), after);
         Assert.Equal(300, await database.ScalarAsync<long>("SELECT count(*) FROM flow_rows_p20260105"));
-        Assert.Equal(500, await database.ScalarAsync<long>("SELECT count(*) FROM flows"));
     }
 
     [Fact]
@@ -214,7 +220,7 @@ public sealed class FlowBatchWriterLifecycleTests(PostgresDatabase database) : I
         Assert.Equal(0, host.Writer.RowsRejected);
     }
 
-    [Fact]
+    [OneSuiteFact(StorageMode.Native, "about the writer's cache of native daily partitions")]
     public async Task Write_PartitionDroppedAfterCaching_RecreatedAndWritten()
     {
         var day = new DateOnly(2026, 2, 10);

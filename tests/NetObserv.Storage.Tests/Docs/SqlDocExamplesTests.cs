@@ -24,11 +24,10 @@ public sealed partial class SqlDocExamplesTests
          "Udns":["","primary-udn"]}
         """;
 
-    [Theory]
-    [InlineData(StorageMode.Native)]
-    [InlineData(StorageMode.TimescaleDb)]
-    public async Task SqlBlocks_MigratedDatabaseWithFlows_EachRunsAndEachQueryReturnsRows(StorageMode mode)
+    [Fact]
+    public async Task SqlBlocks_MigratedDatabaseWithFlows_EachRunsAndEachQueryReturnsRows()
     {
+        var mode = PostgresTestMode.Current;
         var blocks = SqlBlocks(File.ReadAllText(DocPath()));
         Assert.True(blocks.Count >= 15, $"only {blocks.Count} sql blocks found in docs/sql.md");
 

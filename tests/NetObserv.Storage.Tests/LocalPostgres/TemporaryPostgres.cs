@@ -3,8 +3,12 @@ using NetObserv.Testing;
 
 namespace NetObserv.Storage.Tests.LocalPostgres;
 
-/// <summary>A managed PostgreSQL of its own in a temporary data folder (TimescaleDB not preloaded), removed on dispose.</summary>
-public class TemporaryPostgres(string name) : IAsyncLifetime
+/// <summary>
+/// A managed PostgreSQL of its own in a temporary data folder, removed on dispose. It preloads TimescaleDB
+/// (when installed) in the TimescaleDB suite, as a server of the suite's mode (<see cref="PostgresTestMode"/>),
+/// or as <paramref name="preloadTimescaleDb"/> says.
+/// </summary>
+public class TemporaryPostgres(string name, bool? preloadTimescaleDb = null) : IAsyncLifetime
 {
     private ManagedPostgres? _server;
 
@@ -16,7 +20,8 @@ public class TemporaryPostgres(string name) : IAsyncLifetime
 
     /// <summary>Starts (again) the server of the data folder.</summary>
     public async Task StartAsync() =>
-        _server = await ManagedPostgres.StartAsync(DataDirectory, preloadTimescaleDb: false, CancellationToken.None)
+        _server = await ManagedPostgres.StartAsync(DataDirectory, preloadTimescaleDb ?? PostgresTestMode.IsTimescaleDb,
+            CancellationToken.None)
             .DefaultTimeout();
 
     public async Task DisposeAsync()

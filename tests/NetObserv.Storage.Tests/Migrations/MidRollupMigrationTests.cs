@@ -15,7 +15,7 @@ public sealed class MidRollupMigrationTests
         {
             await using var dataSource = NpgsqlDataSource.Create(cs);
             var runner = new MigrationRunner(dataSource);
-            await runner.MigrateAsync(StorageMode.Native, "0003_reader", CancellationToken.None).DefaultTimeout();
+            await runner.MigrateAsync(PostgresTestMode.Current, "0003_reader", CancellationToken.None).DefaultTimeout();
 
             // The schema before 0004, with per-minute rows over 25 minutes (12:00 to 12:24) for
             // two keys, one with NULL namespaces.
@@ -49,7 +49,7 @@ public sealed class MidRollupMigrationTests
                 await reset.ExecuteNonQueryAsync().DefaultTimeout();
             }
 
-            var applied = await runner.MigrateAsync(StorageMode.Native, "0004_rollups_5m_10m", CancellationToken.None)
+            var applied = await runner.MigrateAsync(PostgresTestMode.Current, "0004_rollups_5m_10m", CancellationToken.None)
                 .DefaultTimeout();
 
             Assert.Equal(["0004_rollups_5m_10m"], applied);

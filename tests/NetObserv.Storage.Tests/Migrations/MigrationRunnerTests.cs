@@ -15,10 +15,10 @@ public sealed class MigrationRunnerTests
             await using var dataSource = NpgsqlDataSource.Create(cs);
             var runner = new MigrationRunner(dataSource);
 
-            var first = await runner.MigrateAsync(StorageMode.Native, CancellationToken.None).DefaultTimeout();
-            var second = await runner.MigrateAsync(StorageMode.Native, CancellationToken.None).DefaultTimeout();
+            var first = await runner.MigrateAsync(PostgresTestMode.Current, CancellationToken.None).DefaultTimeout();
+            var second = await runner.MigrateAsync(PostgresTestMode.Current, CancellationToken.None).DefaultTimeout();
 
-            var expected = MigrationRunner.All().Where(m => m.Mode is null or StorageMode.Native).Select(m => m.Id).ToList();
+            var expected = MigrationRunner.All().Where(m => m.Mode is null || m.Mode == PostgresTestMode.Current).Select(m => m.Id).ToList();
             Assert.Equal(expected, first);
             Assert.Empty(second);
             await using var command = dataSource.CreateCommand("SELECT count(*) FROM schema_migrations");
@@ -41,11 +41,11 @@ public sealed class MigrationRunnerTests
             await using var b = NpgsqlDataSource.Create(cs);
 
             var results = await Task.WhenAll(
-                Task.Run(() => new MigrationRunner(a).MigrateAsync(StorageMode.Native, CancellationToken.None)),
-                Task.Run(() => new MigrationRunner(b).MigrateAsync(StorageMode.Native, CancellationToken.None)))
+                Task.Run(() => new MigrationRunner(a).MigrateAsync(PostgresTestMode.Current, CancellationToken.None)),
+                Task.Run(() => new MigrationRunner(b).MigrateAsync(PostgresTestMode.Current, CancellationToken.None)))
                 .DefaultTimeout();
 
-            var expected = MigrationRunner.All().Count(m => m.Mode is null or StorageMode.Native);
+            var expected = MigrationRunner.All().Count(m => m.Mode is null || m.Mode == PostgresTestMode.Current);
             Assert.Equal(expected, results[0].Count + results[1].Count);
             Assert.True(results[0].Count == 0 || results[1].Count == 0);
             await using var command = a.CreateCommand("SELECT count(*) FROM schema_migrations");

@@ -16,7 +16,7 @@ public sealed class ReaderRoleMigrationTests
         {
             var sources = databases.Select(cs => NpgsqlDataSource.Create(cs)).ToList();
             var applied = await Task.WhenAll(sources.Select(s =>
-                Task.Run(() => new MigrationRunner(s).MigrateAsync(StorageMode.Native, CancellationToken.None))))
+                Task.Run(() => new MigrationRunner(s).MigrateAsync(PostgresTestMode.Current, CancellationToken.None))))
                 .DefaultTimeout();
 
             Assert.All(applied, ids => Assert.Contains("0003_reader", ids));

@@ -11,7 +11,7 @@ namespace NetObserv.Storage.Tests.Modes;
 /// once, saying what to do, when TimescaleDB is not installed for these binaries: the tests using it
 /// are about an installed extension.
 /// </summary>
-public sealed class PlainPostgres() : TemporaryPostgres("plainpg")
+public sealed class PlainPostgres() : TemporaryPostgres("plainpg", preloadTimescaleDb: false)
 {
     public override async Task InitializeAsync()
     {

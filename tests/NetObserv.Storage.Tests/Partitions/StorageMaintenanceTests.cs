@@ -5,6 +5,8 @@ namespace NetObserv.Storage.Tests.Partitions;
 
 public sealed class StorageMaintenanceTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>, IAsyncLifetime
 {
+    private const string NativePartitions = "about native daily partitions (a hypertable's chunks are TimescaleDB's)";
+
     private static readonly DateTimeOffset s_now = new(2026, 3, 10, 12, 0, 0, TimeSpan.Zero);
 
     public async Task InitializeAsync()
@@ -21,7 +23,7 @@ public sealed class StorageMaintenanceTests(PostgresDatabase database) : IClassF
 
     public Task DisposeAsync() => Task.CompletedTask;
 
-    [Fact]
+    [OneSuiteFact(StorageMode.Native, NativePartitions)]
     public async Task StartAsync_NativeMode_CreatesTodayAndPartitionsAhead()
     {
         var clock = new ManualTimeProvider(s_now);
@@ -40,7 +42,7 @@ public sealed class StorageMaintenanceTests(PostgresDatabase database) : IClassF
             "SELECT to_regclass('flow_rows_p20260313')::text"));
     }
 
-    [Fact]
+    [OneSuiteFact(StorageMode.Native, NativePartitions)]
     public async Task RunOnceAsync_PartitionPastRetention_DroppedAndNewerKept()
     {
         await using var host = await StorageHost.CreateAsync(database.ConnectionString,
@@ -80,6 +82,39 @@ public sealed class StorageMaintenanceTests(PostgresDatabase database) : IClassF
         await host.Maintenance.RunOnceAsync(s_now.AddDays(100), CancellationToken.None).DefaultTimeout();
         Assert.Equal(0, await database.ScalarAsync<long>("SELECT count(*) FROM flow_rollup_1h"));
         Assert.Equal(0, await database.ScalarAsync<long>("SELECT count(*) FROM flows"));
+    }
+
+    [OneSuiteFact(StorageMode.TimescaleDb, "about TimescaleDB's retention policy (native partitions are the backend's)")]
+    public async Task RunOnceAsync_TimescaleDbMode_RetentionPolicyFollowsRetentionAndRollupsPruned()
+    {
+        const string Policies = "FROM timescaledb_information.jobs "
+            + "WHERE proc_name = 'policy_retention' AND hypertable_name = 'flow_rows'";
+        await using (var host = await StorageHost.CreateAsync(database.ConnectionString,
+            retention: TimeSpan.FromDays(7), flushInterval: TimeSpan.FromMilliseconds(50)))
+        {
+            // Cutoff: 2026-03-03T12:00Z; the per-minute rollups before it go, the flows are TimescaleDB's to drop.
+            var morning = TestFlows.Generate(30, seed: 12, baseMs: Ms(2026, 3, 3, 6), spanMinutes: 60);
+            var afternoon = TestFlows.Generate(60, seed: 13, baseMs: Ms(2026, 3, 3, 13), spanMinutes: 60);
+            await host.WriteAllAsync([.. morning, .. afternoon]);
+
+            Assert.Empty(await host.Maintenance.RunOnceAsync(s_now, CancellationToken.None).DefaultTimeout());
+
+            Assert.Equal(1, await database.ScalarAsync<long>(
+                $"SELECT count(*) {Policies} AND (config->>'drop_after')::interval = interval '7 days'"));
+            Assert.Equal(60, await database.ScalarAsync<long>("SELECT coalesce(sum(flows), 0) FROM flow_rollup_1m"));
+            Assert.Equal(90, await database.ScalarAsync<long>("SELECT coalesce(sum(flows), 0) FROM flow_rollup_5m"));
+            Assert.Equal(90, await database.ScalarAsync<long>("SELECT count(*) FROM flows"));
+        }
+
+        // Another retention replaces the policy.
+        await using (var host = await StorageHost.CreateAsync(database.ConnectionString, retention: TimeSpan.FromDays(3)))
+        {
+            await host.Maintenance.RunOnceAsync(s_now, CancellationToken.None).DefaultTimeout();
+        }
+
+        Assert.Equal(1, await database.ScalarAsync<long>($"SELECT count(*) {Policies}"));
+        Assert.Equal(1, await database.ScalarAsync<long>(
+            $"SELECT count(*) {Policies} AND (config->>'drop_after')::interval = interval '3 days'"));
     }
 
     [Fact]
@@ -131,7 +166,7 @@ public sealed class StorageMaintenanceTests(PostgresDatabase database) : IClassF
             "SELECT string_agg(tenant, ',' ORDER BY id) FROM flows_rejected"));
     }
 
-    [Fact]
+    [OneSuiteFact(StorageMode.Native, NativePartitions)]
     public async Task RunOnceAsync_RunTwice_SamePartitionsNoError()
     {
         await using var host = await StorageHost.CreateAsync(database.ConnectionString, partitionsAhead: 2);
