@@ -26,7 +26,7 @@ public sealed class WrittenFlowsFixture : IAsyncLifetime
         host.Accept(Records);
         await host.Writer.StartAsync(CancellationToken.None).DefaultTimeout();
         await Timeouts.WaitUntilAsync(() => Task.FromResult(host.Writer.RowsWritten >= Count),
-            TimeSpan.FromSeconds(60), "100,000 rows written");
+            TimeSpan.FromSeconds(180), "100,000 rows written");
         await host.Writer.StopAsync(CancellationToken.None).DefaultTimeout();
         RowsWritten = host.Writer.RowsWritten;
         RowsRejected = host.Writer.RowsRejected;
