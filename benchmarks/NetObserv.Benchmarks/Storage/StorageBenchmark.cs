@@ -143,7 +143,10 @@ internal static class StorageBenchmark
 
     private static async Task<Figures> MeasureAsync(string connectionString, bool compress)
     {
-        await using var connection = new NpgsqlConnection(connectionString);
+        // A new session, as the compression job's: it takes the settings the migrations gave the role in the
+        // database (the compressed batch size), which a pooled connection opened before them would not have.
+        await using var connection = new NpgsqlConnection(
+            new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
         await connection.OpenAsync();
         // The server merges the rollup deltas every few seconds, leaving the minutes still open; it was
         // stopped, so no more come: the last merge takes them all.

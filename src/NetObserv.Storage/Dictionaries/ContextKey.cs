@@ -5,8 +5,8 @@ using NetObserv.Storage.Copy;
 namespace NetObserv.Storage.Dictionaries;
 
 /// <summary>
-/// A row of <c>flow_contexts</c>: how and where a flow was observed and what it belongs to. Arrays
-/// compare by their elements.
+/// A row of <c>flow_contexts</c>: how and where a flow was observed and what it belongs to (the MAC
+/// addresses are the endpoints', <see cref="EndpointKey"/>). Arrays compare by their elements.
 /// </summary>
 internal readonly struct ContextKey : IEquatable<ContextKey>
 {
@@ -18,8 +18,6 @@ internal readonly struct ContextKey : IEquatable<ContextKey>
         IfDirections = r.IfDirections;
         Duplicate = r.Duplicate;
         AgentIP = r.AgentIP;
-        SrcMac = r.SrcMac;
-        DstMac = r.DstMac;
         Etype = r.Etype;
         Sampling = r.Sampling;
         FlowLayer = FlowText.Clean(r.K8SFlowLayer);
@@ -33,8 +31,6 @@ internal readonly struct ContextKey : IEquatable<ContextKey>
     public int[]? IfDirections { get; }
     public bool? Duplicate { get; }
     public IPAddress? AgentIP { get; }
-    public ulong? SrcMac { get; }
-    public ulong? DstMac { get; }
     public int? Etype { get; }
     public int? Sampling { get; }
     public string? FlowLayer { get; }
@@ -48,8 +44,6 @@ internal readonly struct ContextKey : IEquatable<ContextKey>
         && SameElements(IfDirections, other.IfDirections)
         && Duplicate == other.Duplicate
         && Equals(AgentIP, other.AgentIP)
-        && SrcMac == other.SrcMac
-        && DstMac == other.DstMac
         && Etype == other.Etype
         && Sampling == other.Sampling
         && string.Equals(FlowLayer, other.FlowLayer, StringComparison.Ordinal)
@@ -75,8 +69,6 @@ internal readonly struct ContextKey : IEquatable<ContextKey>
 
         hash.Add(Duplicate);
         hash.Add(AgentIP);
-        hash.Add(SrcMac);
-        hash.Add(DstMac);
         hash.Add(Etype);
         hash.Add(Sampling);
         hash.Add(FlowLayer, StringComparer.Ordinal);
@@ -87,7 +79,7 @@ internal readonly struct ContextKey : IEquatable<ContextKey>
 
     /// <summary>Every field, for a stable order of keys (not for display).</summary>
     public override string ToString() => string.Join('\u0001', Tenant, FlowDirection, string.Join(',', Interfaces ?? []),
-        string.Join(',', IfDirections ?? []), Duplicate, AgentIP, SrcMac, DstMac, Etype, Sampling, FlowLayer, ClusterName,
+        string.Join(',', IfDirections ?? []), Duplicate, AgentIP, Etype, Sampling, FlowLayer, ClusterName,
         RecordType);
 
     public static bool operator ==(ContextKey left, ContextKey right) => left.Equals(right);

@@ -42,7 +42,7 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
         for (var i = 0; i < count; i++)
         {
             var record = records[start + i];
-            var src = EndpointKey.Of(record.Src);
+            var src = EndpointKey.Of(record.Src, record.SrcMac);
             if (_endpoints.TryGetValue(src, out var id))
             {
                 ids.Src[i] = id;
@@ -52,7 +52,7 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
                 Pending(ref missingEndpoints, src, i);
             }
 
-            var dst = EndpointKey.Of(record.Dst);
+            var dst = EndpointKey.Of(record.Dst, record.DstMac);
             if (_endpoints.TryGetValue(dst, out id))
             {
                 ids.Dst[i] = id;
@@ -247,7 +247,7 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
 
     private static NpgsqlBatchCommand EndpointCommand(EndpointKey k)
     {
-        var command = new NpgsqlBatchCommand("SELECT flow_endpoint_id($1, $2, $3, $4, $5, $6, $7, $8, $9)");
+        var command = new NpgsqlBatchCommand("SELECT flow_endpoint_id($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
         var p = command.Parameters;
         Text(p, k.Type);
         Text(p, k.Namespace);
@@ -258,6 +258,7 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
         Text(p, k.HostName);
         Text(p, k.Zone);
         Text(p, k.SubnetLabel);
+        Mac(p, k.Mac);
         return command;
     }
 
@@ -272,8 +273,9 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
         p.Add(new NpgsqlParameter { Value = (object?)k.IfDirections ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
         p.Add(new NpgsqlParameter { Value = k.Duplicate is { } d ? d : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Boolean });
         p.Add(new NpgsqlParameter { Value = (object?)k.AgentIP ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Inet });
-        Mac(p, k.SrcMac);
-        Mac(p, k.DstMac);
+        // Since migration 0013 the MAC addresses are the endpoints': a new context has none.
+        Mac(p, null);
+        Mac(p, null);
         Int(p, k.Etype);
         Int(p, k.Sampling);
         Text(p, k.FlowLayer);

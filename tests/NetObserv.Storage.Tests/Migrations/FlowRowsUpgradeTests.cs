@@ -212,6 +212,106 @@ public sealed class FlowRowsUpgradeTests
     }
 
     /// <summary>
+    /// A narrow database as migration 0012 left it (MACs in <c>flow_contexts</c>, codes as plain integers,
+    /// TimescaleDB chunks compressed) upgrades through 0013: <c>flows</c> returns the same rows with
+    /// the same columns and types, the codes are domains, new rows keep their MACs in <c>flow_endpoints</c>,
+    /// and with TimescaleDB the chunks compress again in batches of up to 16,000 rows.
+    /// </summary>
+    [Theory]
+    [InlineData(StorageMode.Native)]
+    [InlineData(StorageMode.TimescaleDb)]
+    public async Task MigrateAsync_NarrowRowsBeforeEndpointMacsAndCodes_FlowsViewReturnsSameRows(StorageMode mode)
+    {
+        var cs = await PostgresServer.CreateDatabaseAsync("codes").DefaultTimeout();
+        try
+        {
+            await using var dataSource = NpgsqlDataSource.Create(cs);
+            var runner = new MigrationRunner(dataSource);
+            await runner.MigrateAsync(mode, "0012_rollup_deltas", CancellationToken.None).DefaultTimeout();
+            var firstDay = DateTime.UtcNow.Date.AddDays(-3);
+            if (mode == StorageMode.Native)
+            {
+                for (var d = 0; d < 2; d++)
+                {
+                    var day = firstDay.AddDays(d);
+                    await ExecuteAsync(dataSource, string.Create(CultureInfo.InvariantCulture,
+                        $"CREATE TABLE flow_rows_p{day:yyyyMMdd} PARTITION OF flow_rows FOR VALUES FROM ('{day:yyyy-MM-dd} 00:00:00+00') TO ('{day.AddDays(1):yyyy-MM-dd} 00:00:00+00')"));
+                }
+            }
+
+            await ExecuteAsync(dataSource, """
+                INSERT INTO flows (time_end, time_start, time_received, src_addr, dst_addr, src_mac, dst_mac, proto,
+                    flags, dscp, icmp_type, icmp_code, dns_flags, dns_errno, bytes, packets, src_k8s_namespace,
+                    src_k8s_name, dst_k8s_namespace, interfaces, agent_ip, hash_id)
+                SELECT $1::timestamptz + g * interval '47 minutes 1.5 seconds', $1::timestamptz + g * interval '47 minutes',
+                    $1::timestamptz + g * interval '47 minutes' + interval '3 seconds',
+                    ('10.128.0.' || g % 7)::inet, ('10.129.0.' || g % 5)::inet,
+                    CASE WHEN g % 6 = 0 THEN NULL ELSE ('0a:58:0a:80:00:' || lpad(to_hex(g % 4), 2, '0'))::macaddr END,
+                    CASE WHEN g % 8 = 0 THEN NULL ELSE ('0a:58:0a:81:00:' || lpad(to_hex(g % 9), 2, '0'))::macaddr END,
+                    (ARRAY[6, 17, 1, 58, NULL])[g % 5 + 1], CASE WHEN g % 3 = 0 THEN NULL ELSE g * 37 % 2048 END,
+                    (ARRAY[0, 46, NULL])[g % 3 + 1], CASE WHEN g % 5 = 2 THEN 8 END, CASE WHEN g % 5 = 2 THEN 0 END,
+                    CASE WHEN g % 4 = 1 THEN 33152 + g % 4 END, CASE WHEN g % 4 = 1 THEN 0 END, g * 1000 + 1, g + 1,
+                    'ns-' || g % 3, 'pod-' || g % 4, CASE WHEN g % 2 = 0 THEN 'ns-' || g % 5 END,
+                    ARRAY['veth' || g % 3], ('10.0.0.' || g % 2)::inet, 'h' || g
+                FROM generate_series(0, 59) g
+                """, firstDay.AddMinutes(3));
+            if (mode == StorageMode.TimescaleDb)
+            {
+                Assert.Equal(2L, await ScalarAsync<long>(dataSource,
+                    "SELECT count(compress_chunk(c)) FROM show_chunks('flow_rows') c"));
+            }
+
+            var columns = await ColumnsAsync(dataSource);
+            var before = await RowsAsync(dataSource, "SELECT f::text FROM flows f");
+            Assert.Equal(60, before.Count);
+
+            Assert.Equal(["0013_endpoint_macs_and_codes"],
+                (await runner.MigrateAsync(mode, "0013_endpoint_macs_and_codes", CancellationToken.None).DefaultTimeout())
+                .ToArray());
+
+            Assert.Equal(columns, await ColumnsAsync(dataSource));
+            Assert.Equal(before, await RowsAsync(dataSource, "SELECT f::text FROM flows f"));
+            Assert.Equal(["dns_errno flow_code", "dns_flags flow_code", "dscp flow_small_code", "flags flow_code",
+                "icmp_code flow_small_code", "icmp_type flow_small_code", "proto flow_small_code"],
+                await RowsAsync(dataSource, """
+                    SELECT column_name || ' ' || domain_name FROM information_schema.columns
+                    WHERE table_schema = 'public' AND table_name = 'flow_rows' AND domain_name IS NOT NULL
+                    """));
+
+            // A new row keeps its MACs with its endpoints; its context has none.
+            await ExecuteAsync(dataSource, """
+                INSERT INTO flows (time_end, src_mac, dst_mac, src_k8s_name, hash_id)
+                VALUES ($1, '0a:58:00:00:00:01', '0a:58:00:00:00:02', 'pod-0', 'new')
+                """, firstDay.AddHours(30));
+            Assert.Equal(["0a:58:00:00:00:01 0a:58:00:00:00:02 pod-0"], await RowsAsync(dataSource, """
+                SELECT src_mac || ' ' || dst_mac || ' ' || src_k8s_name FROM flows WHERE hash_id = 'new'
+                """));
+            Assert.Equal(["0a:58:00:00:00:01 0a:58:00:00:00:02 true"], await RowsAsync(dataSource, """
+                SELECT s.mac || ' ' || d.mac || ' ' || (c.src_mac IS NULL AND c.dst_mac IS NULL)
+                FROM flow_rows r JOIN flow_endpoints s ON s.id = r.src_endpoint JOIN flow_endpoints d ON d.id = r.dst_endpoint
+                JOIN flow_contexts c ON c.id = r.context WHERE r.hash_id = 'new'
+                """));
+
+            if (mode == StorageMode.TimescaleDb)
+            {
+                // The change of types needed the chunks decompressed; a new session of the role compresses
+                // them again in batches of up to 16,000 rows, and reads the same rows from them.
+                Assert.Equal(0L, await ScalarAsync<long>(dataSource,
+                    "SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_name = 'flow_rows' AND is_compressed"));
+                dataSource.Clear();
+                Assert.Equal("16000", await ScalarAsync<string>(dataSource, "SHOW timescaledb.compression_batch_size_limit"));
+                Assert.Equal(2L, await ScalarAsync<long>(dataSource,
+                    "SELECT count(compress_chunk(c)) FROM show_chunks('flow_rows') c"));
+                Assert.Equal(before, await RowsAsync(dataSource, "SELECT f::text FROM flows f WHERE hash_id <> 'new'"));
+            }
+        }
+        finally
+        {
+            await PostgresServer.DropDatabaseAsync(cs);
+        }
+    }
+
+    /// <summary>
     /// Migrations before <see cref="FirstNarrowMigration"/> for <paramref name="mode"/>, recorded in
     /// <c>schema_migrations</c> as <see cref="MigrationRunner"/> records them.
     /// </summary>
