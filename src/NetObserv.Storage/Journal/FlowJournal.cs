@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.IO.Hashing;
@@ -16,8 +17,8 @@ namespace NetObserv.Storage.Journal;
 /// <see cref="SpillCodec"/> payload of the batch. Positions grow by one per batch across segments.
 /// </para>
 /// <para>
-/// Group commit: <see cref="AppendAsync"/> encodes on the caller's thread and queues the record; one
-/// flusher thread writes every record queued since its last pass and calls fsync once for all of them,
+/// Group commit: <see cref="AppendAsync"/> encodes on the caller's thread into a pooled buffer and queues the
+/// record; one flusher thread writes every record queued since its last pass and calls fsync once for all of them,
 /// then completes each caller's task with its position. A task therefore completes only once its batch
 /// is on disk. Past <see cref="MaxBytes"/> an append completes at once with 0 (full): the caller answers
 /// with backpressure. An I/O error (disk full) faults the tasks of that pass.
@@ -215,11 +216,10 @@ public sealed class FlowJournal : IDisposable
     public Task<long> AppendAsync(List<FlowRecord> records, int start, int count)
     {
         ArgumentNullException.ThrowIfNull(records);
-        using var buffer = new MemoryStream();
-        buffer.SetLength(HeaderSize);
-        buffer.Position = HeaderSize;
-        SpillCodec.Encode(buffer, records, start, count);
-        var length = (int)buffer.Length;
+        // Encoded into a pooled buffer; the flusher gives it back once the record is written (or failed).
+        var buffer = new SpillBuffer(HeaderSize, count);
+        SpillCodec.Encode(ref buffer, records, start, count);
+        var length = buffer.Length;
         while (true)
         {
             var reserved = Interlocked.Read(ref _reserved);
@@ -230,6 +230,7 @@ public sealed class FlowJournal : IDisposable
                     JournalLog.Full(_logger, Interlocked.Read(ref _bytes), MaxBytes);
                 }
 
+                buffer.Return();
                 return Task.FromResult(0L);
             }
 
@@ -239,12 +240,13 @@ public sealed class FlowJournal : IDisposable
             }
         }
 
-        var append = new Append(buffer.GetBuffer(), length, count);
+        var append = new Append(buffer.Array, length, count);
         lock (_queueLock)
         {
             if (_disposed)
             {
                 Interlocked.Add(ref _reserved, -length);
+                buffer.Return();
                 return Task.FromException<long>(new ObjectDisposedException(nameof(FlowJournal)));
             }
 
@@ -462,6 +464,11 @@ public sealed class FlowJournal : IDisposable
             }
 
             Write(group);
+            foreach (var append in group)
+            {
+                ArrayPool<byte>.Shared.Return(append.Buffer);
+            }
+
             group.Clear();
         }
     }
