@@ -18,9 +18,9 @@ namespace NetObserv.Storage.Journal;
 /// </para>
 /// <para>
 /// Group commit: <see cref="AppendAsync"/> encodes on the caller's thread into a pooled buffer and queues the
-/// record; one flusher thread writes every record queued since its last pass and calls fsync once for all of them,
-/// then completes each caller's task with its position. A task therefore completes only once its batch
-/// is on disk. Past <see cref="MaxBytes"/> an append completes at once with 0 (full): the caller answers
+/// record; one flusher thread writes every record queued since its last pass and syncs once for all of them
+/// (<c>fsync</c> for a new segment file, then <c>fdatasync</c> on Linux, see <see cref="FileSync"/>), then
+/// completes each caller's task with its position. A task therefore completes only once its batch is on disk. Past <see cref="MaxBytes"/> an append completes at once with 0 (full): the caller answers
 /// with backpressure. An I/O error (disk full) faults the tasks of that pass.
 /// </para>
 /// <para>
@@ -59,6 +59,7 @@ public sealed class FlowJournal : IDisposable
     private List<Append> _spare = [];
     private FileStream? _active;
     private Segment? _activeSegment;
+    private bool _activeSynced;
     private long _lastPosition;
     private long _bytes;
     private long _reserved;
@@ -497,8 +498,7 @@ public sealed class FlowJournal : IDisposable
                 {
                     if (_active is not null)
                     {
-                        _active.Flush(flushToDisk: true);
-                        Interlocked.Increment(ref _fsyncs);
+                        Sync();
                     }
 
                     Roll(position);
@@ -520,8 +520,7 @@ public sealed class FlowJournal : IDisposable
                 groupBytes += append.Length;
             }
 
-            _active!.Flush(flushToDisk: true);
-            Interlocked.Increment(ref _fsyncs);
+            Sync();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -573,6 +572,25 @@ public sealed class FlowJournal : IDisposable
         }
     }
 
+    /// <summary>
+    /// Makes the active segment durable: a new segment with <c>fsync</c> (its directory entry too), later
+    /// appends with <see cref="FileSync.Data"/> (<c>fdatasync</c> on Linux).
+    /// </summary>
+    private void Sync()
+    {
+        if (_activeSynced)
+        {
+            FileSync.Data(_active!);
+        }
+        else
+        {
+            _active!.Flush(flushToDisk: true);
+            _activeSynced = true;
+        }
+
+        Interlocked.Increment(ref _fsyncs);
+    }
+
     private void Roll(long firstPosition)
     {
         _active?.Dispose();
@@ -590,6 +608,7 @@ public sealed class FlowJournal : IDisposable
         }
 
         _active = new FileStream(path, options);
+        _activeSynced = false;
         var segment = new Segment(path, firstPosition);
         lock (_lock)
         {
