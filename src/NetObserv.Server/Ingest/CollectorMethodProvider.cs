@@ -38,14 +38,18 @@ internal sealed class CollectorMethodProvider : IServiceMethodProvider<Collector
     private static Records DeserializeRecords(DeserializationContext context, CollectorService service)
     {
         var payload = context.PayloadAsReadOnlySequence();
+        var records = new Records();
         if (PbflowWire.TryCountRecords(payload, out var count))
         {
             service.RefuseBeforeParsing(count);
+            // Sized once from the outline instead of grown (and copied) while parsing.
+            records.Entries.Capacity = count;
         }
 
         try
         {
-            return Records.Parser.ParseFrom(payload);
+            records.MergeFrom(payload);
+            return records;
         }
         catch (InvalidProtocolBufferException ex)
         {

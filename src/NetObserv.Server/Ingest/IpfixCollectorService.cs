@@ -15,8 +15,8 @@ namespace NetObserv.Server.Ingest;
 /// The IPFIX (Server:IpfixPort) and NetFlow v9 (Server:NetflowPort) collector: UDP listeners feed one
 /// bounded packet queue; one decode loop owns the decoder and its template cache, drops (and counts by
 /// reason, <c>netobserv.ingest.records.rejected{transport=ipfix}</c>) each flow the store cannot hold (see
-/// <see cref="FlowValidator"/>) and offers the others, one batch per packet, to the
-/// <see cref="FlowIngestService"/> without waiting: when the channel is full the batch goes to the journal
+/// <see cref="FlowValidator"/>) and offers the others to the <see cref="FlowIngestService"/> without waiting, in
+/// one batch for the packets waiting at that moment (at most <see cref="OfferRecords"/> records): when the channel is full the batch goes to the journal
 /// (journal durability) or is dropped and counted (<c>channel_full</c>). The receive loops never wait on
 /// the database. Sockets are bound in
 /// <see cref="StartAsync"/>, so a port in use fails startup with a clear error.
@@ -35,6 +35,9 @@ internal sealed class IpfixCollectorService : IHostedService, IDisposable
     private readonly List<(string Protocol, UdpFlowListener Listener)> _listeners = [];
     private readonly List<Task> _loops = [];
     private CancellationTokenSource? _stopping;
+
+    /// <summary>A batch is offered once it holds this many records (or when no packet is waiting).</summary>
+    internal const int OfferRecords = 4096;
 
     /// <summary>The protocol name of the IPFIX listener (<see cref="EndPointOf"/>).</summary>
     public const string IpfixProtocol = "IPFIX";
@@ -155,19 +158,30 @@ internal sealed class IpfixCollectorService : IHostedService, IDisposable
     private async Task DecodeLoopAsync(CancellationToken cancellationToken)
     {
         var records = new List<FlowRecord>(256);
+        var batch = new List<FlowRecord>(OfferRecords);
         try
         {
             while (await _queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
             {
+                // The packets waiting now make one batch (up to OfferRecords records): in a burst the ingest
+                // door, the channel and the journal see a few large batches instead of one per datagram.
                 while (_queue.Reader.TryRead(out var packet))
                 {
-                    Process(packet, records);
+                    Process(packet, records, batch);
+                    if (batch.Count >= OfferRecords)
+                    {
+                        batch = Offer(batch);
+                    }
                 }
+
+                batch = Offer(batch);
             }
         }
         catch (OperationCanceledException)
         {
         }
+
+        Offer(batch);
 
         // Packets still queued at shutdown go back to the pool.
         while (_queue.Reader.TryRead(out var left))
@@ -176,7 +190,29 @@ internal sealed class IpfixCollectorService : IHostedService, IDisposable
         }
     }
 
-    private void Process(UdpPacket packet, List<FlowRecord> records)
+    /// <summary>Hands <paramref name="batch"/> to the ingest door (which keeps it) and returns a new empty list.</summary>
+    private List<FlowRecord> Offer(List<FlowRecord> batch)
+    {
+        if (batch.Count == 0)
+        {
+            return batch;
+        }
+
+        try
+        {
+            _ingest.Offer(batch, _dropped);
+        }
+        catch (Exception e)
+        {
+            // An enricher fault must not stop the collector.
+            IpfixLog.OfferFailed(_logger, batch.Count, e);
+        }
+
+        return new List<FlowRecord>(OfferRecords);
+    }
+
+    /// <summary>Decodes <paramref name="packet"/> into <paramref name="records"/> and adds the valid ones to <paramref name="batch"/>.</summary>
+    private void Process(UdpPacket packet, List<FlowRecord> records, List<FlowRecord> batch)
     {
         records.Clear();
         try
@@ -189,7 +225,6 @@ internal sealed class IpfixCollectorService : IHostedService, IDisposable
 
             var nowMs = _validator.NowMs();
             var invalid = new InvalidRecordTally(stackalloc int[InvalidRecordTally.Slots]);
-            var batch = new List<FlowRecord>(records.Count);
             foreach (var record in records)
             {
                 var rejection = _validator.Validate(record, nowMs);
@@ -202,13 +237,11 @@ internal sealed class IpfixCollectorService : IHostedService, IDisposable
                 batch.Add(record);
             }
 
-            _ingest.Offer(batch, _dropped);
-
             invalid.Report(_metrics, _logger, CollectorMetrics.Ipfix, records.Count);
         }
         catch (Exception e)
         {
-            // One bad packet (or an enricher fault) must not stop the collector.
+            // One bad packet must not stop the collector.
             IpfixLog.DecodeFailed(_logger, packet.Exporter, e);
         }
         finally

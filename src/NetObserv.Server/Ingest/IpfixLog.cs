@@ -24,4 +24,8 @@ internal static partial class IpfixLog
     [LoggerMessage(EventId = 4104, EventName = "IpfixReceiveBufferCapped", Level = LogLevel.Information,
         Message = "UDP receive buffer on {EndPoint} is {Actual} bytes, not the {Requested} of Ipfix:ReceiveBufferBytes: the kernel caps it at net.core.rmem_max = {RmemMax}. A burst larger than the buffer is dropped by the kernel (netobserv_ipfix_socket_drops_total); to allow it: sysctl -w net.core.rmem_max={Requested}")]
     public static partial void ReceiveBufferCapped(ILogger logger, EndPoint endPoint, int actual, int requested, long rmemMax);
+
+    [LoggerMessage(EventId = 4105, EventName = "IpfixOfferFailed", Level = LogLevel.Error,
+        Message = "A batch of {Records} decoded records could not be handed to ingest; dropped")]
+    public static partial void OfferFailed(ILogger logger, int records, Exception exception);
 }

@@ -3,14 +3,13 @@ using NetObserv.Flows;
 using NetObserv.Storage.Dictionaries;
 using NetObserv.Storage.Rollups;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace NetObserv.Storage.Copy;
 
 /// <summary>
 /// Writes flow records into <c>flow_rows</c> with one binary COPY, with the dictionary ids resolved
-/// beforehand (<see cref="FlowDictionaries"/>). Every value goes through the generic
-/// <see cref="NpgsqlBinaryImporter.Write{T}(T, NpgsqlDbType)"/> (no boxing); absent fields are NULL.
+/// beforehand (<see cref="FlowDictionaries"/>). The rows are encoded by <see cref="BinaryCopyWriter"/> and
+/// sent over a raw COPY stream; absent fields are NULL.
 /// Times are clamped to the representable range and text is cleaned of what PostgreSQL cannot store.
 /// </summary>
 internal static class FlowCopy
@@ -27,10 +26,13 @@ internal static class FlowCopy
         FROM STDIN (FORMAT BINARY)
         """;
 
+    /// <summary>The number of columns in <see cref="ColumnsAndFormat"/>.</summary>
+    private const short Columns = 29;
+
     /// <summary>
     /// Copies <paramref name="count"/> records starting at <paramref name="start"/>, whose dictionary ids
-    /// are <paramref name="ids"/> (index 0 for record <paramref name="start"/>), and returns the row count
-    /// the server reports.
+    /// are <paramref name="ids"/> (index 0 for record <paramref name="start"/>), and returns the number of
+    /// rows sent (the COPY completed without error).
     /// </summary>
     public static Task<ulong> WriteAsync(NpgsqlConnection connection, List<FlowRecord> records, int start,
         int count, RowIds ids, CancellationToken cancellationToken) =>
@@ -40,18 +42,37 @@ internal static class FlowCopy
     public static async Task<ulong> WriteAsync(NpgsqlConnection connection, string copySql, List<FlowRecord> records,
         int start, int count, RowIds ids, CancellationToken cancellationToken)
     {
-        var importer = await connection.BeginBinaryImportAsync(copySql, cancellationToken).ConfigureAwait(false);
-        await using (importer.ConfigureAwait(false))
+        // The rows are encoded here (BinaryCopyWriter) and sent in 64 KiB chunks over a raw COPY stream:
+        // Npgsql's importer resolves a type and runs a state machine per value, which cost more than the
+        // encoding itself. An error the server reports surfaces when the stream is closed.
+        var stream = await connection.BeginRawBinaryCopyAsync(copySql, cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
         {
-            // Rows are written synchronously: values go to the connection's buffer and only a full
-            // buffer touches the socket. Per-value awaits cost more than the rare blocking flush.
-            for (var i = 0; i < count; i++)
+            using var rows = new BinaryCopyWriter();
+            try
             {
-                WriteRow(importer, records[start + i], ids.Src[i], ids.Dst[i], ids.Context[i]);
-            }
+                for (var i = 0; i < count; i++)
+                {
+                    WriteRow(rows, records[start + i], ids.Src[i], ids.Dst[i], ids.Context[i]);
+                    if (rows.Full)
+                    {
+                        await stream.WriteAsync(rows.Pending, cancellationToken).ConfigureAwait(false);
+                        rows.Sent();
+                    }
+                }
 
-            return await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+                rows.Trailer();
+                await stream.WriteAsync(rows.Pending, cancellationToken).ConfigureAwait(false);
+                rows.Sent();
+            }
+            catch
+            {
+                await stream.CancelAsync().ConfigureAwait(false);
+                throw;
+            }
         }
+
+        return (ulong)count;
     }
 
     /// <summary><c>duration_ms</c>: milliseconds from the first to the last packet, within the column's range.</summary>
@@ -65,21 +86,21 @@ internal static class FlowCopy
         return (int)Int128.Clamp((Int128)r.TimeReceived - endSecond, int.MinValue, int.MaxValue);
     }
 
-    private static void WriteRow(NpgsqlBinaryImporter w, FlowRecord r, int src, int dst, int context)
+    private static void WriteRow(BinaryCopyWriter w, FlowRecord r, int src, int dst, int context)
     {
-        w.StartRow();
-        w.Write(FlowTime.ToUtc(r.TimeFlowEndMs), NpgsqlDbType.TimestampTz);
-        w.Write(r.Bytes, NpgsqlDbType.Bigint);
-        w.Write(r.Packets, NpgsqlDbType.Bigint);
+        w.StartRow(Columns);
+        w.Timestamp(FlowTime.Clamp(r.TimeFlowEndMs));
+        w.Int64(r.Bytes);
+        w.Int64(r.Packets);
         Long(w, r.TimeFlowRttNs);
         Long(w, r.DnsLatencyMs);
         Long(w, r.PktDropBytes);
         Long(w, r.PktDropPackets);
-        w.Write(DurationMs(r), NpgsqlDbType.Integer);
-        w.Write(ReceivedOffsetSeconds(r), NpgsqlDbType.Integer);
-        w.Write(src, NpgsqlDbType.Integer);
-        w.Write(dst, NpgsqlDbType.Integer);
-        w.Write(context, NpgsqlDbType.Integer);
+        w.Int32(DurationMs(r));
+        w.Int32(ReceivedOffsetSeconds(r));
+        w.Int32(src);
+        w.Int32(dst);
+        w.Int32(context);
         Int(w, r.SrcPort);
         Int(w, r.DstPort);
         Int(w, r.Flags);
@@ -98,72 +119,72 @@ internal static class FlowCopy
         Text(w, r.HashId);
         if (FlowText.Clean(r.ExtraFields) is { } extra)
         {
-            w.Write(extra, NpgsqlDbType.Jsonb);
+            w.Jsonb(extra);
         }
         else
         {
-            w.WriteNull();
+            w.Null();
         }
     }
 
-    private static void Text(NpgsqlBinaryImporter w, string? value)
+    private static void Text(BinaryCopyWriter w, string? value)
     {
         if (FlowText.Clean(value) is { } text)
         {
-            w.Write(text, NpgsqlDbType.Text);
+            w.Text(text);
         }
         else
         {
-            w.WriteNull();
+            w.Null();
         }
     }
 
     /// <summary>A smallint column; the validator keeps these fields within 0-255.</summary>
-    private static void Short(NpgsqlBinaryImporter w, int? value)
+    private static void Short(BinaryCopyWriter w, int? value)
     {
         if (value is >= short.MinValue and <= short.MaxValue)
         {
-            w.Write((short)value.Value, NpgsqlDbType.Smallint);
+            w.Int16((short)value.Value);
         }
         else
         {
-            w.WriteNull();
+            w.Null();
         }
     }
 
-    private static void Int(NpgsqlBinaryImporter w, int? value)
+    private static void Int(BinaryCopyWriter w, int? value)
     {
         if (value is { } v)
         {
-            w.Write(v, NpgsqlDbType.Integer);
+            w.Int32(v);
         }
         else
         {
-            w.WriteNull();
+            w.Null();
         }
     }
 
-    private static void Long(NpgsqlBinaryImporter w, long? value)
+    private static void Long(BinaryCopyWriter w, long? value)
     {
         if (value is { } v)
         {
-            w.Write(v, NpgsqlDbType.Bigint);
+            w.Int64(v);
         }
         else
         {
-            w.WriteNull();
+            w.Null();
         }
     }
 
-    private static void Inet(NpgsqlBinaryImporter w, IPAddress? value)
+    private static void Inet(BinaryCopyWriter w, IPAddress? value)
     {
         if (value is not null)
         {
-            w.Write(value, NpgsqlDbType.Inet);
+            w.Inet(value);
         }
         else
         {
-            w.WriteNull();
+            w.Null();
         }
     }
 }

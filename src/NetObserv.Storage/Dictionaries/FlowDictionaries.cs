@@ -39,13 +39,18 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
         ids.EnsureCapacity(count);
         Dictionary<EndpointKey, List<int>>? missingEndpoints = null;
         Dictionary<ContextKey, List<int>>? missingContexts = null;
+        // Neighbouring records mostly share their keys (one exporter, one node): the last key found is
+        // compared before the shared cache is hashed.
+        var recentEndpoint = new Recent<EndpointKey>();
+        var recentContext = new Recent<ContextKey>();
         for (var i = 0; i < count; i++)
         {
             var record = records[start + i];
             var src = EndpointKey.Of(record.Src, record.SrcMac);
-            if (_endpoints.TryGetValue(src, out var id))
+            if (recentEndpoint.TryGet(src, out var id) || _endpoints.TryGetValue(src, out id))
             {
                 ids.Src[i] = id;
+                recentEndpoint.Set(src, id);
             }
             else
             {
@@ -53,9 +58,10 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
             }
 
             var dst = EndpointKey.Of(record.Dst, record.DstMac);
-            if (_endpoints.TryGetValue(dst, out id))
+            if (recentEndpoint.TryGet(dst, out id) || _endpoints.TryGetValue(dst, out id))
             {
                 ids.Dst[i] = id;
+                recentEndpoint.Set(dst, id);
             }
             else
             {
@@ -64,9 +70,10 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
             }
 
             var context = new ContextKey(record);
-            if (_contexts.TryGetValue(context, out id))
+            if (recentContext.TryGet(context, out id) || _contexts.TryGetValue(context, out id))
             {
                 ids.Context[i] = id;
+                recentContext.Set(context, id);
             }
             else
             {
@@ -296,6 +303,28 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
             Value = value is { } v ? MacAddressCache.ToPhysicalAddress(v) : DBNull.Value,
             NpgsqlDbType = NpgsqlDbType.MacAddr,
         });
+}
+
+/// <summary>The last key resolved and its id.</summary>
+internal struct Recent<TKey>
+    where TKey : struct, IEquatable<TKey>
+{
+    private TKey _key;
+    private int _id;
+    private bool _set;
+
+    public readonly bool TryGet(in TKey key, out int id)
+    {
+        id = _id;
+        return _set && _key.Equals(key);
+    }
+
+    public void Set(in TKey key, int id)
+    {
+        _key = key;
+        _id = id;
+        _set = true;
+    }
 }
 
 /// <summary>The dictionary ids of one batch's rows, reused from batch to batch.</summary>

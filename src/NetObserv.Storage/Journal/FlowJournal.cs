@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.IO.Hashing;
@@ -16,10 +17,10 @@ namespace NetObserv.Storage.Journal;
 /// <see cref="SpillCodec"/> payload of the batch. Positions grow by one per batch across segments.
 /// </para>
 /// <para>
-/// Group commit: <see cref="AppendAsync"/> encodes on the caller's thread and queues the record; one
-/// flusher thread writes every record queued since its last pass and calls fsync once for all of them,
-/// then completes each caller's task with its position. A task therefore completes only once its batch
-/// is on disk. Past <see cref="MaxBytes"/> an append completes at once with 0 (full): the caller answers
+/// Group commit: <see cref="AppendAsync"/> encodes on the caller's thread into a pooled buffer and queues the
+/// record; one flusher thread writes every record queued since its last pass and syncs once for all of them
+/// (<c>fsync</c> for a new segment file, then <c>fdatasync</c> on Linux, see <see cref="FileSync"/>), then
+/// completes each caller's task with its position. A task therefore completes only once its batch is on disk. Past <see cref="MaxBytes"/> an append completes at once with 0 (full): the caller answers
 /// with backpressure. An I/O error (disk full) faults the tasks of that pass.
 /// </para>
 /// <para>
@@ -58,6 +59,7 @@ public sealed class FlowJournal : IDisposable
     private List<Append> _spare = [];
     private FileStream? _active;
     private Segment? _activeSegment;
+    private bool _activeSynced;
     private long _lastPosition;
     private long _bytes;
     private long _reserved;
@@ -215,11 +217,10 @@ public sealed class FlowJournal : IDisposable
     public Task<long> AppendAsync(List<FlowRecord> records, int start, int count)
     {
         ArgumentNullException.ThrowIfNull(records);
-        using var buffer = new MemoryStream();
-        buffer.SetLength(HeaderSize);
-        buffer.Position = HeaderSize;
-        SpillCodec.Encode(buffer, records, start, count);
-        var length = (int)buffer.Length;
+        // Encoded into a pooled buffer; the flusher gives it back once the record is written (or failed).
+        var buffer = new SpillBuffer(HeaderSize, count);
+        SpillCodec.Encode(ref buffer, records, start, count);
+        var length = buffer.Length;
         while (true)
         {
             var reserved = Interlocked.Read(ref _reserved);
@@ -230,6 +231,7 @@ public sealed class FlowJournal : IDisposable
                     JournalLog.Full(_logger, Interlocked.Read(ref _bytes), MaxBytes);
                 }
 
+                buffer.Return();
                 return Task.FromResult(0L);
             }
 
@@ -239,12 +241,13 @@ public sealed class FlowJournal : IDisposable
             }
         }
 
-        var append = new Append(buffer.GetBuffer(), length, count);
+        var append = new Append(buffer.Array, length, count);
         lock (_queueLock)
         {
             if (_disposed)
             {
                 Interlocked.Add(ref _reserved, -length);
+                buffer.Return();
                 return Task.FromException<long>(new ObjectDisposedException(nameof(FlowJournal)));
             }
 
@@ -462,6 +465,11 @@ public sealed class FlowJournal : IDisposable
             }
 
             Write(group);
+            foreach (var append in group)
+            {
+                ArrayPool<byte>.Shared.Return(append.Buffer);
+            }
+
             group.Clear();
         }
     }
@@ -490,8 +498,7 @@ public sealed class FlowJournal : IDisposable
                 {
                     if (_active is not null)
                     {
-                        _active.Flush(flushToDisk: true);
-                        Interlocked.Increment(ref _fsyncs);
+                        Sync();
                     }
 
                     Roll(position);
@@ -513,8 +520,7 @@ public sealed class FlowJournal : IDisposable
                 groupBytes += append.Length;
             }
 
-            _active!.Flush(flushToDisk: true);
-            Interlocked.Increment(ref _fsyncs);
+            Sync();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -566,6 +572,25 @@ public sealed class FlowJournal : IDisposable
         }
     }
 
+    /// <summary>
+    /// Makes the active segment durable: a new segment with <c>fsync</c> (its directory entry too), later
+    /// appends with <see cref="FileSync.Data"/> (<c>fdatasync</c> on Linux).
+    /// </summary>
+    private void Sync()
+    {
+        if (_activeSynced)
+        {
+            FileSync.Data(_active!);
+        }
+        else
+        {
+            _active!.Flush(flushToDisk: true);
+            _activeSynced = true;
+        }
+
+        Interlocked.Increment(ref _fsyncs);
+    }
+
     private void Roll(long firstPosition)
     {
         _active?.Dispose();
@@ -583,6 +608,7 @@ public sealed class FlowJournal : IDisposable
         }
 
         _active = new FileStream(path, options);
+        _activeSynced = false;
         var segment = new Segment(path, firstPosition);
         lock (_lock)
         {

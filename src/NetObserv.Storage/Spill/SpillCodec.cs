@@ -19,10 +19,26 @@ internal static class SpillCodec
     /// <summary>Appends records [start, start + count) to <paramref name="stream"/>.</summary>
     public static void Encode(Stream stream, List<FlowRecord> records, int start, int count)
     {
-        using var w = new BinaryWriter(stream, s_utf8, leaveOpen: true);
+        ArgumentNullException.ThrowIfNull(stream);
+        var buffer = new SpillBuffer(0, count);
+        try
+        {
+            Encode(ref buffer, records, start, count);
+            stream.Write(buffer.Array, 0, buffer.Length);
+        }
+        finally
+        {
+            buffer.Return();
+        }
+    }
+
+    /// <summary>Appends records [start, start + count) to <paramref name="buffer"/>.</summary>
+    public static void Encode(ref SpillBuffer buffer, List<FlowRecord> records, int start, int count)
+    {
+        ArgumentNullException.ThrowIfNull(records);
         for (var i = start; i < start + count; i++)
         {
-            Write(w, records[i]);
+            Write(ref buffer, records[i]);
         }
     }
 
@@ -50,77 +66,77 @@ internal static class SpillCodec
         }
     }
 
-    private static void Write(BinaryWriter w, FlowRecord f)
+    private static void Write(ref SpillBuffer w, FlowRecord f)
     {
-        w.Write(f.TimeFlowStartMs);
-        w.Write(f.TimeFlowEndMs);
-        w.Write(f.TimeReceived);
-        w.Write(f.Tenant);
-        Address(w, f.SrcAddr);
-        Address(w, f.DstAddr);
-        ULong(w, f.SrcMac);
-        ULong(w, f.DstMac);
-        Int(w, f.SrcPort);
-        Int(w, f.DstPort);
-        Int(w, f.Proto);
-        Int(w, f.Etype);
-        Int(w, f.Flags);
-        Int(w, f.Dscp);
-        Int(w, f.IcmpType);
-        Int(w, f.IcmpCode);
-        w.Write(f.Bytes);
-        w.Write(f.Packets);
-        Int(w, f.Sampling);
-        Int(w, f.FlowDirection);
+        w.Int64(f.TimeFlowStartMs);
+        w.Int64(f.TimeFlowEndMs);
+        w.Int64(f.TimeReceived);
+        w.Utf8(f.Tenant);
+        Address(ref w, f.SrcAddr);
+        Address(ref w, f.DstAddr);
+        ULong(ref w, f.SrcMac);
+        ULong(ref w, f.DstMac);
+        Int(ref w, f.SrcPort);
+        Int(ref w, f.DstPort);
+        Int(ref w, f.Proto);
+        Int(ref w, f.Etype);
+        Int(ref w, f.Flags);
+        Int(ref w, f.Dscp);
+        Int(ref w, f.IcmpType);
+        Int(ref w, f.IcmpCode);
+        w.Int64(f.Bytes);
+        w.Int64(f.Packets);
+        Int(ref w, f.Sampling);
+        Int(ref w, f.FlowDirection);
         if (f.Interfaces is { } interfaces)
         {
-            w.Write((byte)1);
-            w.Write7BitEncodedInt(interfaces.Length);
+            w.Byte(1);
+            w.Count(interfaces.Length);
             foreach (var name in interfaces)
             {
-                Text(w, name);
+                Text(ref w, name);
             }
         }
         else
         {
-            w.Write((byte)0);
+            w.Byte(0);
         }
 
         if (f.IfDirections is { } directions)
         {
-            w.Write((byte)1);
-            w.Write7BitEncodedInt(directions.Length);
+            w.Byte(1);
+            w.Count(directions.Length);
             foreach (var direction in directions)
             {
-                w.Write(direction);
+                w.Int32(direction);
             }
         }
         else
         {
-            w.Write((byte)0);
+            w.Byte(0);
         }
 
-        w.Write((byte)(f.Duplicate switch { null => 0, false => 1, true => 2 }));
-        Address(w, f.AgentIP);
-        Int(w, f.DnsId);
-        Int(w, f.DnsFlags);
-        Long(w, f.DnsLatencyMs);
-        Int(w, f.DnsErrno);
-        Text(w, f.DnsName);
-        Long(w, f.TimeFlowRttNs);
-        Long(w, f.PktDropBytes);
-        Long(w, f.PktDropPackets);
-        Text(w, f.PktDropLatestState);
-        Text(w, f.PktDropLatestDropCause);
-        Kubernetes(w, f.Src);
-        Kubernetes(w, f.Dst);
-        Text(w, f.K8SFlowLayer);
-        Text(w, f.K8SClusterName);
-        Text(w, f.RecordType);
-        Text(w, f.HashId);
-        Text(w, f.Src.SubnetLabel);
-        Text(w, f.Dst.SubnetLabel);
-        Text(w, f.ExtraFields);
+        w.Byte((byte)(f.Duplicate switch { null => 0, false => 1, true => 2 }));
+        Address(ref w, f.AgentIP);
+        Int(ref w, f.DnsId);
+        Int(ref w, f.DnsFlags);
+        Long(ref w, f.DnsLatencyMs);
+        Int(ref w, f.DnsErrno);
+        Text(ref w, f.DnsName);
+        Long(ref w, f.TimeFlowRttNs);
+        Long(ref w, f.PktDropBytes);
+        Long(ref w, f.PktDropPackets);
+        Text(ref w, f.PktDropLatestState);
+        Text(ref w, f.PktDropLatestDropCause);
+        Kubernetes(ref w, f.Src);
+        Kubernetes(ref w, f.Dst);
+        Text(ref w, f.K8SFlowLayer);
+        Text(ref w, f.K8SClusterName);
+        Text(ref w, f.RecordType);
+        Text(ref w, f.HashId);
+        Text(ref w, f.Src.SubnetLabel);
+        Text(ref w, f.Dst.SubnetLabel);
+        Text(ref w, f.ExtraFields);
     }
 
     private static FlowRecord Read(BinaryReader r, int version)
@@ -204,16 +220,16 @@ internal static class SpillCodec
         return f;
     }
 
-    private static void Kubernetes(BinaryWriter w, KubernetesMetadata k)
+    private static void Kubernetes(ref SpillBuffer w, KubernetesMetadata k)
     {
-        Text(w, k.Name);
-        Text(w, k.Type);
-        Text(w, k.Namespace);
-        Text(w, k.OwnerName);
-        Text(w, k.OwnerType);
-        Address(w, k.HostIP);
-        Text(w, k.HostName);
-        Text(w, k.Zone);
+        Text(ref w, k.Name);
+        Text(ref w, k.Type);
+        Text(ref w, k.Namespace);
+        Text(ref w, k.OwnerName);
+        Text(ref w, k.OwnerType);
+        Address(ref w, k.HostIP);
+        Text(ref w, k.HostName);
+        Text(ref w, k.Zone);
     }
 
     private static KubernetesMetadata Kubernetes(BinaryReader r) => new()
@@ -246,65 +262,74 @@ internal static class SpillCodec
         return n;
     }
 
-    private static void Text(BinaryWriter w, string? value)
+    private static void Text(ref SpillBuffer w, string? value)
     {
         if (value is null)
         {
-            w.Write((byte)0);
+            w.Byte(0);
             return;
         }
 
-        w.Write((byte)1);
-        w.Write(value);
+        w.Byte(1);
+        w.Utf8(value);
     }
 
     private static string? Text(BinaryReader r) => Present(r) ? r.ReadString() : null;
 
-    private static void Int(BinaryWriter w, int? value)
+    private static void Int(ref SpillBuffer w, int? value)
     {
-        w.Write((byte)(value.HasValue ? 1 : 0));
         if (value is { } v)
         {
-            w.Write(v);
+            w.Byte(1);
+            w.Int32(v);
+        }
+        else
+        {
+            w.Byte(0);
         }
     }
 
     private static int? Int(BinaryReader r) => Present(r) ? r.ReadInt32() : null;
 
-    private static void Long(BinaryWriter w, long? value)
+    private static void Long(ref SpillBuffer w, long? value)
     {
-        w.Write((byte)(value.HasValue ? 1 : 0));
         if (value is { } v)
         {
-            w.Write(v);
+            w.Byte(1);
+            w.Int64(v);
+        }
+        else
+        {
+            w.Byte(0);
         }
     }
 
     private static long? Long(BinaryReader r) => Present(r) ? r.ReadInt64() : null;
 
-    private static void ULong(BinaryWriter w, ulong? value)
+    private static void ULong(ref SpillBuffer w, ulong? value)
     {
-        w.Write((byte)(value.HasValue ? 1 : 0));
         if (value is { } v)
         {
-            w.Write(v);
+            w.Byte(1);
+            w.UInt64(v);
+        }
+        else
+        {
+            w.Byte(0);
         }
     }
 
     private static ulong? ULong(BinaryReader r) => Present(r) ? r.ReadUInt64() : null;
 
-    private static void Address(BinaryWriter w, IPAddress? address)
+    private static void Address(ref SpillBuffer w, IPAddress? address)
     {
         if (address is null)
         {
-            w.Write((byte)0);
+            w.Byte(0);
             return;
         }
 
-        Span<byte> bytes = stackalloc byte[16];
-        address.TryWriteBytes(bytes, out var written);
-        w.Write((byte)written);
-        w.Write(bytes[..written]);
+        w.Address(address);
     }
 
     private static IPAddress? Address(BinaryReader r)
