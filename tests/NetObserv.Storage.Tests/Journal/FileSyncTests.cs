@@ -35,4 +35,23 @@ public sealed class FileSyncTests : IDisposable
 
         Assert.Throws<ObjectDisposedException>(() => FileSync.Data(file));
     }
+
+    [Fact]
+    public void Folder_ExistingFolder_Syncs()
+    {
+        File.WriteAllBytes(Path.Combine(_directory, "new-segment"), [1]);
+
+        FileSync.Folder(_directory);
+    }
+
+    [Fact]
+    public void Folder_Missing_OnLinuxThrowsNamingIt()
+    {
+        Assert.True(OperatingSystem.IsLinux(), "folder syncs are Linux calls; this suite runs on Linux");
+        var missing = Path.Combine(_directory, "missing");
+
+        var error = Assert.Throws<IOException>(() => FileSync.Folder(missing));
+
+        Assert.Contains(missing, error.Message, StringComparison.Ordinal);
+    }
 }
