@@ -19,9 +19,10 @@ namespace NetObserv.Storage.Journal;
 /// <para>
 /// Group commit: <see cref="AppendAsync"/> encodes on the caller's thread into a pooled buffer and queues the
 /// record; one flusher thread writes every record queued since its last pass and syncs once for all of them
-/// (<c>fsync</c> of a new segment file and of its folder, then <c>fdatasync</c> on Linux, see <see cref="FileSync"/>), then
-/// completes each caller's task with its position. A task therefore completes only once its batch is on disk. Past <see cref="MaxBytes"/> an append completes at once with 0 (full): the caller answers
-/// with backpressure. An I/O error (disk full) faults the tasks of that pass.
+/// (<c>fsync</c> of a new segment file and of its folder, then <c>fdatasync</c> on Linux, see
+/// <see cref="FileSync"/>), then completes each caller's task with its position. A task therefore completes
+/// only once its batch is on disk. Past <see cref="MaxBytes"/> an append completes at once with 0 (full): the
+/// caller answers with backpressure. An I/O error (disk full) faults the tasks of that pass.
 /// </para>
 /// <para>
 /// Every position is <i>outstanding</i> until <see cref="MarkApplied"/> says it is in the database (or was
@@ -574,8 +575,7 @@ public sealed class FlowJournal : IDisposable
 
     /// <summary>
     /// Makes the active segment durable: a new segment with <c>fsync</c> of the file and of the folder (its
-    /// directory entry), later
-    /// appends with <see cref="FileSync.Data"/> (<c>fdatasync</c> on Linux).
+    /// directory entry), later appends with <see cref="FileSync.Data"/> (<c>fdatasync</c> on Linux).
     /// </summary>
     private void Sync()
     {

@@ -52,10 +52,7 @@ public sealed class PushHostileExtraFieldsTests
     [Fact]
     public async Task Push_HostileExtraFields_EachBoundedFieldDroppedAndCountedFlowsKeptServerServes()
     {
-        await using var server = await RunningServer.StartAsync(new Dictionary<string, string?>
-        {
-            ["Storage:FlushInterval"] = "00:00:00.050",
-        });
+        await using var server = await PushValidationTests.StartAsync();
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var twentyDeep = new string('[', 20) + new string(']', 20);
         var large = new string('x', 200 * 1024);
@@ -112,10 +109,7 @@ public sealed class PushHostileExtraFieldsTests
     [Fact]
     public async Task Push_LinesNestedFiveThousandDeepOrOfAMegabyte_Answers400NamingThemAndStoresTheOthers()
     {
-        await using var server = await RunningServer.StartAsync(new Dictionary<string, string?>
-        {
-            ["Storage:FlushInterval"] = "00:00:00.050",
-        });
+        await using var server = await PushValidationTests.StartAsync();
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var deep = new string('[', 5_000) + new string(']', 5_000);
         var streams = new[]

@@ -71,7 +71,7 @@ public sealed class PushValidationTests
             s_stored, "the other client's line");
     }
 
-    private static Task<RunningServer> StartAsync() => RunningServer.StartAsync(new Dictionary<string, string?>
+    internal static Task<RunningServer> StartAsync() => RunningServer.StartAsync(new Dictionary<string, string?>
     {
         ["Storage:FlushInterval"] = "00:00:00.050",
     });
