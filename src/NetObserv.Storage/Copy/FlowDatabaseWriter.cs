@@ -58,7 +58,7 @@ internal sealed class FlowDatabaseWriter(NpgsqlDataSource dataSource, StorageMod
             }
         }
 
-        var connection = await dataSource.OpenConnectionAsync(abort).ConfigureAwait(false);
+        var connection = await dataSource.OpenOrAbandonAsync(abort).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             if (days.Count > 0)

@@ -9,7 +9,7 @@ internal static class OutageProbe
     {
         try
         {
-            var connection = await dataSource.OpenConnectionAsync(stop).ConfigureAwait(false);
+            var connection = await dataSource.OpenOrAbandonAsync(stop).ConfigureAwait(false);
             await using (connection.ConfigureAwait(false))
             {
                 var command = new NpgsqlCommand("SELECT 1", connection);

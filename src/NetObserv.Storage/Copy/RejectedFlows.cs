@@ -46,7 +46,7 @@ internal sealed class RejectedFlows(NpgsqlDataSource dataSource, int maxRows, Fl
         var tenant = Cut(record.Tenant, MaxTenantChars);
         try
         {
-            var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            var connection = await dataSource.OpenOrAbandonAsync(cancellationToken).ConfigureAwait(false);
             await using (connection.ConfigureAwait(false))
             {
                 var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);

@@ -61,31 +61,35 @@ internal static class JournalApplied
     public static async Task<(long Through, HashSet<long> Above)> ReadAsync(NpgsqlDataSource dataSource,
         string journalId, CancellationToken cancellationToken)
     {
-        var command = dataSource.CreateCommand(
-            "SELECT position, through FROM journal_applied WHERE journal_id = $1");
-        await using (command.ConfigureAwait(false))
+        var connection = await dataSource.OpenOrAbandonAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
         {
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = journalId });
-            var through = 0L;
-            var above = new HashSet<long>();
-            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await using (reader.ConfigureAwait(false))
+            var command = new NpgsqlCommand(
+                "SELECT position, through FROM journal_applied WHERE journal_id = $1", connection);
+            await using (command.ConfigureAwait(false))
             {
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = journalId });
+                var through = 0L;
+                var above = new HashSet<long>();
+                var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
                 {
-                    if (reader.GetBoolean(1))
+                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                     {
-                        through = Math.Max(through, reader.GetInt64(0));
-                    }
-                    else
-                    {
-                        above.Add(reader.GetInt64(0));
+                        if (reader.GetBoolean(1))
+                        {
+                            through = Math.Max(through, reader.GetInt64(0));
+                        }
+                        else
+                        {
+                            above.Add(reader.GetInt64(0));
+                        }
                     }
                 }
-            }
 
-            above.RemoveWhere(p => p <= through);
-            return (through, above);
+                above.RemoveWhere(p => p <= through);
+                return (through, above);
+            }
         }
     }
 
@@ -93,7 +97,7 @@ internal static class JournalApplied
     public static async Task CompactAsync(NpgsqlDataSource dataSource, string journalId, long watermark,
         CancellationToken cancellationToken)
     {
-        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await dataSource.OpenOrAbandonAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             var batch = new NpgsqlBatch(connection)

@@ -264,9 +264,11 @@ public sealed class SpillReplayTests(PostgresDatabase database) : IClassFixture<
         await using (var proxy = new TcpProxy(target.Port))
         {
             proxy.Start();
-            // Connection attempts time out after 3 s, later than the host's shutdown timeout (1 s).
+            // Connection attempts time out after 60 s, long after the host's shutdown timeout (1 s), however
+            // slowly a loaded machine gets to StopAsync: the abort, not the connect timeout, ends them. No
+            // pooling: a pooled connection the hang cut would fail at once instead of hanging.
             var logs = new LogCapture();
-            await using var first = await StorageHost.CreateAsync(ViaProxy(proxy, connectTimeoutSeconds: 3),
+            await using var first = await StorageHost.CreateAsync(ViaProxy(proxy, connectTimeoutSeconds: 60, pooling: false),
                 batchSize: 1_000, flushInterval: TimeSpan.FromMilliseconds(50), spillDirectory: _spill,
                 spillAfter: TimeSpan.FromHours(1), logs: logs);
             proxy.Hang();
@@ -372,11 +374,12 @@ public sealed class SpillReplayTests(PostgresDatabase database) : IClassFixture<
         return true;
     }
 
-    private string ViaProxy(TcpProxy proxy, int connectTimeoutSeconds = 3) =>
+    private string ViaProxy(TcpProxy proxy, int connectTimeoutSeconds = 3, bool pooling = true) =>
         new NpgsqlConnectionStringBuilder(database.ConnectionString)
         {
             Port = proxy.Port,
             Timeout = connectTimeoutSeconds,
+            Pooling = pooling,
         }.ConnectionString;
 
     private static int CountRecords(IEnumerable<string> files)
