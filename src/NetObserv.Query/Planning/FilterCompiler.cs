@@ -125,6 +125,17 @@ internal static class FilterCompiler
                         : $"({field.Sql} IS NULL OR NOT ({field.Sql} = ANY({list})))";
                 }
 
+                if (field.Kind == FlowFieldKind.Integer && TryLiteralAlternatives(value, out var texts)
+                    && !texts.Contains(""))
+                {
+                    // 0|2 on a number (FlowDirection=~"^0$|^2$"): = ANY, which the planner estimates from the
+                    // column's statistics (a regex gets a fixed guess far below the rows it keeps).
+                    var numbers = p.Add(CanonicalIntegers(texts), NpgsqlDbType.Array | NpgsqlDbType.Bigint);
+                    return positive
+                        ? $"({field.Sql} = ANY({numbers}))"
+                        : $"({field.Sql} IS NULL OR NOT ({field.Sql} = ANY({numbers})))";
+                }
+
                 var pattern = p.Add(Translate(value).ToPostgres(anchored: true), NpgsqlDbType.Text);
                 var test = $"(coalesce({field.TextSql}, '') ~ {pattern})";
                 return positive ? test : $"(NOT {test})";
@@ -282,14 +293,26 @@ internal static class FilterCompiler
         }
     }
 
-    /// <summary>Splits <c>a|b\.c</c> into literals when the regex has no other operator.</summary>
+    /// <summary>
+    /// Splits <c>a|b\.c</c> into literals when the regex has no other operator. Each alternative may be
+    /// anchored (<c>^0$|^2$</c>, as the NetObserv console writes its filters): the whole value is matched
+    /// anyway, so a <c>^</c> starting an alternative and a <c>$</c> ending one change nothing.
+    /// </summary>
     internal static bool TryLiteralAlternatives(string pattern, out List<string> literals)
     {
         literals = [];
         var current = new StringBuilder();
+        var atStart = true;
         for (var i = 0; i < pattern.Length; i++)
         {
             var c = pattern[i];
+            if (c == '^' && atStart)
+            {
+                atStart = false;
+                continue;
+            }
+
+            atStart = false;
             if (c == '\\')
             {
                 if (i + 1 >= pattern.Length || char.IsAsciiLetterOrDigit(pattern[i + 1]))
@@ -303,6 +326,11 @@ internal static class FilterCompiler
             {
                 literals.Add(current.ToString());
                 current.Clear();
+                atStart = true;
+            }
+            else if (c == '$' && (i + 1 == pattern.Length || pattern[i + 1] == '|'))
+            {
+                // Ends the alternative: nothing follows it but the next one.
             }
             else if (".+*?()[]{}^$".Contains(c, StringComparison.Ordinal))
             {
@@ -317,4 +345,17 @@ internal static class FilterCompiler
         literals.Add(current.ToString());
         return true;
     }
+
+    /// <summary>
+    /// The integers whose decimal text is one of <paramref name="literals"/>: an integer column's text is
+    /// its canonical decimal form, so a literal like <c>02</c> or <c>x</c> matches no value and is left out.
+    /// </summary>
+    internal static long[] CanonicalIntegers(IEnumerable<string> literals) =>
+    [
+        .. literals
+            .Select(l => (Text: l, Ok: long.TryParse(l, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n), Value: n))
+            .Where(x => x.Ok && x.Value.ToString(CultureInfo.InvariantCulture) == x.Text)
+            .Select(x => x.Value)
+            .Distinct(),
+    ];
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using NetObserv.Flows;
 using NetObserv.Query.Access;
@@ -212,6 +213,53 @@ public sealed class QueryEngineTests : IClassFixture<QueryDataFixture>
         var expected = TestFlows.Expected(selected, Ms(1), 60_000, 30, 60_000, r => r.Src.Namespace ?? "", _ => 1, false);
         Assert.NotEmpty(expected);
         AssertMatrix(expected, result, l => l.Get("SrcK8S_Namespace") ?? "");
+    }
+
+    [Theory]
+    [InlineData("FlowDirection", "=~", "^0$|^2$")]
+    [InlineData("FlowDirection", "!~", "^0$|^2$")]
+    [InlineData("FlowDirection", "=~", "1")]
+    [InlineData("FlowDirection", "=~", "01|^1$")]
+    [InlineData("FlowDirection", "!~", "01|-1")]
+    [InlineData("FlowDirection", "!~", "01|00")]
+    [InlineData("DstPort", "=~", "443|8080")]
+    [InlineData("DstPort", "!~", "^443$")]
+    [InlineData("DstPort", "=~", "4.3")]
+    public async Task IntegerRegexFilter_LiteralAlternatives_MatchTheDecimalTextAsARegexWould(string field, string op,
+        string regex)
+    {
+        // Literal alternatives on an integer field become = ANY of the integers whose text they are; the
+        // answer must stay what the regex gives on the field's decimal text.
+        var query = $"sum by (SrcK8S_Namespace) (count_over_time({{app=\"netobserv-flowcollector\", {field}{op}\"{regex}\"}}[1m]))";
+
+        var result = await RunAsync(Range(query, Ms(1), 60_000, 30));
+
+        var pattern = new System.Text.RegularExpressions.Regex("^(?:" + regex + ")$");
+        Func<FlowRecord, long?> read = field == "DstPort" ? r => r.DstPort : r => r.FlowDirection;
+        var selected = _data.Records.Where(r =>
+            pattern.IsMatch(read(r)?.ToString(CultureInfo.InvariantCulture) ?? "") == (op == "=~"));
+        var expected = TestFlows.Expected(selected, Ms(1), 60_000, 30, 60_000, r => r.Src.Namespace ?? "", _ => 1, false);
+        Assert.NotEmpty(expected);
+        AssertMatrix(expected, result, l => l.Get("SrcK8S_Namespace") ?? "");
+    }
+
+    [Theory]
+    [InlineData("^0$|^2$", true, new[] { "0", "2" })]
+    [InlineData("a|b\\.c", true, new[] { "a", "b.c" })]
+    [InlineData("^ns-a$", true, new[] { "ns-a" })]
+    [InlineData("a$b", false, new string[0])]
+    [InlineData("a^b", false, new string[0])]
+    [InlineData("^^a", false, new string[0])]
+    [InlineData("a$$", false, new string[0])]
+    [InlineData("ns-.*", false, new string[0])]
+    public void TryLiteralAlternatives_AnchoredAlternatives_SplitOnlyWhenEveryPartIsALiteral(string pattern,
+        bool literal, string[] expected)
+    {
+        Assert.Equal(literal, FilterCompiler.TryLiteralAlternatives(pattern, out var literals));
+        if (literal)
+        {
+            Assert.Equal(expected, literals);
+        }
     }
 
     [Theory]
