@@ -91,8 +91,13 @@ internal static class QueryBenchmark
         // The console sends start = now - range (any second) with its step: 30s over 1 h, 5m over 24 h.
         foreach (var (name, rangeMs, stepMs) in new[] { ("1h", 3_600_000L, 30_000L), ("24h", 86_400_000L, 300_000L) })
         {
-            await MeasureAsync(engine, $"console topology by namespace, {name}, step {stepMs / 1000}s", ConsoleTopology,
-                end - rangeMs - 17_000, end - 17_000, stepMs, iterations, limit: 100);
+            var topology = $"console topology by namespace, {name}, step {stepMs / 1000}s";
+            await MeasureAsync(engine, topology, ConsoleTopology, end - rangeMs - 17_000, end - 17_000, stepMs,
+                iterations, limit: 100);
+            if (explain && (s_only is null || topology.Contains(s_only, StringComparison.Ordinal)))
+            {
+                await ExplainAsync(queryDataSource, engine, ConsoleTopology, end - rangeMs - 17_000, end - 17_000, stepMs);
+            }
         }
         return 0;
     }
@@ -173,6 +178,32 @@ internal static class QueryBenchmark
     {
         var plan = new MetricPlanner(engine.StreamLabels, new EvaluationGrid(startMs, stepMs, (int)((endMs - startMs) / stepMs) + 1),
             endMs - startMs, new FlowAccess(["default"]), exactWindows: engine.Options.ExactWindows).Plan(QueryEngine.Parse(query));
+        Console.WriteLine("  " + (plan.Sql ?? "(no SQL)").ReplaceLineEndings("\n  "));
+        // The statement alone, its rows read and dropped: what the engine adds is the rest of its time.
+        var sqlTimes = new List<double>();
+        for (var i = 0; i < 12; i++)
+        {
+            var stopwatch = Stopwatch.StartNew();
+            await using var run = dataSource.CreateCommand(plan.Sql);
+            foreach (var parameter in plan.Parameters.All)
+            {
+                run.Parameters.Add(parameter.Clone());
+            }
+
+            await using (var rows = await run.ExecuteReaderAsync())
+            {
+                while (await rows.ReadAsync())
+                {
+                }
+            }
+
+            if (i >= 2)
+            {
+                sqlTimes.Add(stopwatch.Elapsed.TotalMilliseconds);
+            }
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  statement alone, rows read: p50 {Percentile(sqlTimes, 0.50):F1} ms"));
         await using var command = dataSource.CreateCommand("EXPLAIN (ANALYZE, BUFFERS) " + plan.Sql);
         foreach (var parameter in plan.Parameters.All)
         {
