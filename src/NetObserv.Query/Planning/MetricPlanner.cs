@@ -253,8 +253,19 @@ internal sealed class MetricPlanner
 
             var value = valueColumn is null ? "NULL::float8" : valueColumn + "::float8";
             var (squares, first, last, values) = SamplePartial.Needs(leaf.Op);
+            var j = $"ceil((date_part('epoch', time_end) * 1000 - {startMs}) / {wParam})::bigint";
+            var a = leaf.StepMs / w;
+            var b = leaf.RangeMs / w;
+            if (b < a)
+            {
+                // A range shorter than the step (the console's 1m rate at a 5m step) leaves gaps between windows:
+                // only flows in a window are read on (window k holds sub-buckets k a - b < j <= k a).
+                var aParam = p.Add(a, NpgsqlDbType.Bigint);
+                where.Append($" AND mod(mod({j} + {p.Add(b - 1, NpgsqlDbType.Bigint)}, {aParam}) + {aParam}, {aParam}) < {p.Add(b, NpgsqlDbType.Bigint)}");
+            }
+
             return $"""
-                SELECT {id} AS leaf, ceil((date_part('epoch', time_end) * 1000 - {startMs}) / {wParam})::bigint AS j{labelColumns},
+                SELECT {id} AS leaf, {j} AS j{labelColumns},
                        sum({value}) AS s, count(*)::float8 AS c, min({value}) AS mn, max({value}) AS mx,
                        {(squares ? $"sum({value} * {value})" : "NULL::float8")} AS ss,
                        {(first ? "min(date_part('epoch', time_end) * 1000)" : last ? "max(date_part('epoch', time_end) * 1000)" : "NULL::float8")} AS et,

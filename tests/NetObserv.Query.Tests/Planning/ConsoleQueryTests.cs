@@ -347,10 +347,15 @@ public sealed class ConsoleQueryTests : IClassFixture<ConsoleDataFixture>
     [InlineData(3_600_123, 300_000, "20m", "Rollup1m", 0)]
     [InlineData(61_500, 1_200_000, "20m", "Rollup5m", 0)]
     [InlineData(0, 600_000, "10m", "Rollup10m", 0)]
+    [InlineData(17_000, 300_000, "1m", "Flows", MetricPlanner.DefaultMaxProbedEdges)]
+    [InlineData(-7_000, 600_000, "2m", "Flows", MetricPlanner.DefaultMaxProbedEdges)]
+    [InlineData(3_600_123, 300_000, "90s", "Flows", MetricPlanner.DefaultMaxProbedEdges)]
+    [InlineData(0, 300_000, "1m", "Rollup1m", MetricPlanner.DefaultMaxProbedEdges)]
     public async Task Windows_AnyStart_EqualTheFlowsPathAndTheRecords(long offsetMs, long stepMs, string range, string source,
         int maxProbedEdges)
     {
         // Past MetricPlanner.DefaultMaxProbedEdges edge buckets, one scan of the range reads them (forced by 0).
+        // A range shorter than the step leaves gaps between the windows, which the flows path does not read.
         await AssertWindowsAsync(offsetMs, stepMs, range, source, maxProbedEdges);
     }
 
