@@ -19,8 +19,9 @@ internal static class ConnectionOpening
         {
             return await opening.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !opening.IsCompleted)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+            // Also when the attempt succeeded just as the token fired: the connection goes back to the pool.
             _ = CloseLateAsync(opening);
             throw;
         }
