@@ -115,25 +115,18 @@ internal static class FilterCompiler
                     return positive ? "TRUE" : "FALSE";
                 }
 
-                if (field.Kind == FlowFieldKind.Text && TryLiteralAlternatives(value, out var literals)
+                if (field.Kind is FlowFieldKind.Text or FlowFieldKind.Integer && TryLiteralAlternatives(value, out var literals)
                     && !literals.Contains(""))
                 {
-                    // a|b\.c from a multi-value variable: an index-friendly = ANY.
-                    var list = p.Add(literals.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
+                    // a|b\.c from a multi-value variable, 0|2 on a number (FlowDirection=~"^0$|^2$"): = ANY, which
+                    // the key indexes answer and the planner estimates from the column's statistics (a regex gets
+                    // a fixed guess far below the rows it keeps).
+                    var list = field.Kind == FlowFieldKind.Text
+                        ? p.Add(literals.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text)
+                        : p.Add(CanonicalIntegers(literals), NpgsqlDbType.Array | NpgsqlDbType.Bigint);
                     return positive
                         ? $"({field.Sql} = ANY({list}))"
                         : $"({field.Sql} IS NULL OR NOT ({field.Sql} = ANY({list})))";
-                }
-
-                if (field.Kind == FlowFieldKind.Integer && TryLiteralAlternatives(value, out var texts)
-                    && !texts.Contains(""))
-                {
-                    // 0|2 on a number (FlowDirection=~"^0$|^2$"): = ANY, which the planner estimates from the
-                    // column's statistics (a regex gets a fixed guess far below the rows it keeps).
-                    var numbers = p.Add(CanonicalIntegers(texts), NpgsqlDbType.Array | NpgsqlDbType.Bigint);
-                    return positive
-                        ? $"({field.Sql} = ANY({numbers}))"
-                        : $"({field.Sql} IS NULL OR NOT ({field.Sql} = ANY({numbers})))";
                 }
 
                 var pattern = p.Add(Translate(value).ToPostgres(anchored: true), NpgsqlDbType.Text);
