@@ -203,16 +203,10 @@ public sealed class QueryEngineTests : IClassFixture<QueryDataFixture>
     public async Task NamespaceRegexFilter_MultiValueVariable_SelectsMatchingNamespaces(string op, string regex,
         string source)
     {
-        var query = $"sum by (SrcK8S_Namespace) (count_over_time({{app=\"netobserv-flowcollector\", SrcK8S_Namespace{op}\"{regex}\"}}[1m]))";
+        var query = RegexCountQuery("SrcK8S_Namespace", op, regex);
         Assert.Equal(Enum.Parse<PlanSource>(source), SourceOf(query, Ms(1), 60_000, 30));
 
-        var result = await RunAsync(Range(query, Ms(1), 60_000, 30));
-
-        var pattern = new System.Text.RegularExpressions.Regex("^(?:" + regex.Replace("\\\\", "\\", StringComparison.Ordinal) + ")$");
-        var selected = _data.Records.Where(r => pattern.IsMatch(r.Src.Namespace ?? "") == (op == "=~"));
-        var expected = TestFlows.Expected(selected, Ms(1), 60_000, 30, 60_000, r => r.Src.Namespace ?? "", _ => 1, false);
-        Assert.NotEmpty(expected);
-        AssertMatrix(expected, result, l => l.Get("SrcK8S_Namespace") ?? "");
+        await AssertRegexFilterAsync(query, op, regex, r => r.Src.Namespace ?? "");
     }
 
     [Theory]
@@ -230,14 +224,25 @@ public sealed class QueryEngineTests : IClassFixture<QueryDataFixture>
     {
         // Literal alternatives on an integer field become = ANY of the integers whose text they are; the
         // answer must stay what the regex gives on the field's decimal text.
-        var query = $"sum by (SrcK8S_Namespace) (count_over_time({{app=\"netobserv-flowcollector\", {field}{op}\"{regex}\"}}[1m]))";
+        Func<FlowRecord, long?> read = field == "DstPort" ? r => r.DstPort : r => r.FlowDirection;
+        await AssertRegexFilterAsync(RegexCountQuery(field, op, regex), op, regex,
+            r => read(r)?.ToString(CultureInfo.InvariantCulture) ?? "");
+    }
 
+    private static string RegexCountQuery(string field, string op, string regex) =>
+        $"sum by (SrcK8S_Namespace) (count_over_time({{app=\"netobserv-flowcollector\", {field}{op}\"{regex}\"}}[1m]))";
+
+    /// <summary>
+    /// Runs a <see cref="RegexCountQuery"/> over 30 one-minute steps and compares it with the records whose
+    /// <paramref name="text"/> .NET's regex matches (or not, for <c>!~</c>), counted per source namespace.
+    /// </summary>
+    private async Task AssertRegexFilterAsync(string query, string op, string regex, Func<FlowRecord, string> text)
+    {
         var result = await RunAsync(Range(query, Ms(1), 60_000, 30));
 
-        var pattern = new System.Text.RegularExpressions.Regex("^(?:" + regex + ")$");
-        Func<FlowRecord, long?> read = field == "DstPort" ? r => r.DstPort : r => r.FlowDirection;
-        var selected = _data.Records.Where(r =>
-            pattern.IsMatch(read(r)?.ToString(CultureInfo.InvariantCulture) ?? "") == (op == "=~"));
+        // The LogQL string's escaped backslash is one backslash in the regex.
+        var pattern = new System.Text.RegularExpressions.Regex("^(?:" + regex.Replace("\\\\", "\\", StringComparison.Ordinal) + ")$");
+        var selected = _data.Records.Where(r => pattern.IsMatch(text(r)) == (op == "=~"));
         var expected = TestFlows.Expected(selected, Ms(1), 60_000, 30, 60_000, r => r.Src.Namespace ?? "", _ => 1, false);
         Assert.NotEmpty(expected);
         AssertMatrix(expected, result, l => l.Get("SrcK8S_Namespace") ?? "");

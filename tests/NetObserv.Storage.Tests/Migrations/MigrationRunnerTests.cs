@@ -41,38 +41,36 @@ public sealed class MigrationRunnerTests
             await using var dataSource = NpgsqlDataSource.Create(cs);
             await new MigrationRunner(dataSource).MigrateAsync(PostgresTestMode.Current, CancellationToken.None).DefaultTimeout();
 
-            await using var command = dataSource.CreateCommand(
-                "SELECT c.relname, c.reloptions FROM pg_class c " +
-                "WHERE c.relname IN ('flow_contexts', 'flow_endpoints', 'flow_rollup_keys') ORDER BY c.relname");
-            await using var reader = await command.ExecuteReaderAsync();
-            var tables = new List<string>();
-            while (await reader.ReadAsync())
-            {
-                tables.Add(reader.GetString(0));
-                Assert.Contains("autovacuum_analyze_threshold=1", reader.GetFieldValue<string[]>(1));
-            }
-
-            Assert.Equal(["flow_contexts", "flow_endpoints", "flow_rollup_keys"], tables);
-            await reader.CloseAsync();
+            await AssertEachHasAsync(dataSource,
+                "SELECT relname, reloptions FROM pg_class " +
+                "WHERE relname IN ('flow_contexts', 'flow_endpoints', 'flow_rollup_keys') ORDER BY relname",
+                "autovacuum_analyze_threshold=1", ["flow_contexts", "flow_endpoints", "flow_rollup_keys"]);
 
             // Their lookups stay on the unique index, whatever the statistics say.
-            await using var functions = dataSource.CreateCommand(
+            await AssertEachHasAsync(dataSource,
                 "SELECT proname, proconfig FROM pg_proc " +
-                "WHERE proname IN ('flow_endpoint_id', 'flow_context_id', 'flow_rollup_key_id') ORDER BY proname");
-            await using var config = await functions.ExecuteReaderAsync();
-            var names = new List<string>();
-            while (await config.ReadAsync())
-            {
-                names.Add(config.GetString(0));
-                Assert.Contains("enable_seqscan=off", config.GetFieldValue<string[]>(1));
-            }
-
-            Assert.Equal(["flow_context_id", "flow_endpoint_id", "flow_rollup_key_id"], names);
+                "WHERE proname IN ('flow_endpoint_id', 'flow_context_id', 'flow_rollup_key_id') ORDER BY proname",
+                "enable_seqscan=off", ["flow_context_id", "flow_endpoint_id", "flow_rollup_key_id"]);
         }
         finally
         {
             await PostgresServer.DropDatabaseAsync(cs);
         }
+    }
+
+    /// <summary>Each row of <paramref name="sql"/> (a name and its settings) holds <paramref name="setting"/>; the names are <paramref name="expected"/>.</summary>
+    private static async Task AssertEachHasAsync(NpgsqlDataSource dataSource, string sql, string setting, string[] expected)
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        await using var reader = await command.ExecuteReaderAsync();
+        var names = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            names.Add(reader.GetString(0));
+            Assert.Contains(setting, reader.GetFieldValue<string[]>(1));
+        }
+
+        Assert.Equal(expected, names);
     }
 
     [Fact]
