@@ -13,7 +13,8 @@ namespace NetObserv.Server.Tests.Loki;
 
 /// <summary>
 /// Hostile query parameters over HTTP: times at and past the edges of what a nanosecond timestamp holds,
-/// ranges that overflow, regexes that time out or are too complex for PostgreSQL, answers larger than
+/// ranges that overflow, regexes that time out or are too complex for PostgreSQL, a flood of integer
+/// alternatives with literals past int64, answers larger than
 /// <c>Query:MaxResponseBytes</c>, the result cache's byte budget and internal errors. Each is a 4xx (or a
 /// 500 that says nothing of the database), and the server keeps answering.
 /// </summary>
@@ -148,6 +149,33 @@ public sealed class QueryLimitsTests : IClassFixture<QueryLimitsFixture>
         Assert.True(status == HttpStatusCode.BadRequest, $"{status}: {body}");
         Assert.Contains(message, body, StringComparison.Ordinal);
         Assert.DoesNotContain("internal error", body, StringComparison.Ordinal);
+        await AssertStillAnswersAsync();
+    }
+
+    [Fact]
+    public async Task QueryRange_IntegerAlternativesFloodAndOutOfRange_AnsweredAsTheRegexWouldAndServerKeepsAnswering()
+    {
+        // 20,000 literal alternatives on an integer field (one array parameter), with literals no integer's
+        // text can be: past int64, 45 digits, a leading zero, a sign on zero. Only 1 matches a direction.
+        var literals = Enumerable.Range(2, 20_000).Select(i => i.ToString(CultureInfo.InvariantCulture))
+            .Concat(["9223372036854775808", new string('9', 45), "01", "-0", "^1$"]);
+        var query = $"sum(count_over_time({{app=\"netobserv-flowcollector\", FlowDirection=~\"{string.Join('|', literals)}\"}}[30m]))";
+        using var form = new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["query"] = query,
+            ["start"] = Ns(Ms(30)),
+            ["end"] = Ns(Ms(30)),
+            ["step"] = "60s",
+        });
+
+        using var response = await Http.PostAsync(new Uri("/loki/api/v1/query_range", UriKind.Relative), form).DefaultTimeout();
+        var body = await response.Content.ReadAsStringAsync().DefaultTimeout();
+
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{response.StatusCode}: {body}");
+        using var doc = JsonDocument.Parse(body);
+        var series = Assert.Single(doc.RootElement.GetProperty("data").GetProperty("result").EnumerateArray().ToList());
+        Assert.Equal(_fixture.Flows.Count(f => f.EndMs <= Ms(30) && f.Direction == 1).ToString(CultureInfo.InvariantCulture),
+            series.GetProperty("values")[0][1].GetString());
         await AssertStillAnswersAsync();
     }
 
