@@ -1,3 +1,5 @@
+using NetObserv.Flows.Pipeline;
+
 namespace NetObserv.Storage;
 
 /// <summary>Storage settings (section <c>Storage</c>).</summary>
@@ -48,8 +50,20 @@ public sealed class StorageOptions
     /// </summary>
     public int Writers { get; set; } = 2;
 
-    /// <summary>Capacity of the ingest channel in records. Defaults to 200,000.</summary>
-    public int ChannelCapacity { get; set; } = 200_000;
+    /// <summary>
+    /// Capacity of the ingest channel in records. Defaults to 50,000 with the journal durability (a batch the
+    /// full channel cannot take stays in the journal for the replayer, so a larger channel only keeps more flows
+    /// alive on the heap, where the garbage collector copies them) and 200,000 with the memory durability
+    /// (where the channel is the only buffer before backpressure). See <see cref="ResolvedChannelCapacity"/>.
+    /// </summary>
+    public int? ChannelCapacity { get; set; }
+
+    /// <summary>Default <see cref="ChannelCapacity"/> with the journal durability.</summary>
+    public const int DefaultJournalChannelCapacity = 50_000;
+
+    /// <summary>The channel capacity in effect: <see cref="ChannelCapacity"/>, else the durability's default.</summary>
+    public int ResolvedChannelCapacity => ChannelCapacity
+        ?? (DurabilityMode == NetObserv.Storage.Durability.Journal ? DefaultJournalChannelCapacity : FlowChannel.DefaultCapacity);
 
     /// <summary>
     /// What an acknowledgement promises. <c>journal</c>: every accepted batch is in the write-ahead journal

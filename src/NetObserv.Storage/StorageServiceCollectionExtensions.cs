@@ -36,6 +36,7 @@ public static class StorageServiceCollectionExtensions
                     o.JournalMaxBytes = spillMaxBytes;
                 }
             })
+            .Validate(o => o.ChannelCapacity is null or > 0, "Storage:ChannelCapacity must be more than 0")
             .Validate(o => o.RejectedMaxRows >= 0, "Storage:RejectedMaxRows must be 0 or more")
             .Validate(o => o.Durability is "journal" or "memory" or "Journal" or "Memory",
                 "Storage:Durability must be journal or memory")
@@ -49,7 +50,7 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton(sp =>
         {
             var options = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
-            return new FlowChannel(options.ChannelCapacity);
+            return new FlowChannel(options.ResolvedChannelCapacity);
         });
         services.TryAddSingleton<DatabaseProbe>();
         services.TryAddSingleton<FlowJournal>(sp =>

@@ -12,7 +12,7 @@ namespace NetObserv.Flows.Pipeline;
 /// </summary>
 public sealed class FlowChannel
 {
-    /// <summary>Default capacity in records.</summary>
+    /// <summary>Default capacity in records (<c>Storage:ChannelCapacity</c> with the memory durability).</summary>
     public const int DefaultCapacity = 200_000;
 
     private readonly Channel<FlowBatch> _channel;
