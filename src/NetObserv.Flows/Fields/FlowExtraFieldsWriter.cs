@@ -162,9 +162,23 @@ public sealed class FlowExtraFieldsWriter : IDisposable
             return null;
         }
 
-        var text = new StringBuilder(_fields.WrittenCount + 2);
-        text.Append('{').Append(Encoding.UTF8.GetString(_fields.WrittenSpan)).Append('}');
-        return text.ToString();
+        var fields = _fields.WrittenSpan;
+        return string.Create(Encoding.UTF8.GetCharCount(fields) + 2, this, static (chars, writer) =>
+        {
+            chars[0] = '{';
+            Encoding.UTF8.GetChars(writer._fields.WrittenSpan, chars[1..^1]);
+            chars[^1] = '}';
+        });
+    }
+
+    /// <summary>Forgets every field, so one writer can build the extra fields of many records in turn.</summary>
+    public void Reset()
+    {
+        _fields.Clear();
+        _scratch.Clear();
+        _names?.Clear();
+        Count = 0;
+        Dropped = 0;
     }
 
     public void Dispose() => _writer.Dispose();

@@ -23,6 +23,9 @@ namespace NetObserv.Flows.Pbflow;
 /// </summary>
 public static class PbflowExtraFields
 {
+    [ThreadStatic]
+    private static FlowExtraFieldsWriter? s_extra;
+
     // RFC 6895 section 2.3 (DNS RCODEs), as the agent names them.
     private static readonly Dictionary<uint, string> s_rcodes = new()
     {
@@ -102,7 +105,9 @@ public static class PbflowExtraFields
             return;
         }
 
-        using var extra = new FlowExtraFieldsWriter();
+        // One writer per thread, reset for each record: Map runs to its end without yielding.
+        var extra = s_extra ??= new FlowExtraFieldsWriter();
+        extra.Reset();
         if (record.DnsId != 0)
         {
             extra.AddString("DnsFlagsResponseCode", s_rcodes.GetValueOrDefault(record.DnsFlags & 0xF, "UnDefined"));
@@ -157,9 +162,11 @@ public static class PbflowExtraFields
 
     private static bool HasUdn(Record r)
     {
-        foreach (var entry in r.DupList)
+        // Indexed: RepeatedField's enumerator is an object per call.
+        var dupList = r.DupList;
+        for (var i = 0; i < dupList.Count; i++)
         {
-            if (entry.Udn.Length > 0)
+            if (dupList[i].Udn.Length > 0)
             {
                 return true;
             }

@@ -518,4 +518,46 @@ public sealed class PbflowMapperTests
 
         Assert.Equal(IPAddress.Parse("10.0.0.1"), PbflowMapper.ToAddress(ip));
     }
+
+    [Fact]
+    public void Map_RecordsInTurn_EachKeepsOnlyItsOwnExtraFields()
+    {
+        var withEverything = TcpRecord();
+        withEverything.Quic = new Quic { Version = 1, SeenLongHdr = 1 };
+        var tlsOnly = new Record { EthProtocol = 0x0800, SslVersion = 0x0304 };
+        var none = new Record { EthProtocol = 0x0800 };
+
+        var first = PbflowMapper.Map(withEverything, Received);
+        var second = PbflowMapper.Map(tlsOnly, Received);
+        var third = PbflowMapper.Map(none, Received);
+        var again = PbflowMapper.Map(withEverything, Received);
+
+        Assert.Equal("""{"TLSVersion":"TLS 1.3"}""", second.ExtraFields);
+        Assert.Null(third.ExtraFields);
+        Assert.Equal(first.ExtraFields, again.ExtraFields);
+        Assert.StartsWith("""{"DnsFlagsResponseCode":"NoError","PktDropLatestFlags":16,""", first.ExtraFields,
+            StringComparison.Ordinal);
+        Assert.EndsWith(""","QuicVersion":1,"QuicSeenLongHdr":1,"QuicSeenShortHdr":0}""", first.ExtraFields,
+            StringComparison.Ordinal);
+        Assert.Equal(0, second.ExtraFieldsDropped);
+    }
+
+    [Fact]
+    public void Map_AgentsInTurn_EachRecordKeepsItsAgentsAddress()
+    {
+        uint[] agents = [0xC0A80102, 0xC0A80102, 0x0A000001, 0xC0A80102, 0x0A000001, 0x0A000001];
+        var flows = agents.Select(agent => PbflowMapper.Map(
+            new Record { EthProtocol = 0x0800, AgentIp = new IP { Ipv4 = agent } }, Received)).ToList();
+
+        Assert.Equal(
+            ["192.168.1.2", "192.168.1.2", "10.0.0.1", "192.168.1.2", "10.0.0.1", "10.0.0.1"],
+            flows.Select(f => f.AgentIP!.ToString()));
+        var v6 = PbflowMapper.Map(new Record
+        {
+            EthProtocol = 0x86DD,
+            AgentIp = new IP { Ipv6 = ByteString.CopyFrom(IPAddress.Parse("fd00::7").GetAddressBytes()) },
+        }, Received);
+        Assert.Equal(IPAddress.Parse("fd00::7"), v6.AgentIP);
+        Assert.Null(PbflowMapper.Map(new Record { EthProtocol = 0x0800 }, Received).AgentIP);
+    }
 }
