@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace NetObserv.Storage.Copy;
@@ -141,13 +142,17 @@ internal sealed class BinaryCopyWriter : IDisposable
         return span[4..];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Ensure(int bytes)
     {
-        if (_length + bytes <= _buffer.Length)
+        if (_length + bytes > _buffer.Length)
         {
-            return;
+            Grow(bytes);
         }
+    }
 
+    private void Grow(int bytes)
+    {
         var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _length + bytes));
         _buffer.AsSpan(0, _length).CopyTo(larger);
         ArrayPool<byte>.Shared.Return(_buffer);

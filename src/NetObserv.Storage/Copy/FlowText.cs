@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace NetObserv.Storage.Copy;
 
 /// <summary>
@@ -8,12 +6,11 @@ namespace NetObserv.Storage.Copy;
 /// </summary>
 internal static class FlowText
 {
-    private static readonly SearchValues<char> s_suspect = SearchValues.Create(BuildSuspect());
-
     /// <summary>The string itself when it can be stored, else a copy with U+FFFD in place of each bad character.</summary>
     public static string? Clean(string? value)
     {
-        if (value is null || value.AsSpan().IndexOfAny(s_suspect) < 0)
+        // Two vectorized scans: a set of 2,049 characters is searched much more slowly.
+        if (value is null || (!value.AsSpan().ContainsAnyInRange('\uD800', '\uDFFF') && !value.AsSpan().Contains('\0')))
         {
             return value;
         }
@@ -70,17 +67,5 @@ internal static class FlowText
                 }
             }
         });
-    }
-
-    private static string BuildSuspect()
-    {
-        var chars = new char[1 + 0xDFFF - 0xD800 + 1];
-        chars[0] = '\0';
-        for (var c = 0xD800; c <= 0xDFFF; c++)
-        {
-            chars[c - 0xD800 + 1] = (char)c;
-        }
-
-        return new string(chars);
     }
 }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace NetObserv.Storage.Spill;
@@ -113,13 +114,17 @@ internal struct SpillBuffer
         return span;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Ensure(int bytes)
     {
-        if (_length + bytes <= _array.Length)
+        if (_length + bytes > _array.Length)
         {
-            return;
+            Grow(bytes);
         }
+    }
 
+    private void Grow(int bytes)
+    {
         var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_array.Length * 2, _length + bytes));
         _array.AsSpan(0, _length).CopyTo(larger);
         if (_array.Length > 0)
