@@ -108,15 +108,8 @@ public static class PbflowExtraFields
         // One writer per thread, reset for each record: Map runs to its end without yielding.
         var extra = s_extra ??= new FlowExtraFieldsWriter();
         extra.Reset();
-        if (record.DnsId != 0)
-        {
-            extra.AddString("DnsFlagsResponseCode", s_rcodes.GetValueOrDefault(record.DnsFlags & 0xF, "UnDefined"));
-        }
-
-        if (record.PktDropLatestDropCause != 0 || record.PktDropPackets != 0)
-        {
-            extra.AddNumber("PktDropLatestFlags", record.PktDropLatestFlags);
-        }
+        AddDnsAndDrop(extra, record.DnsId != 0, record.DnsFlags,
+            record.PktDropLatestDropCause != 0 || record.PktDropPackets != 0, record.PktDropLatestFlags);
 
         if (record.NetworkEventsMetadata.Count > 0)
         {
@@ -152,6 +145,39 @@ public static class PbflowExtraFields
 
         flow.ExtraFields = extra.Build();
         flow.ExtraFieldsDropped += extra.Dropped;
+    }
+
+    /// <summary>
+    /// The extra fields of a record whose only ones are the DNS response code and the drop flags (what
+    /// <see cref="PbflowReader"/> maps itself; it leaves records with any other to <see cref="Map"/>).
+    /// </summary>
+    internal static void MapDnsAndDrop(in PbflowValues values, FlowRecord flow)
+    {
+        var dns = values.DnsId != 0;
+        var drop = values.PktDropLatestDropCause != 0 || values.PktDropPackets != 0;
+        if (!dns && !drop)
+        {
+            return;
+        }
+
+        var extra = s_extra ??= new FlowExtraFieldsWriter();
+        extra.Reset();
+        AddDnsAndDrop(extra, dns, values.DnsFlags, drop, values.PktDropLatestFlags);
+        flow.ExtraFields = extra.Build();
+        flow.ExtraFieldsDropped += extra.Dropped;
+    }
+
+    private static void AddDnsAndDrop(FlowExtraFieldsWriter extra, bool dns, uint dnsFlags, bool drop, uint dropFlags)
+    {
+        if (dns)
+        {
+            extra.AddString("DnsFlagsResponseCode", s_rcodes.GetValueOrDefault(dnsFlags & 0xF, "UnDefined"));
+        }
+
+        if (drop)
+        {
+            extra.AddNumber("PktDropLatestFlags", dropFlags);
+        }
     }
 
     private static bool HasAny(Record r) =>

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Net;
-using Google.Protobuf.WellKnownTypes;
 using NetObserv.Flows.Validation;
 
 namespace NetObserv.Flows.Pbflow;
@@ -62,8 +61,14 @@ public static class PbflowMapper
     public static FlowRecord? TryMap(Record record, long timeReceivedSeconds, out FlowRejection rejection)
     {
         ArgumentNullException.ThrowIfNull(record);
-        rejection = Unrepresentable(record);
-        return rejection.IsRejected ? null : MapValid(record, timeReceivedSeconds);
+        var values = PbflowValues.From(record);
+        var flow = TryMapValues(in values, timeReceivedSeconds, out rejection);
+        if (flow is not null)
+        {
+            PbflowExtraFields.Map(record, flow);
+        }
+
+        return flow;
     }
 
     /// <summary>
@@ -74,7 +79,14 @@ public static class PbflowMapper
         TryMap(record, timeReceivedSeconds, out var rejection)
         ?? throw new ArgumentOutOfRangeException(nameof(record), rejection.ToString());
 
-    private static FlowRejection Unrepresentable(Record r)
+    /// <summary>The columns of a record's values (its extra fields are the caller's), or its rejection.</summary>
+    internal static FlowRecord? TryMapValues(in PbflowValues values, long timeReceivedSeconds, out FlowRejection rejection)
+    {
+        rejection = Unrepresentable(in values);
+        return rejection.IsRejected ? null : MapValid(in values, timeReceivedSeconds);
+    }
+
+    private static FlowRejection Unrepresentable(in PbflowValues r)
     {
         if (r.Bytes > long.MaxValue)
         {
@@ -106,30 +118,30 @@ public static class PbflowMapper
             return new(FlowRejectReason.ValueOutOfRange, "DnsErrno", r.DnsErrno, int.MaxValue);
         }
 
-        if (r.DnsId != 0 && r.DnsLatency is { } latency && !FitsMilliseconds(latency.Seconds))
+        if (r.DnsId != 0 && r.HasDnsLatency && !FitsMilliseconds(r.DnsLatencySeconds))
         {
-            return new(FlowRejectReason.CounterOutOfRange, "DnsLatencyMs", latency.Seconds, MaxMillisecondSeconds);
+            return new(FlowRejectReason.CounterOutOfRange, "DnsLatencyMs", r.DnsLatencySeconds, MaxMillisecondSeconds);
         }
 
-        if (r.TimeFlowRtt is { } rtt && rtt.Seconds is < -MaxNanosecondSeconds or > MaxNanosecondSeconds)
+        if (r.HasTimeFlowRtt && r.TimeFlowRttSeconds is < -MaxNanosecondSeconds or > MaxNanosecondSeconds)
         {
-            return new(FlowRejectReason.CounterOutOfRange, "TimeFlowRttNs", rtt.Seconds, MaxNanosecondSeconds);
+            return new(FlowRejectReason.CounterOutOfRange, "TimeFlowRttNs", r.TimeFlowRttSeconds, MaxNanosecondSeconds);
         }
 
         return default;
     }
 
-    private static FlowRecord MapValid(Record record, long timeReceivedSeconds)
+    private static FlowRecord MapValid(in PbflowValues record, long timeReceivedSeconds)
     {
         var flow = new FlowRecord
         {
-            TimeFlowStartMs = ToUnixMilliseconds(record.TimeFlowStart),
-            TimeFlowEndMs = ToUnixMilliseconds(record.TimeFlowEnd),
+            TimeFlowStartMs = ToUnixMilliseconds(record.HasTimeFlowStart, record.TimeFlowStartSeconds, record.TimeFlowStartNanos),
+            TimeFlowEndMs = ToUnixMilliseconds(record.HasTimeFlowEnd, record.TimeFlowEndSeconds, record.TimeFlowEndNanos),
             TimeReceived = timeReceivedSeconds,
             Bytes = (long)record.Bytes,
             Packets = (long)record.Packets,
-            AgentIP = AgentAddress(record.AgentIp),
-            FlowDirection = (int)record.Direction,
+            AgentIP = AgentAddress(in record.AgentIp),
+            FlowDirection = record.Direction,
         };
 
         if (record.EthProtocol != 0)
@@ -137,18 +149,18 @@ public static class PbflowMapper
             flow.Etype = ClampToInt(record.EthProtocol);
         }
 
-        if (record.DataLink is { } link)
+        if (record.HasDataLink)
         {
-            flow.SrcMac = link.SrcMac & MacMask;
-            flow.DstMac = link.DstMac & MacMask;
+            flow.SrcMac = record.SrcMac & MacMask;
+            flow.DstMac = record.DstMac & MacMask;
         }
 
         if (record.EthProtocol is EtherTypeIPv4 or EtherTypeIPv6)
         {
-            MapNetwork(record, flow);
+            MapNetwork(in record, flow);
         }
 
-        MapInterfaces(record, flow);
+        MapInterfaces(in record, flow);
 
         if (record.Duplicate)
         {
@@ -164,7 +176,7 @@ public static class PbflowMapper
         {
             flow.DnsId = ClampToInt(record.DnsId);
             flow.DnsFlags = ClampToInt(record.DnsFlags);
-            flow.DnsLatencyMs = record.DnsLatency is { } latency ? ToMilliseconds(latency) : 0;
+            flow.DnsLatencyMs = record.HasDnsLatency ? (record.DnsLatencySeconds * 1000) + (record.DnsLatencyNanos / 1_000_000) : 0;
             if (record.DnsName.Length > 0)
             {
                 flow.DnsName = record.DnsName;
@@ -176,7 +188,8 @@ public static class PbflowMapper
             flow.DnsErrno = ClampToInt(record.DnsErrno);
         }
 
-        if (record.TimeFlowRtt is { } rtt && ToNanoseconds(rtt) is var rttNs and not 0)
+        if (record.HasTimeFlowRtt
+            && (record.TimeFlowRttSeconds * 1_000_000_000) + record.TimeFlowRttNanos is var rttNs and not 0)
         {
             flow.TimeFlowRttNs = rttNs;
         }
@@ -189,7 +202,6 @@ public static class PbflowMapper
             flow.PktDropLatestDropCause = PbflowNames.DropCause(record.PktDropLatestDropCause);
         }
 
-        PbflowExtraFields.Map(record, flow);
         return flow;
     }
 
@@ -197,21 +209,21 @@ public static class PbflowMapper
     /// The agent's IPv4 address, shared with the previous record's when it is the same (every record of a
     /// message comes from one agent): one object less per flow.
     /// </summary>
-    private static IPAddress? AgentAddress(IP? ip)
+    private static IPAddress? AgentAddress(in PbflowAddress ip)
     {
-        if (ip is not { IpFamilyCase: IP.IpFamilyOneofCase.Ipv4 })
+        if (ip.Family != 1)
         {
-            return ToAddress(ip);
+            return ToAddress(in ip);
         }
 
         var last = s_lastAgent;
-        if (last is not null && last.Value == ip.Ipv4)
+        if (last is not null && last.Value == ip.IPv4)
         {
             return last.Address;
         }
 
-        var address = ToAddress(ip);
-        s_lastAgent = new AgentIPv4(ip.Ipv4, address!);
+        var address = ToAddress(in ip)!;
+        s_lastAgent = new AgentIPv4(ip.IPv4, address);
         return address;
     }
 
@@ -223,42 +235,43 @@ public static class PbflowMapper
     /// <summary>An address from the agent's <see cref="IP"/> message; null when absent or malformed.</summary>
     public static IPAddress? ToAddress(IP? ip)
     {
-        if (ip is null)
-        {
-            return null;
-        }
+        var value = PbflowAddress.From(ip);
+        return ToAddress(in value);
+    }
 
-        switch (ip.IpFamilyCase)
+    private static IPAddress? ToAddress(in PbflowAddress ip)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        switch (ip.Family)
         {
-            case IP.IpFamilyOneofCase.Ipv4:
-                Span<byte> v4 = stackalloc byte[4];
-                BinaryPrimitives.WriteUInt32BigEndian(v4, ip.Ipv4);
-                return new IPAddress(v4);
-            case IP.IpFamilyOneofCase.Ipv6 when ip.Ipv6.Length == 16:
-                var address = new IPAddress(ip.Ipv6.Span);
+            case 1:
+                BinaryPrimitives.WriteUInt32BigEndian(bytes, ip.IPv4);
+                return new IPAddress(bytes[..4]);
+            case 2 when ip.IPv6Length == 16:
+                BinaryPrimitives.WriteUInt128BigEndian(bytes, ip.IPv6);
+                var address = new IPAddress(bytes);
                 return address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
             default:
                 return null;
         }
     }
 
-    private static void MapNetwork(Record record, FlowRecord flow)
+    private static void MapNetwork(in PbflowValues record, FlowRecord flow)
     {
-        if (record.Network is { } network)
+        if (record.HasNetwork)
         {
-            flow.SrcAddr = ToAddress(network.SrcAddr);
-            flow.DstAddr = ToAddress(network.DstAddr);
-            flow.Dscp = ClampToInt(network.Dscp);
+            flow.SrcAddr = ToAddress(in record.SrcAddr);
+            flow.DstAddr = ToAddress(in record.DstAddr);
+            flow.Dscp = ClampToInt(record.Dscp);
         }
 
-        var transport = record.Transport;
-        var proto = transport is null ? 0 : ClampToInt(transport.Protocol);
+        var proto = record.HasTransport ? ClampToInt(record.Protocol) : 0;
         flow.Proto = proto;
         switch (proto)
         {
             case ProtoTcp or ProtoUdp or ProtoSctp:
-                flow.SrcPort = ClampToInt(transport!.SrcPort);
-                flow.DstPort = ClampToInt(transport.DstPort);
+                flow.SrcPort = ClampToInt(record.SrcPort);
+                flow.DstPort = ClampToInt(record.DstPort);
                 if (proto == ProtoTcp)
                 {
                     flow.Flags = ClampToInt(record.Flags);
@@ -272,42 +285,25 @@ public static class PbflowMapper
         }
     }
 
-    private static void MapInterfaces(Record record, FlowRecord flow)
+    private static void MapInterfaces(in PbflowValues record, FlowRecord flow)
     {
-        var dupList = record.DupList;
-        if (dupList.Count > 0)
+        if (record.DupInterfaces is { Length: > 0 })
         {
-            var names = new string[dupList.Count];
-            var directions = new int[dupList.Count];
-            for (var i = 0; i < dupList.Count; i++)
-            {
-                names[i] = dupList[i].Interface;
-                directions[i] = (int)dupList[i].Direction;
-            }
-
-            flow.Interfaces = names;
-            flow.IfDirections = directions;
+            flow.Interfaces = record.DupInterfaces;
+            flow.IfDirections = record.DupDirections;
         }
         else if (record.Interface.Length > 0)
         {
             flow.Interfaces = [record.Interface];
-            flow.IfDirections = [(int)record.Direction];
+            flow.IfDirections = [record.Direction];
         }
     }
 
     /// <summary>Epoch milliseconds; seconds past the millisecond range saturate (far outside any retention window).</summary>
-    private static long ToUnixMilliseconds(Timestamp? timestamp) =>
-        timestamp is null ? 0
-            : (Math.Clamp(timestamp.Seconds, -MaxMillisecondSeconds, MaxMillisecondSeconds) * 1000)
-                + (timestamp.Nanos / 1_000_000);
+    private static long ToUnixMilliseconds(bool present, long seconds, int nanos) =>
+        !present ? 0 : (Math.Clamp(seconds, -MaxMillisecondSeconds, MaxMillisecondSeconds) * 1000) + (nanos / 1_000_000);
 
     private static bool FitsMilliseconds(long seconds) => seconds is >= -MaxMillisecondSeconds and <= MaxMillisecondSeconds;
-
-    private static long ToMilliseconds(Duration duration) =>
-        (duration.Seconds * 1000) + (duration.Nanos / 1_000_000);
-
-    private static long ToNanoseconds(Duration duration) =>
-        (duration.Seconds * 1_000_000_000) + duration.Nanos;
 
     private static int ClampToInt(uint value) => value > int.MaxValue ? int.MaxValue : (int)value;
 }

@@ -42,6 +42,11 @@ internal sealed class CollectorMethodProvider : IServiceMethodProvider<Collector
         if (PbflowWire.TryCountRecords(payload, out var count))
         {
             service.RefuseBeforeParsing(count);
+            if (service.TryRead(payload, count) is { } read)
+            {
+                return read;
+            }
+
             // Sized once from the outline instead of grown (and copied) while parsing.
             records.Entries.Capacity = count;
         }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using NetObserv.Flows;
@@ -65,11 +66,42 @@ internal sealed class CollectorService
             _ => throw Busy(batch.Count),
         };
 
+    /// <summary>
+    /// Reads a well-formed message's records straight from its bytes (<see cref="PbflowReader"/>); null when
+    /// the generated parser must read it.
+    /// </summary>
+    public Records? TryRead(ReadOnlySequence<byte> payload, int count)
+    {
+        var nowMs = _validator.NowMs();
+        List<PbflowReader.Entry>? read;
+        if (payload.IsSingleSegment)
+        {
+            read = PbflowReader.TryRead(payload.FirstSpan, count, nowMs / 1000);
+        }
+        else
+        {
+            var length = checked((int)payload.Length);
+            var copy = ArrayPool<byte>.Shared.Rent(length);
+            try
+            {
+                payload.CopyTo(copy);
+                read = PbflowReader.TryRead(copy.AsSpan(0, length), count, nowMs / 1000);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(copy);
+            }
+        }
+
+        return read is null ? null : new Records { Read = read, ReadAtMs = nowMs };
+    }
+
     private List<FlowRecord>? Map(Records request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
         var entries = request.Entries;
-        var count = entries.Count;
+        var read = request.Read;
+        var count = read?.Count ?? entries.Count;
         _metrics.Received(count);
         if (count == 0)
         {
@@ -88,13 +120,23 @@ internal sealed class CollectorService
             throw Busy(count);
         }
 
-        var nowMs = _validator.NowMs();
+        var nowMs = read is null ? _validator.NowMs() : request.ReadAtMs;
         var receivedSeconds = nowMs / 1000;
         var batch = new List<FlowRecord>(count);
         var invalid = new InvalidRecordTally(stackalloc int[InvalidRecordTally.Slots]);
         for (var i = 0; i < count; i++)
         {
-            var flow = PbflowMapper.TryMap(entries[i], receivedSeconds, out var rejection);
+            FlowRecord? flow;
+            FlowRejection rejection;
+            if (read is null)
+            {
+                flow = PbflowMapper.TryMap(entries[i], receivedSeconds, out rejection);
+            }
+            else
+            {
+                (flow, rejection) = read[i];
+            }
+
             if (flow is not null)
             {
                 rejection = _validator.Validate(flow, nowMs);
