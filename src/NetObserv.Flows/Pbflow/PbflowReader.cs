@@ -131,7 +131,7 @@ public static class PbflowReader
                     outcome = Varint(ref r, out v.Packets);
                     break;
                 case 82: // interface
-                    outcome = Text(ref r, ref v.Interface);
+                    outcome = Text(ref r, ref v.Interface, intern: true);
                     break;
                 case 88:
                     outcome = Varint(ref r, out n);
@@ -442,7 +442,7 @@ public static class PbflowReader
             switch (tag)
             {
                 case 10:
-                    outcome = Text(ref r, ref name);
+                    outcome = Text(ref r, ref name, intern: true);
                     break;
                 case 16:
                     outcome = Varint(ref r, out var n);
@@ -471,7 +471,7 @@ public static class PbflowReader
         return Outcome.Mapped;
     }
 
-    private static Outcome Text(ref Reader r, ref string value)
+    private static Outcome Text(ref Reader r, ref string value, bool intern = false)
     {
         if (!r.TryLengthDelimited(out var bytes))
         {
@@ -483,9 +483,40 @@ public static class PbflowReader
             return Outcome.Generated;
         }
 
-        value = bytes.IsEmpty ? string.Empty : Encoding.UTF8.GetString(bytes);
+        value = bytes.IsEmpty ? string.Empty : intern ? Interned(bytes) : Encoding.UTF8.GetString(bytes);
         return Outcome.Mapped;
     }
+
+    /// <summary>
+    /// An interface name, the same string object as the last time these bytes were seen on this thread when
+    /// they are still in its small table (a node has few interfaces): one string less per record, and the
+    /// writer's key comparisons stop at the reference. 64 slots of names up to 64 bytes: bounded whatever is sent.
+    /// </summary>
+    private static string Interned(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length > MaxInternedBytes)
+        {
+            return Encoding.UTF8.GetString(bytes);
+        }
+
+        var table = s_names ??= new (byte[], string)[InternSlots];
+        var slot = (int)((uint)((bytes.Length * 31) + (bytes[0] * 7) + (bytes[^1] * 13) + bytes[bytes.Length / 2]) % InternSlots);
+        var (known, text) = table[slot];
+        if (known is not null && bytes.SequenceEqual(known))
+        {
+            return text;
+        }
+
+        text = Encoding.UTF8.GetString(bytes);
+        table[slot] = (bytes.ToArray(), text);
+        return text;
+    }
+
+    private const int InternSlots = 64;
+    private const int MaxInternedBytes = 64;
+
+    [ThreadStatic]
+    private static (byte[] Bytes, string Text)[]? s_names;
 
     /// <summary>Protocol buffers' wire primitives over a span, each false when the bytes end too early.</summary>
     private ref struct Reader(ReadOnlySpan<byte> data)

@@ -299,4 +299,26 @@ public sealed class PbflowReaderTests(ITestOutputHelper output)
     {
         Assert.Null(PbflowReader.TryRead(message, 1, Received));
     }
+
+    [Fact]
+    public void TryRead_RepeatedInterfaceNames_OneStringEachAndLongNamesRight()
+    {
+        var longName = new string('x', 65) + "é";
+        var message = new Records();
+        for (var i = 0; i < 3; i++)
+        {
+            message.Entries.Add(new Record
+            {
+                Interface = "eth0",
+                DupList = { new DupMapEntry { Interface = "genev_sys_6081" }, new DupMapEntry { Interface = longName } },
+            });
+        }
+
+        message.Entries.Add(new Record { Interface = "eth1" });
+        var read = PbflowReader.TryRead(message.ToByteArray(), 4, Received)!;
+
+        Assert.Same(read[0].Flow!.Interfaces![0], read[2].Flow!.Interfaces![0]);
+        Assert.Equal(["genev_sys_6081", longName], read[1].Flow!.Interfaces!);
+        Assert.Equal(["eth1"], read[3].Flow!.Interfaces!);
+    }
 }
