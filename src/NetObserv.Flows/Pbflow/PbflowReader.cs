@@ -97,8 +97,7 @@ public static class PbflowReader
             switch (tag)
             {
                 case 8: // eth_protocol
-                    outcome = Varint(ref r, out n);
-                    v.EthProtocol = (uint)n;
+                    outcome = UInt32(ref r, out v.EthProtocol);
                     break;
                 case 16: // direction
                     outcome = Varint(ref r, out n);
@@ -141,16 +140,13 @@ public static class PbflowReader
                     outcome = !r.TryLengthDelimited(out body) ? Outcome.Malformed : Address(body, ref v.AgentIp);
                     break;
                 case 104:
-                    outcome = Varint(ref r, out n);
-                    v.Flags = (uint)n;
+                    outcome = UInt32(ref r, out v.Flags);
                     break;
                 case 112:
-                    outcome = Varint(ref r, out n);
-                    v.IcmpType = (uint)n;
+                    outcome = UInt32(ref r, out v.IcmpType);
                     break;
                 case 120:
-                    outcome = Varint(ref r, out n);
-                    v.IcmpCode = (uint)n;
+                    outcome = UInt32(ref r, out v.IcmpCode);
                     break;
                 case 128:
                     outcome = Varint(ref r, out v.PktDropBytes);
@@ -159,24 +155,19 @@ public static class PbflowReader
                     outcome = Varint(ref r, out v.PktDropPackets);
                     break;
                 case 144:
-                    outcome = Varint(ref r, out n);
-                    v.PktDropLatestFlags = (uint)n;
+                    outcome = UInt32(ref r, out v.PktDropLatestFlags);
                     break;
                 case 152:
-                    outcome = Varint(ref r, out n);
-                    v.PktDropLatestState = (uint)n;
+                    outcome = UInt32(ref r, out v.PktDropLatestState);
                     break;
                 case 160:
-                    outcome = Varint(ref r, out n);
-                    v.PktDropLatestDropCause = (uint)n;
+                    outcome = UInt32(ref r, out v.PktDropLatestDropCause);
                     break;
                 case 168:
-                    outcome = Varint(ref r, out n);
-                    v.DnsId = (uint)n;
+                    outcome = UInt32(ref r, out v.DnsId);
                     break;
                 case 176:
-                    outcome = Varint(ref r, out n);
-                    v.DnsFlags = (uint)n;
+                    outcome = UInt32(ref r, out v.DnsFlags);
                     break;
                 case 186: // dns_latency
                     v.HasDnsLatency = true;
@@ -187,8 +178,7 @@ public static class PbflowReader
                     outcome = Time(ref r, ref v.TimeFlowRttSeconds, ref v.TimeFlowRttNanos);
                     break;
                 case 200:
-                    outcome = Varint(ref r, out n);
-                    v.DnsErrno = (uint)n;
+                    outcome = UInt32(ref r, out v.DnsErrno);
                     break;
                 case 210: // dup_list: each occurrence is one more entry
                     dupNames ??= [];
@@ -196,8 +186,7 @@ public static class PbflowReader
                     outcome = DupEntry(ref r, dupNames, dupDirections);
                     break;
                 case 232:
-                    outcome = Varint(ref r, out n);
-                    v.Sampling = (uint)n;
+                    outcome = UInt32(ref r, out v.Sampling);
                     break;
                 case 258: // dns_name
                     outcome = Text(ref r, ref v.DnsName);
@@ -224,6 +213,14 @@ public static class PbflowReader
 
     private static Outcome Varint(ref Reader r, out ulong value) =>
         r.TryVarint(out value) ? Outcome.Mapped : Outcome.Malformed;
+
+    /// <summary>A <c>uint32</c>: the varint's low 32 bits, as the generated parser reads it.</summary>
+    private static Outcome UInt32(ref Reader r, out uint value)
+    {
+        var outcome = Varint(ref r, out var n);
+        value = (uint)n;
+        return outcome;
+    }
 
     /// <summary>A Timestamp or a Duration: seconds (int64, field 1) and nanos (int32, field 2), merged.</summary>
     private static Outcome Time(ref Reader outer, ref long seconds, ref int nanos)
