@@ -11,7 +11,9 @@ namespace NetObserv.Server.Ingest;
 /// the parser's reason (the generated binding would answer <c>UNKNOWN</c> without one). Before
 /// parsing, the records in the body are counted from its outline and a batch that cannot fit in the
 /// ingest channel now, or has more records than <see cref="IngestOptions.MaxRecordsPerMessage"/> or the
-/// channel's capacity, is refused with <c>RESOURCE_EXHAUSTED</c> without being decoded.
+/// channel's capacity, is refused with <c>RESOURCE_EXHAUSTED</c> without being decoded. A well-formed
+/// message is then read by <see cref="CollectorService.TryRead"/> (records mapped straight from the bytes);
+/// any other goes to the generated parser, whose error becomes the <c>INVALID_ARGUMENT</c> answer.
 /// </summary>
 internal sealed class CollectorMethodProvider : IServiceMethodProvider<CollectorService>
 {

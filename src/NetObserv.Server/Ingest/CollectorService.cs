@@ -42,8 +42,9 @@ internal sealed class CollectorService
 
     /// <summary>
     /// Maps and validates the records here, synchronously, and awaits the door in <see cref="AcceptAsync"/>,
-    /// which holds only the mapped batch: the parsed message (about ten objects per record) is garbage once
-    /// mapped, so it dies young instead of being promoted while the batch waits for its journal sync.
+    /// which holds only the batch: the request (the reader's entries, or the generated message's objects when
+    /// the generated parser read it) is garbage once mapped, so it dies young instead of being promoted while
+    /// the batch waits for its journal sync.
     /// </summary>
     public Task<CollectorReply> Send(Records request, ServerCallContext context)
     {
