@@ -113,7 +113,9 @@ public static class PbflowReader
                     break;
                 case 42: // data_link
                     v.HasDataLink = true;
-                    outcome = TwoVarints(ref r, ref v.SrcMac, ref v.DstMac);
+                    Span<ulong> macs = [v.SrcMac, v.DstMac];
+                    outcome = Varints(ref r, macs);
+                    (v.SrcMac, v.DstMac) = (macs[0], macs[1]);
                     break;
                 case 50: // network
                     v.HasNetwork = true;
@@ -121,7 +123,9 @@ public static class PbflowReader
                     break;
                 case 58: // transport
                     v.HasTransport = true;
-                    outcome = Transport(ref r, ref v);
+                    Span<ulong> transport = [v.SrcPort, v.DstPort, v.Protocol];
+                    outcome = Varints(ref r, transport);
+                    (v.SrcPort, v.DstPort, v.Protocol) = ((uint)transport[0], (uint)transport[1], (uint)transport[2]);
                     break;
                 case 64:
                     outcome = Varint(ref r, out v.Bytes);
@@ -223,50 +227,20 @@ public static class PbflowReader
     }
 
     /// <summary>A Timestamp or a Duration: seconds (int64, field 1) and nanos (int32, field 2), merged.</summary>
-    private static Outcome Time(ref Reader outer, ref long seconds, ref int nanos)
+    private static Outcome Time(ref Reader r, ref long seconds, ref int nanos)
     {
-        if (!outer.TryLengthDelimited(out var body))
-        {
-            return Outcome.Malformed;
-        }
-
-        var r = new Reader(body);
-        while (!r.End)
-        {
-            if (!r.TryVarint(out var tag))
-            {
-                return Outcome.Malformed;
-            }
-
-            ulong n;
-            switch (tag)
-            {
-                case 8:
-                    if (!r.TryVarint(out n))
-                    {
-                        return Outcome.Malformed;
-                    }
-
-                    seconds = (long)n;
-                    break;
-                case 16:
-                    if (!r.TryVarint(out n))
-                    {
-                        return Outcome.Malformed;
-                    }
-
-                    nanos = (int)n;
-                    break;
-                default:
-                    return Outcome.Generated;
-            }
-        }
-
-        return Outcome.Mapped;
+        Span<ulong> fields = [(ulong)seconds, (uint)nanos];
+        var outcome = Varints(ref r, fields);
+        seconds = (long)fields[0];
+        nanos = (int)fields[1];
+        return outcome;
     }
 
-    /// <summary>A message of two varint fields (1 and 2), merged: DataLink's MACs.</summary>
-    private static Outcome TwoVarints(ref Reader outer, ref ulong first, ref ulong second)
+    /// <summary>
+    /// A message whose fields are all varints numbered 1 to <paramref name="fields"/>' length (DataLink,
+    /// Transport, Timestamp, Duration), merged into <paramref name="fields"/>: a later occurrence of a field wins.
+    /// </summary>
+    private static Outcome Varints(ref Reader outer, scoped Span<ulong> fields)
     {
         if (!outer.TryLengthDelimited(out var body))
         {
@@ -281,24 +255,15 @@ public static class PbflowReader
                 return Outcome.Malformed;
             }
 
-            switch (tag)
+            var number = tag >> 3;
+            if ((tag & 7) != 0 || number == 0 || number > (ulong)fields.Length)
             {
-                case 8:
-                    if (!r.TryVarint(out first))
-                    {
-                        return Outcome.Malformed;
-                    }
+                return Outcome.Generated;
+            }
 
-                    break;
-                case 16:
-                    if (!r.TryVarint(out second))
-                    {
-                        return Outcome.Malformed;
-                    }
-
-                    break;
-                default:
-                    return Outcome.Generated;
+            if (!r.TryVarint(out fields[(int)number - 1]))
+            {
+                return Outcome.Malformed;
             }
         }
 
@@ -340,40 +305,6 @@ public static class PbflowReader
             if (outcome != Outcome.Mapped)
             {
                 return outcome;
-            }
-        }
-
-        return Outcome.Mapped;
-    }
-
-    private static Outcome Transport(ref Reader outer, ref PbflowValues v)
-    {
-        if (!outer.TryLengthDelimited(out var body))
-        {
-            return Outcome.Malformed;
-        }
-
-        var r = new Reader(body);
-        while (!r.End)
-        {
-            if (!r.TryVarint(out var tag) || !r.TryVarint(out var n))
-            {
-                return Outcome.Malformed;
-            }
-
-            switch (tag)
-            {
-                case 8:
-                    v.SrcPort = (uint)n;
-                    break;
-                case 16:
-                    v.DstPort = (uint)n;
-                    break;
-                case 24:
-                    v.Protocol = (uint)n;
-                    break;
-                default:
-                    return Outcome.Generated;
             }
         }
 
