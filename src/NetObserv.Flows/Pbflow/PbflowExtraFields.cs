@@ -92,15 +92,17 @@ public static class PbflowExtraFields
     ];
 
     /// <summary>
-    /// Writes the fields of <paramref name="record"/> that have no column (nothing is allocated for a record
-    /// without any: no optional feature, no user-defined network) into <paramref name="flow"/>'s
-    /// <see cref="FlowRecord.ExtraFields"/> (left null when there is none).
+    /// Writes a record's fields that have no column into <paramref name="flow"/>'s
+    /// <see cref="FlowRecord.ExtraFields"/> (left null when there is none; nothing is allocated then): the DNS
+    /// response code and the drop flags from <paramref name="values"/>, the others from <paramref name="record"/>
+    /// when the generated parser read it (<see cref="PbflowReader"/> reads only records without them, and passes
+    /// null).
     /// </summary>
-    public static void Map(Record record, FlowRecord flow)
+    internal static void Map(in PbflowValues values, Record? record, FlowRecord flow)
     {
-        ArgumentNullException.ThrowIfNull(record);
-        ArgumentNullException.ThrowIfNull(flow);
-        if (!HasAny(record))
+        var dns = values.DnsId != 0;
+        var drop = values.HasDrop;
+        if (!dns && !drop && (record is null || !HasOthers(record)))
         {
             return;
         }
@@ -108,9 +110,27 @@ public static class PbflowExtraFields
         // One writer per thread, reset for each record: Map runs to its end without yielding.
         var extra = s_extra ??= new FlowExtraFieldsWriter();
         extra.Reset();
-        AddDnsAndDrop(extra, record.DnsId != 0, record.DnsFlags,
-            record.PktDropLatestDropCause != 0 || record.PktDropPackets != 0, record.PktDropLatestFlags);
+        if (dns)
+        {
+            extra.AddString("DnsFlagsResponseCode", s_rcodes.GetValueOrDefault(values.DnsFlags & 0xF, "UnDefined"));
+        }
 
+        if (drop)
+        {
+            extra.AddNumber("PktDropLatestFlags", values.PktDropLatestFlags);
+        }
+
+        if (record is not null)
+        {
+            MapOthers(record, extra);
+        }
+
+        flow.ExtraFields = extra.Build();
+        flow.ExtraFieldsDropped += extra.Dropped;
+    }
+
+    private static void MapOthers(Record record, FlowExtraFieldsWriter extra)
+    {
         if (record.NetworkEventsMetadata.Count > 0)
         {
             var events = new IEnumerable<KeyValuePair<string, string>>[record.NetworkEventsMetadata.Count];
@@ -142,46 +162,11 @@ public static class PbflowExtraFields
             extra.AddNumber("QuicSeenLongHdr", quic.SeenLongHdr);
             extra.AddNumber("QuicSeenShortHdr", quic.SeenShortHdr);
         }
-
-        flow.ExtraFields = extra.Build();
-        flow.ExtraFieldsDropped += extra.Dropped;
     }
 
-    /// <summary>
-    /// The extra fields of a record whose only ones are the DNS response code and the drop flags (what
-    /// <see cref="PbflowReader"/> maps itself; it leaves records with any other to <see cref="Map"/>).
-    /// </summary>
-    internal static void MapDnsAndDrop(in PbflowValues values, FlowRecord flow)
-    {
-        var dns = values.DnsId != 0;
-        var drop = values.PktDropLatestDropCause != 0 || values.PktDropPackets != 0;
-        if (!dns && !drop)
-        {
-            return;
-        }
-
-        var extra = s_extra ??= new FlowExtraFieldsWriter();
-        extra.Reset();
-        AddDnsAndDrop(extra, dns, values.DnsFlags, drop, values.PktDropLatestFlags);
-        flow.ExtraFields = extra.Build();
-        flow.ExtraFieldsDropped += extra.Dropped;
-    }
-
-    private static void AddDnsAndDrop(FlowExtraFieldsWriter extra, bool dns, uint dnsFlags, bool drop, uint dropFlags)
-    {
-        if (dns)
-        {
-            extra.AddString("DnsFlagsResponseCode", s_rcodes.GetValueOrDefault(dnsFlags & 0xF, "UnDefined"));
-        }
-
-        if (drop)
-        {
-            extra.AddNumber("PktDropLatestFlags", dropFlags);
-        }
-    }
-
-    private static bool HasAny(Record r) =>
-        r.DnsId != 0 || r.PktDropLatestDropCause != 0 || r.PktDropPackets != 0 || r.NetworkEventsMetadata.Count > 0
+    /// <summary>True when the record has an extra field other than the DNS response code and the drop flags.</summary>
+    private static bool HasOthers(Record r) =>
+        r.NetworkEventsMetadata.Count > 0
         || r.Xlat is not null || r.IpsecEncrypted != 0 || r.IpsecEncryptedRet != 0 || r.SslVersion != 0
         || r.SslMismatch || r.TlsTypes != 0 || r.TlsCipherSuite != 0 || r.TlsKeyShare != 0 || r.Quic is not null
         || HasUdn(r);

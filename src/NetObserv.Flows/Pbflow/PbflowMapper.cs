@@ -65,7 +65,7 @@ public static class PbflowMapper
         var flow = TryMapValues(in values, timeReceivedSeconds, out rejection);
         if (flow is not null)
         {
-            PbflowExtraFields.Map(record, flow);
+            PbflowExtraFields.Map(in values, record, flow);
         }
 
         return flow;
@@ -194,7 +194,7 @@ public static class PbflowMapper
             flow.TimeFlowRttNs = rttNs;
         }
 
-        if (record.PktDropLatestDropCause != 0 || record.PktDropPackets != 0)
+        if (record.HasDrop)
         {
             flow.PktDropBytes = (long)record.PktDropBytes;
             flow.PktDropPackets = (long)record.PktDropPackets;

@@ -53,7 +53,7 @@ public static class PbflowReader
                     var flow = PbflowMapper.TryMapValues(in values, timeReceivedSeconds, out var rejection);
                     if (flow is not null)
                     {
-                        PbflowExtraFields.MapDnsAndDrop(in values, flow);
+                        PbflowExtraFields.Map(in values, null, flow);
                     }
 
                     entries.Add(new Entry(flow, rejection));

@@ -62,6 +62,9 @@ internal struct PbflowValues
     public uint Sampling;
     public string DnsName;
 
+    /// <summary>True when the agent saw a drop (a drop cause or dropped packets): the drop fields are mapped.</summary>
+    public readonly bool HasDrop => PktDropLatestDropCause != 0 || PktDropPackets != 0;
+
     /// <summary>The values of a parsed record.</summary>
     public static PbflowValues From(Record r)
     {
