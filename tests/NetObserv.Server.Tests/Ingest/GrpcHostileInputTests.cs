@@ -135,6 +135,57 @@ public sealed class GrpcHostileInputTests
         Assert.Equal(0, await CountAsync(server, "src_port < 6000"));
     }
 
+    [Fact]
+    public async Task Send_ShapesThePbflowReaderDeclines_InvalidArgumentOrDroppedAndServerKeepsServing()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var channel = GrpcIngestClient.Channel(server.GrpcPort);
+        var endMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 1_000;
+
+        // 5,000 nested groups of an unknown field inside a record: the reader leaves the record to the generated
+        // parser, whose recursion limit refuses it.
+        var nested = Enumerable.Repeat<byte[]>([0x93, 0x03], 5_000).SelectMany(b => b).ToArray();
+        // Good records, then one cut short: the reader declines the whole message, nothing of it is kept.
+        var goodThenCut = Google.Protobuf.MessageExtensions.ToByteArray(GrpcIngestClient.Batch(3, 10, endMs))
+            .Concat(new byte[] { 0x0A, 0x02, 0x40, 0xFF }).ToArray();
+        foreach (var body in new[] { Entry(nested), goodThenCut })
+        {
+            var ex = await Assert.ThrowsAsync<RpcException>(
+                () => GrpcIngestClient.SendRawAsync(channel, body).DefaultTimeout());
+            Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+            Assert.Contains("malformed pbflow.Records", ex.Status.Detail, StringComparison.Ordinal);
+        }
+
+        // A 1 MiB interface name (past the text bound, and past the reader's 64-byte name table) beside a good record.
+        var longName = GrpcIngestClient.SmallRecord(1, endMs);
+        longName.Interface = new string('x', 1 << 20);
+        var good = GrpcIngestClient.SmallRecord(2, endMs);
+        good.Interface = "eth0";
+        await new Collector.CollectorClient(channel).SendAsync(new Records { Entries = { longName, good } })
+            .ResponseAsync.DefaultTimeout();
+
+        await Timeouts.WaitUntilAsync(async () => await CountAsync(server) == 1, TimeSpan.FromSeconds(10), "the good row");
+        Assert.Equal(0, await CountAsync(server, "src_port BETWEEN 5010 AND 5012"));
+        var metrics = await server.Http.GetStringAsync(new Uri("/metrics", UriKind.Relative)).DefaultTimeout();
+        AssertCounter(metrics, "text_too_long", 1);
+    }
+
+    /// <summary>A Records message of one entry with <paramref name="body"/> as its bytes.</summary>
+    private static byte[] Entry(byte[] body)
+    {
+        var length = new List<byte>();
+        for (var v = (uint)body.Length; ; v >>= 7)
+        {
+            length.Add((byte)(v < 0x80 ? v : (v & 0x7F) | 0x80));
+            if (v < 0x80)
+            {
+                break;
+            }
+        }
+
+        return [0x0A, .. length, .. body];
+    }
+
     private static Flows.Pbflow.Record At(Flows.Pbflow.Record record, DateTimeOffset end)
     {
         record.TimeFlowStart = Timestamp.FromDateTimeOffset(end.AddSeconds(-1));
