@@ -23,6 +23,9 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
     private readonly ConcurrentDictionary<ContextKey, int> _contexts = new();
     private readonly ConcurrentDictionary<RollupKey, int> _rollupKeys = new();
 
+    // Raised by Clear: every loop's IdentityIds forgets what it found before.
+    private long _generation;
+
     /// <summary>Cached endpoint ids.</summary>
     public int EndpointCount => _endpoints.Count;
 
@@ -37,31 +40,30 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
         RowIds ids, CancellationToken cancellationToken)
     {
         ids.EnsureCapacity(count);
+        var known = ids.Identities;
+        known.Begin(Volatile.Read(ref _generation));
         Dictionary<EndpointKey, List<int>>? missingEndpoints = null;
         Dictionary<ContextKey, List<int>>? missingContexts = null;
-        // Neighbouring records mostly share their keys (one exporter, one node): the last key found is
-        // compared before the shared cache is hashed.
+        // Records whose strings this loop has seen before are found by reference first (IdentityIds);
+        // then neighbouring records mostly share their keys (one exporter, one node): the last key found
+        // is compared before the shared cache is hashed.
         var recentEndpoint = new Recent<EndpointKey>();
         var recentContext = new Recent<ContextKey>();
         for (var i = 0; i < count; i++)
         {
             var record = records[start + i];
-            var src = EndpointKey.Of(record.Src, record.SrcMac);
-            if (recentEndpoint.TryGet(src, out var id) || _endpoints.TryGetValue(src, out id))
+            if (TryEndpoint(known, ref recentEndpoint, record.Src, record.SrcMac, out var id, out var src))
             {
                 ids.Src[i] = id;
-                recentEndpoint.Set(src, id);
             }
             else
             {
                 Pending(ref missingEndpoints, src, i);
             }
 
-            var dst = EndpointKey.Of(record.Dst, record.DstMac);
-            if (recentEndpoint.TryGet(dst, out id) || _endpoints.TryGetValue(dst, out id))
+            if (TryEndpoint(known, ref recentEndpoint, record.Dst, record.DstMac, out id, out var dst))
             {
                 ids.Dst[i] = id;
-                recentEndpoint.Set(dst, id);
             }
             else
             {
@@ -69,15 +71,23 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
                 Pending(ref missingEndpoints, dst, ~i);
             }
 
-            var context = new ContextKey(record);
-            if (recentContext.TryGet(context, out id) || _contexts.TryGetValue(context, out id))
+            if (known.TryGetContext(record, out id))
             {
                 ids.Context[i] = id;
-                recentContext.Set(context, id);
             }
             else
             {
-                Pending(ref missingContexts, context, i);
+                var context = new ContextKey(record);
+                if (recentContext.TryGet(context, out id) || _contexts.TryGetValue(context, out id))
+                {
+                    ids.Context[i] = id;
+                    recentContext.Set(context, id);
+                    known.SetContext(record, id);
+                }
+                else
+                {
+                    Pending(ref missingContexts, context, i);
+                }
             }
         }
 
@@ -122,6 +132,30 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
 
             Remember(_contexts, contextKeys[k], contextIds[k]);
         }
+    }
+
+    /// <summary>
+    /// The id of one side's endpoint if this loop or the shared cache knows it; else false and the key
+    /// to add.
+    /// </summary>
+    private bool TryEndpoint(IdentityIds known, ref Recent<EndpointKey> recent, KubernetesMetadata side, ulong? mac,
+        out int id, out EndpointKey key)
+    {
+        key = default;
+        if (known.TryGetEndpoint(side, mac, out id))
+        {
+            return true;
+        }
+
+        key = EndpointKey.Of(side, mac);
+        if (recent.TryGet(key, out id) || _endpoints.TryGetValue(key, out id))
+        {
+            recent.Set(key, id);
+            known.SetEndpoint(side, mac, id);
+            return true;
+        }
+
+        return false;
     }
 
     /// <summary>
@@ -211,6 +245,7 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
     /// <summary>Forgets every cached id (after a database change that may have renumbered them).</summary>
     public void Clear()
     {
+        Interlocked.Increment(ref _generation);
         _endpoints.Clear();
         _contexts.Clear();
         _rollupKeys.Clear();
@@ -327,9 +362,17 @@ internal struct Recent<TKey>
     }
 }
 
-/// <summary>The dictionary ids of one batch's rows, reused from batch to batch.</summary>
-internal sealed class RowIds
+/// <summary>
+/// The dictionary ids of one batch's rows, reused from batch to batch, and the keys the loop found
+/// before (<see cref="IdentityIds"/>).
+/// </summary>
+/// <param name="identitySlots">Slots of <see cref="Identities"/> per kind of key.</param>
+internal sealed class RowIds(int identitySlots = IdentityIds.DefaultSlots)
 {
+    private IdentityIds? _identities;
+
+    public IdentityIds Identities => _identities ??= new(identitySlots);
+
     public int[] Src { get; private set; } = [];
     public int[] Dst { get; private set; } = [];
     public int[] Context { get; private set; } = [];

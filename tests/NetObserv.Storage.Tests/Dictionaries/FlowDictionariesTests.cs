@@ -1,3 +1,4 @@
+using System.Net;
 using NetObserv.Flows;
 using NetObserv.Storage.Dictionaries;
 using NetObserv.Testing;
@@ -54,5 +55,152 @@ public sealed class FlowDictionariesTests : IAsyncLifetime
 
         Assert.NotEqual(ids.Src[0], ids.Src[2]);
         Assert.NotEqual(ids.Context[0], ids.Context[3]);
+    }
+
+    [Theory]
+    [InlineData(IdentityIds.DefaultSlots)]
+    [InlineData(1)] // Every key in one slot: only the comparison of every field tells them apart.
+    public async Task ResolveAsync_NeighboursDifferingInOneField_EqualKeysShareOneIdAndOthersDoNot(int identitySlots)
+    {
+        await using (var host = await StorageHost.CreateAsync(_database.ConnectionString))
+        {
+            // Migrated: the dictionaries exist.
+        }
+
+        await using var connection = new NpgsqlConnection(_database.ConnectionString);
+        await connection.OpenAsync().DefaultTimeout();
+        var dictionaries = new FlowDictionaries();
+        var ids = new RowIds(identitySlots);
+        var random = new Random(17);
+        IPAddress[] hosts = [IPAddress.Parse("10.1.0.1"), IPAddress.Parse("10.1.0.2")];
+        // The same text as the pool's instance or as a new one: the reference check must miss on the
+        // second and still give the id of the text. "zone\0" is stored cleaned.
+        string? Text(params string?[] pool)
+        {
+            var text = pool[random.Next(pool.Length)];
+            return text is not null && random.Next(2) == 0 ? new string(text) : text;
+        }
+
+        // Each record copies its neighbour's references and changes one field (or none): a slot holding
+        // the neighbour's key must not answer for it.
+        Action<KubernetesMetadata>[] endpointChanges =
+        [
+            m => m.Name = Text("api-1", "db-0", null),
+            m => m.Namespace = Text("shop", "infra", null),
+            m => m.Type = Text("Pod", "Service", null),
+            m => m.OwnerName = Text("api", "db", null),
+            m => m.OwnerType = Text("Deployment", "StatefulSet", null),
+            m => m.HostIP = random.Next(3) switch { 0 => null, 1 => hosts[0], _ => hosts[1] },
+            m => m.HostName = Text("node-a", "node-b", null),
+            m => m.Zone = Text("zone\0a", "zone-b", null),
+            m => m.SubnetLabel = Text("Pods", "Nodes", null),
+            _ => { },
+        ];
+        Action<FlowRecord>[] contextChanges =
+        [
+            r => r.Tenant = Text("t1", "t2")!,
+            r => r.FlowDirection = random.Next(3),
+            r => r.Interfaces = random.Next(4) == 0 ? null : [Text("eth0", "eth1")!, Text("eth0", "eth1")!],
+            r => r.IfDirections = random.Next(4) == 0 ? null : [random.Next(2), random.Next(2)],
+            r => r.Duplicate = random.Next(3) switch { 0 => null, 1 => true, _ => false },
+            r => r.AgentIP = IPAddress.Parse(random.Next(2) == 0 ? "10.0.0.1" : "10.0.0.2"),
+            r => r.Etype = random.Next(2) == 0 ? 0x0800 : 0x86DD,
+            r => r.Sampling = random.Next(3) == 0 ? null : random.Next(2),
+            r => r.K8SFlowLayer = Text("app", "infra", null),
+            r => r.K8SClusterName = Text("east", "west", null),
+            r => r.RecordType = Text("flowLog", "newConnection", null),
+            _ => { },
+        ];
+
+        var records = TestFlows.Generate(400, seed: 9);
+        var endpointIds = new Dictionary<EndpointKey, int>();
+        var contextIds = new Dictionary<ContextKey, int>();
+        for (var pass = 0; pass < 3; pass++)
+        {
+            for (var i = 1; i < records.Count; i++)
+            {
+                var (record, neighbour) = (records[i], records[i - 1]);
+                record.Src = new KubernetesMetadata();
+                record.Src.CopyFrom(neighbour.Dst);
+                endpointChanges[random.Next(endpointChanges.Length)](record.Src);
+                record.SrcMac = random.Next(8) == 0 ? (ulong)random.Next(2) : neighbour.DstMac;
+                record.Dst = new KubernetesMetadata();
+                record.Dst.CopyFrom(record.Src);
+                endpointChanges[random.Next(endpointChanges.Length)](record.Dst);
+                record.DstMac = random.Next(8) == 0 ? null : record.SrcMac;
+                (record.Tenant, record.FlowDirection, record.Interfaces, record.IfDirections, record.Duplicate) =
+                    (neighbour.Tenant, neighbour.FlowDirection, neighbour.Interfaces, neighbour.IfDirections?.ToArray(),
+                        neighbour.Duplicate);
+                (record.AgentIP, record.Etype, record.Sampling, record.K8SFlowLayer, record.K8SClusterName,
+                    record.RecordType) = (neighbour.AgentIP, neighbour.Etype, neighbour.Sampling, neighbour.K8SFlowLayer,
+                    neighbour.K8SClusterName, neighbour.RecordType);
+                contextChanges[random.Next(contextChanges.Length)](record);
+            }
+
+            // In uneven slices, so keys meet both in one batch and across batches.
+            for (var start = 0; start < records.Count; start += 37)
+            {
+                var count = Math.Min(37, records.Count - start);
+                await dictionaries.ResolveAsync(connection, records, start, count, ids, CancellationToken.None)
+                    .DefaultTimeout();
+                for (var i = 0; i < count; i++)
+                {
+                    var record = records[start + i];
+                    Consistent(endpointIds, EndpointKey.Of(record.Src, record.SrcMac), ids.Src[i]);
+                    Consistent(endpointIds, EndpointKey.Of(record.Dst, record.DstMac), ids.Dst[i]);
+                    Consistent(contextIds, new ContextKey(record), ids.Context[i]);
+                }
+            }
+        }
+
+        Assert.True(endpointIds.Count > 50, $"{endpointIds.Count} endpoints");
+        Assert.True(contextIds.Count > 50, $"{contextIds.Count} contexts");
+    }
+
+    [Fact]
+    public async Task Clear_ForgetsTheIdsEachLoopFoundByReference()
+    {
+        await using (var host = await StorageHost.CreateAsync(_database.ConnectionString))
+        {
+            // Migrated: the dictionaries exist.
+        }
+
+        await using var connection = new NpgsqlConnection(_database.ConnectionString);
+        await connection.OpenAsync().DefaultTimeout();
+        var records = TestFlows.Generate(3, seed: 2);
+        var dictionaries = new FlowDictionaries();
+        var ids = new RowIds();
+        await dictionaries.ResolveAsync(connection, records, 0, records.Count, ids, CancellationToken.None)
+            .DefaultTimeout();
+        await dictionaries.ResolveAsync(connection, records, 0, records.Count, ids, CancellationToken.None)
+            .DefaultTimeout();
+        var before = (ids.Src[0], ids.Dst[0], ids.Context[0]);
+
+        // The rows are numbered again; the caches are told so.
+        await using (var renumber = new NpgsqlCommand(
+                         "UPDATE flow_endpoints SET id = id + 1000; UPDATE flow_contexts SET id = id + 1000", connection))
+        {
+            await renumber.ExecuteNonQueryAsync().DefaultTimeout();
+        }
+
+        dictionaries.Clear();
+        await dictionaries.ResolveAsync(connection, records, 0, records.Count, ids, CancellationToken.None)
+            .DefaultTimeout();
+        Assert.Equal((before.Item1 + 1000, before.Item2 + 1000, before.Item3 + 1000),
+            (ids.Src[0], ids.Dst[0], ids.Context[0]));
+    }
+
+    private static void Consistent<TKey>(Dictionary<TKey, int> seen, TKey key, int id)
+        where TKey : notnull
+    {
+        if (seen.TryGetValue(key, out var known))
+        {
+            Assert.Equal(known, id);
+        }
+        else
+        {
+            Assert.DoesNotContain(id, seen.Values);
+            seen[key] = id;
+        }
     }
 }
