@@ -457,18 +457,35 @@ public static class PbflowReader
         /// <summary>A varint of at most 10 bytes; bits past 64 are dropped, as the generated parser drops them.</summary>
         public bool TryVarint(out ulong value)
         {
+            // Tags, lengths and most values fit in one byte.
+            var position = _position;
+            if ((uint)position < (uint)_data.Length && _data[position] < 0x80)
+            {
+                value = _data[position];
+                _position = position + 1;
+                return true;
+            }
+
+            return TryLongVarint(out value);
+        }
+
+        private bool TryLongVarint(out ulong value)
+        {
+            var data = _data;
+            var position = _position;
             value = 0;
             for (var shift = 0; shift < 70; shift += 7)
             {
-                if (_position >= _data.Length)
+                if ((uint)position >= (uint)data.Length)
                 {
                     return false;
                 }
 
-                var b = _data[_position++];
+                var b = data[position++];
                 value |= (ulong)(b & 0x7F) << shift;
                 if ((b & 0x80) == 0)
                 {
+                    _position = position;
                     return true;
                 }
             }
