@@ -47,27 +47,29 @@ internal sealed class FlowDatabaseWriter(NpgsqlDataSource dataSource, StorageMod
         var days = lane.Days;
         rollups.Clear();
         days.Clear();
-        for (var i = start; i < start + count; i++)
-        {
-            var record = batch[i];
-            var timeEnd = FlowTime.Clamp(record.TimeFlowEndMs);
-            rollups.Add(record, timeEnd);
-            if (mode == StorageMode.Native)
-            {
-                AddDay(days, FlowPartitions.DayOf(timeEnd));
-            }
-        }
-
         var connection = await dataSource.OpenOrAbandonAsync(abort).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
+            // Dictionary rows commit on their own, before the batch: a cached id always names a stored row.
+            var ids = lane.Ids;
+            await _dictionaries.ResolveAsync(connection, batch, start, count, ids, abort).ConfigureAwait(false);
+            for (var i = 0; i < count; i++)
+            {
+                var record = batch[start + i];
+                var timeEnd = FlowTime.Clamp(record.TimeFlowEndMs);
+                rollups.Add(record, timeEnd, ids.Src[i], ids.Dst[i], ids.Context[i]);
+                if (mode == StorageMode.Native)
+                {
+                    AddDay(days, FlowPartitions.DayOf(timeEnd));
+                }
+            }
+
+            rollups.Fold();
             if (days.Count > 0)
             {
                 await partitions.EnsureAsync(connection, days, abort).ConfigureAwait(false);
             }
 
-            // Dictionary rows commit on their own, before the batch: a cached id always names a stored row.
-            await _dictionaries.ResolveAsync(connection, batch, start, count, lane.Ids, abort).ConfigureAwait(false);
             await _dictionaries.ResolveRollupKeysAsync(connection, rollups.Level(0).Keys, lane.RollupKeyIds, abort)
                 .ConfigureAwait(false);
 
