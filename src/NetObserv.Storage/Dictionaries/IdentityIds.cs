@@ -120,19 +120,30 @@ internal sealed class IdentityIds(int slots = IdentityIds.DefaultSlots)
             ? slots
             : throw new ArgumentOutOfRangeException(nameof(slots), slots, "a power of two is needed");
 
+    // Only the name's identity is hashed: reading an object's hash touches its memory, and the name
+    // (with the MAC) already tells most endpoints apart; the other fields are compared by reference.
     private int EndpointIndex(KubernetesMetadata m, ulong? mac) =>
-        HashCode.Combine(RuntimeHelpers.GetHashCode(m.Name), RuntimeHelpers.GetHashCode(m.Namespace),
-            RuntimeHelpers.GetHashCode(m.HostName), mac) & _mask;
+        HashCode.Combine(RuntimeHelpers.GetHashCode(m.Name), mac) & _mask;
 
     private int ContextIndex(FlowRecord r)
     {
+        // Every field that commonly differs between a node's contexts (IPv4 and IPv6, app and infra,
+        // directions and interfaces): keys that share a slot push each other out.
         var interfaces = r.Interfaces;
         var directions = r.IfDirections;
-        return HashCode.Combine(r.FlowDirection, r.AgentIP,
-            interfaces is { Length: > 0 } ? RuntimeHelpers.GetHashCode(interfaces[0]) : 0,
-            directions is { Length: > 0 } ? directions[0] : -1, r.Duplicate, RuntimeHelpers.GetHashCode(r.RecordType))
-            & _mask;
+        var h = Mix(0, r.FlowDirection ?? -1);
+        h = Mix(h, r.AgentIP?.GetHashCode() ?? 0);
+        h = Mix(h, interfaces is { Length: > 0 } ? RuntimeHelpers.GetHashCode(interfaces[^1]) : interfaces is null ? -1 : 0);
+        h = Mix(h, directions is { Length: > 0 } ? (directions[^1] << 8) | directions.Length : directions is null ? -1 : 0);
+        h = Mix(h, r.Duplicate is { } duplicate ? (duplicate ? 1 : 2) : 0);
+        h = Mix(h, r.Etype ?? -1);
+        h = Mix(h, r.Sampling ?? -1);
+        h = Mix(h, RuntimeHelpers.GetHashCode(r.K8SFlowLayer));
+        h = Mix(h, RuntimeHelpers.GetHashCode(r.RecordType));
+        return (int)(h >> 32) & _mask;
     }
+
+    private static ulong Mix(ulong hash, int value) => (hash ^ (uint)value) * 0x9E3779B97F4A7C15UL;
 
     private static bool SameReferences(string[]? kept, string[]? now)
     {
