@@ -111,6 +111,12 @@ public sealed class FlowRecord
     /// </summary>
     public int ExtraFieldsDropped { get; set; }
 
+    /// <summary>
+    /// The store's dictionary ids of this record's endpoints and context, when the ingest door found them in
+    /// the store's cache (default otherwise). Not a flow field: never rendered, journaled or stored.
+    /// </summary>
+    public FlowKeyIds KeyIds { get; set; }
+
     /// <summary>Tenant the flow belongs to (from <c>X-Scope-OrgID</c> or the ingest endpoint).</summary>
     public string Tenant { get; set; } = DefaultTenant;
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using NetObserv.Flows.Pipeline;
 using NetObserv.Storage.Copy;
+using NetObserv.Storage.Dictionaries;
 using NetObserv.Storage.Journal;
 using NetObserv.Storage.LocalPostgres;
 using NetObserv.Storage.Partitions;
@@ -53,6 +54,7 @@ public static class StorageServiceCollectionExtensions
             return new FlowChannel(options.ResolvedChannelCapacity);
         });
         services.TryAddSingleton<DatabaseProbe>();
+        services.TryAddSingleton<FlowKeyCache>();
         services.TryAddSingleton<FlowJournal>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<StorageOptions>>().Value;

@@ -6,6 +6,7 @@ using NetObserv.Flows.Enrichment;
 using NetObserv.Flows.Pipeline;
 using NetObserv.Flows.Validation;
 using NetObserv.Storage;
+using NetObserv.Storage.Dictionaries;
 using NetObserv.Storage.Journal;
 
 namespace NetObserv.Server.Ingest;
@@ -30,11 +31,13 @@ internal sealed class FlowIngestService
     private readonly FlowChannel _channel;
     private readonly IFlowEnricher[] _enrichers;
     private readonly FlowJournal? _journal;
+    private readonly FlowKeyCache? _keys;
     private readonly Durability _durability;
     private long _journalRefusals;
 
     public FlowIngestService(FlowChannel channel, IEnumerable<IFlowEnricher> enrichers, FlowValidator validator,
-        IOptions<StorageOptions> storage, IMeterFactory meterFactory, FlowJournal? journal = null)
+        IOptions<StorageOptions> storage, IMeterFactory meterFactory, FlowJournal? journal = null,
+        FlowKeyCache? keys = null)
     {
         ArgumentNullException.ThrowIfNull(storage);
         ArgumentNullException.ThrowIfNull(meterFactory);
@@ -42,6 +45,7 @@ internal sealed class FlowIngestService
         _enrichers = [.. enrichers];
         Validator = validator;
         _journal = journal;
+        _keys = keys;
         _durability = journal is null ? Durability.Memory : storage.Value.DurabilityMode;
         var meter = meterFactory.Create(new MeterOptions(CollectorMetrics.MeterName));
         if (journal is not null)
@@ -112,6 +116,7 @@ internal sealed class FlowIngestService
             Enrich(batch);
         }
 
+        _keys?.Look(batch);
         if (_durability == Durability.Memory)
         {
             return _channel.TryWriteBatch(batch) ? IngestOutcome.Accepted : IngestOutcome.Backpressure;
@@ -157,6 +162,7 @@ internal sealed class FlowIngestService
         }
 
         Enrich(batch);
+        _keys?.Look(batch);
         if (_durability == Durability.Memory)
         {
             var lost = 0;

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using NetObserv.Flows;
 using NetObserv.Flows.Pipeline;
+using NetObserv.Storage.Dictionaries;
 using NetObserv.Storage.Journal;
 using NetObserv.Storage.Partitions;
 using NetObserv.Storage.Spill;
@@ -80,7 +81,7 @@ public sealed class FlowBatchWriter : BackgroundService
 
     public FlowBatchWriter(FlowChannel channel, FlowDatabase database, FlowPartitions partitions,
         IOptions<StorageOptions> options, IMeterFactory meterFactory, TimeProvider timeProvider,
-        ILogger<FlowBatchWriter> logger, FlowJournal? journal = null)
+        ILogger<FlowBatchWriter> logger, FlowJournal? journal = null, FlowKeyCache? keys = null)
     {
         ArgumentNullException.ThrowIfNull(channel);
         ArgumentNullException.ThrowIfNull(database);
@@ -109,7 +110,8 @@ public sealed class FlowBatchWriter : BackgroundService
         _metrics = new FlowWriterMetrics(meterFactory, () => _channel.Count + Volatile.Read(ref _inFlight),
             () => (_journal?.Bytes ?? 0) + (_spillFiles?.Bytes ?? 0));
         _rejected = new RejectedFlows(database.DataSource, Math.Max(0, storage.RejectedMaxRows), _metrics, _logger);
-        _database = new FlowDatabaseWriter(database.DataSource, database.Mode, partitions, _metrics, _time);
+        _database = new FlowDatabaseWriter(database.DataSource, database.Mode, partitions, _metrics, _time,
+            (keys ?? new FlowKeyCache()).Dictionaries);
         _replayer = new JournalReplayer(_database, journal, _spillFiles, _rejected, _counters, _metrics, _batchSize,
             probeInterval, _time, _logger);
     }

@@ -15,9 +15,9 @@ namespace NetObserv.Storage.Copy;
 /// spill file key it replays (<c>spill_replayed</c>). Writers only append, so they never wait on each other's rows.
 /// </summary>
 internal sealed class FlowDatabaseWriter(NpgsqlDataSource dataSource, StorageMode mode, FlowPartitions partitions,
-    FlowWriterMetrics metrics, TimeProvider time)
+    FlowWriterMetrics metrics, TimeProvider time, FlowDictionaries dictionaries)
 {
-    private readonly FlowDictionaries _dictionaries = new();
+    private readonly FlowDictionaries _dictionaries = dictionaries;
     private long _rowsWritten;
     private long _batches;
 

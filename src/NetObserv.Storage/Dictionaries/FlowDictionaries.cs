@@ -14,7 +14,10 @@ namespace NetObserv.Storage.Dictionaries;
 /// cache always names a committed row. Each cache is bounded; past the bound it starts again empty
 /// and fills from the database.
 /// </summary>
-internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.DefaultMaxEntries)
+/// <param name="maxEntries">Entries kept per dictionary before the cache starts again.</param>
+/// <param name="identitySlots">Slots of the cache by identity (<see cref="IdentityIds"/>) per kind of key.</param>
+internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.DefaultMaxEntries,
+    int identitySlots = IdentityIds.DefaultSlots)
 {
     /// <summary>Entries kept per dictionary before the cache starts again.</summary>
     public const int DefaultMaxEntries = 200_000;
@@ -23,14 +26,37 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
     private readonly ConcurrentDictionary<ContextKey, int> _contexts = new();
     private readonly ConcurrentDictionary<RollupKey, int> _rollupKeys = new();
 
-    // Raised by Clear: every loop's IdentityIds forgets what it found before.
-    private long _generation;
+    private readonly IdentityIds _identities = new(identitySlots);
+
+    // Raised by Clear: what IdentityIds and the records' KeyIds hold from before no longer counts. Never 0,
+    // which marks a record whose keys were not looked up.
+    private long _generation = 1;
 
     /// <summary>Cached endpoint ids.</summary>
     public int EndpointCount => _endpoints.Count;
 
     /// <summary>Cached context ids.</summary>
     public int ContextCount => _contexts.Count;
+
+    /// <summary>
+    /// Sets <see cref="FlowRecord.KeyIds"/> of each record whose endpoints and context are all in the cache
+    /// by identity, so the writer does not read them again. Called by the ingest door once a batch will not
+    /// change any more, while its records are still in the processor's caches: the writer gets them much later.
+    /// </summary>
+    public void Look(IReadOnlyList<FlowRecord> records)
+    {
+        var generation = Volatile.Read(ref _generation);
+        var known = _identities;
+        for (var i = 0; i < records.Count; i++)
+        {
+            var record = records[i];
+            record.KeyIds = known.TryGetEndpoint(record.Src, record.SrcMac, generation, out var src)
+                && known.TryGetEndpoint(record.Dst, record.DstMac, generation, out var dst)
+                && known.TryGetContext(record, generation, out var context)
+                    ? new FlowKeyIds(src, dst, context, generation)
+                    : default;
+        }
+    }
 
     /// <summary>
     /// Fills <paramref name="ids"/> with the source endpoint, destination endpoint and context ids of
@@ -40,19 +66,26 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
         RowIds ids, CancellationToken cancellationToken)
     {
         ids.EnsureCapacity(count);
-        var known = ids.Identities;
-        known.Begin(Volatile.Read(ref _generation));
+        var generation = Volatile.Read(ref _generation);
+        var known = _identities;
         Dictionary<EndpointKey, List<int>>? missingEndpoints = null;
         Dictionary<ContextKey, List<int>>? missingContexts = null;
-        // Records whose strings this loop has seen before are found by reference first (IdentityIds);
-        // then neighbouring records mostly share their keys (one exporter, one node): the last key found
-        // is compared before the shared cache is hashed.
+        // Records the ingest door looked up (Look) carry their ids; then keys whose strings were seen before are
+        // found by reference (IdentityIds); then neighbouring records mostly share their keys (one exporter, one
+        // node): the last key found is compared before the shared cache is hashed.
         var recentEndpoint = new Recent<EndpointKey>();
         var recentContext = new Recent<ContextKey>();
         for (var i = 0; i < count; i++)
         {
             var record = records[start + i];
-            if (TryEndpoint(known, ref recentEndpoint, record.Src, record.SrcMac, out var id, out var src))
+            var looked = record.KeyIds;
+            if (looked.Generation == generation)
+            {
+                (ids.Src[i], ids.Dst[i], ids.Context[i]) = (looked.Src, looked.Dst, looked.Context);
+                continue;
+            }
+
+            if (TryEndpoint(known, generation, ref recentEndpoint, record.Src, record.SrcMac, out var id, out var src))
             {
                 ids.Src[i] = id;
             }
@@ -61,7 +94,7 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
                 Pending(ref missingEndpoints, src, i);
             }
 
-            if (TryEndpoint(known, ref recentEndpoint, record.Dst, record.DstMac, out id, out var dst))
+            if (TryEndpoint(known, generation, ref recentEndpoint, record.Dst, record.DstMac, out id, out var dst))
             {
                 ids.Dst[i] = id;
             }
@@ -71,7 +104,7 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
                 Pending(ref missingEndpoints, dst, ~i);
             }
 
-            if (known.TryGetContext(record, out id))
+            if (known.TryGetContext(record, generation, out id))
             {
                 ids.Context[i] = id;
             }
@@ -82,7 +115,7 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
                 {
                     ids.Context[i] = id;
                     recentContext.Set(context, id);
-                    known.SetContext(record, id);
+                    known.SetContext(record, id, generation);
                 }
                 else
                 {
@@ -113,10 +146,13 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
                 if (slot >= 0)
                 {
                     ids.Src[slot] = endpointIds[k];
+                    known.SetEndpoint(records[start + slot].Src, records[start + slot].SrcMac, endpointIds[k], generation);
                 }
                 else
                 {
                     ids.Dst[~slot] = endpointIds[k];
+                    known.SetEndpoint(records[start + ~slot].Dst, records[start + ~slot].DstMac, endpointIds[k],
+                        generation);
                 }
             }
 
@@ -128,6 +164,7 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
             foreach (var slot in missingContexts![contextKeys[k]])
             {
                 ids.Context[slot] = contextIds[k];
+                known.SetContext(records[start + slot], contextIds[k], generation);
             }
 
             Remember(_contexts, contextKeys[k], contextIds[k]);
@@ -138,11 +175,11 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
     /// The id of one side's endpoint if this loop or the shared cache knows it; else false and the key
     /// to add.
     /// </summary>
-    private bool TryEndpoint(IdentityIds known, ref Recent<EndpointKey> recent, KubernetesMetadata side, ulong? mac,
-        out int id, out EndpointKey key)
+    private bool TryEndpoint(IdentityIds known, long generation, ref Recent<EndpointKey> recent,
+        KubernetesMetadata side, ulong? mac, out int id, out EndpointKey key)
     {
         key = default;
-        if (known.TryGetEndpoint(side, mac, out id))
+        if (known.TryGetEndpoint(side, mac, generation, out id))
         {
             return true;
         }
@@ -151,7 +188,7 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
         if (recent.TryGet(key, out id) || _endpoints.TryGetValue(key, out id))
         {
             recent.Set(key, id);
-            known.SetEndpoint(side, mac, id);
+            known.SetEndpoint(side, mac, id, generation);
             return true;
         }
 
@@ -362,17 +399,9 @@ internal struct Recent<TKey>
     }
 }
 
-/// <summary>
-/// The dictionary ids of one batch's rows, reused from batch to batch, and the keys the loop found
-/// before (<see cref="IdentityIds"/>).
-/// </summary>
-/// <param name="identitySlots">Slots of <see cref="Identities"/> per kind of key.</param>
-internal sealed class RowIds(int identitySlots = IdentityIds.DefaultSlots)
+/// <summary>The dictionary ids of one batch's rows, reused from batch to batch.</summary>
+internal sealed class RowIds
 {
-    private IdentityIds? _identities;
-
-    public IdentityIds Identities => _identities ??= new(identitySlots);
-
     public int[] Src { get; private set; } = [];
     public int[] Dst { get; private set; } = [];
     public int[] Context { get; private set; } = [];

@@ -5,13 +5,15 @@ using NetObserv.Flows;
 namespace NetObserv.Storage.Dictionaries;
 
 /// <summary>
-/// One writer loop's recent endpoint and context ids, found by the identity of what a record carries
-/// rather than by its text. Enrichment gives every flow of one pod the same string instances and the
-/// pbflow reader one instance per interface name, so a repeated key is recognised by comparing
-/// references, without cleaning and hashing its text as <see cref="EndpointKey"/> and
-/// <see cref="ContextKey"/> do. The same references always hold the same text, so a hit gives the id
-/// the full key would; anything else (new instances of known text, a key not seen yet) is a miss and
-/// takes the full path. Direct-mapped and fixed in size: a key only replaces the one in its slot.
+/// Recent endpoint and context ids, found by the identity of what a record carries rather than by its
+/// text. Enrichment gives every flow of one pod the same string instances, so a repeated key is recognised
+/// by comparing references, without cleaning and hashing its text as <see cref="EndpointKey"/> and
+/// <see cref="ContextKey"/> do (interface names, which each reading thread makes its own instances of, are
+/// compared by text). The same references always hold the same text, so a hit gives the id the full key
+/// would; anything else (new
+/// instances of known text, a key not seen yet, an entry of an older generation) is a miss and takes the
+/// full path. Direct-mapped and fixed in size: a key only replaces the one in its slot. Safe for any number
+/// of threads: a slot holds an immutable entry, read and replaced whole.
 /// </summary>
 /// <param name="slots">Slots per kind of key, a power of two.</param>
 internal sealed class IdentityIds(int slots = IdentityIds.DefaultSlots)
@@ -19,111 +21,73 @@ internal sealed class IdentityIds(int slots = IdentityIds.DefaultSlots)
     /// <summary>Slots per kind of key unless told otherwise.</summary>
     public const int DefaultSlots = 4096;
 
-    private readonly EndpointSlot[] _endpoints = new EndpointSlot[CheckSlots(slots)];
-    private readonly ContextSlot[] _contexts = new ContextSlot[slots];
+    private readonly EndpointEntry?[] _endpoints = new EndpointEntry?[CheckSlots(slots)];
+    private readonly ContextEntry?[] _contexts = new ContextEntry?[slots];
     private readonly int _mask = slots - 1;
-    private long _generation;
 
-    /// <summary>
-    /// Forgets every slot when <paramref name="generation"/> differs from the one the slots were filled
-    /// under (the shared cache was cleared since, so their ids may be stale).
-    /// </summary>
-    public void Begin(long generation)
+    /// <summary>The id of <paramref name="m"/> with <paramref name="mac"/> if its slot holds it, of <paramref name="generation"/>.</summary>
+    public bool TryGetEndpoint(KubernetesMetadata m, ulong? mac, long generation, out int id)
     {
-        if (generation != _generation)
+        var entry = Volatile.Read(ref _endpoints[EndpointIndex(m, mac)]);
+        if (entry is not null && entry.Generation == generation
+            && ReferenceEquals(entry.Name, m.Name)
+            && ReferenceEquals(entry.Namespace, m.Namespace)
+            && ReferenceEquals(entry.Type, m.Type)
+            && ReferenceEquals(entry.OwnerName, m.OwnerName)
+            && ReferenceEquals(entry.OwnerType, m.OwnerType)
+            && ReferenceEquals(entry.HostIP, m.HostIP)
+            && ReferenceEquals(entry.HostName, m.HostName)
+            && ReferenceEquals(entry.Zone, m.Zone)
+            && ReferenceEquals(entry.SubnetLabel, m.SubnetLabel)
+            && entry.Mac == mac)
         {
-            Array.Clear(_endpoints);
-            Array.Clear(_contexts);
-            _generation = generation;
+            id = entry.Id;
+            return true;
         }
+
+        id = 0;
+        return false;
     }
 
-    public bool TryGetEndpoint(KubernetesMetadata m, ulong? mac, out int id)
-    {
-        ref var slot = ref _endpoints[EndpointIndex(m, mac)];
-        id = slot.Id;
-        return slot.Used
-            && ReferenceEquals(slot.Name, m.Name)
-            && ReferenceEquals(slot.Namespace, m.Namespace)
-            && ReferenceEquals(slot.Type, m.Type)
-            && ReferenceEquals(slot.OwnerName, m.OwnerName)
-            && ReferenceEquals(slot.OwnerType, m.OwnerType)
-            && ReferenceEquals(slot.HostIP, m.HostIP)
-            && ReferenceEquals(slot.HostName, m.HostName)
-            && ReferenceEquals(slot.Zone, m.Zone)
-            && ReferenceEquals(slot.SubnetLabel, m.SubnetLabel)
-            && slot.Mac == mac;
-    }
+    public void SetEndpoint(KubernetesMetadata m, ulong? mac, int id, long generation) =>
+        Volatile.Write(ref _endpoints[EndpointIndex(m, mac)], new EndpointEntry(m, mac, id, generation));
 
-    public void SetEndpoint(KubernetesMetadata m, ulong? mac, int id)
+    /// <summary>The context id of <paramref name="r"/> if its slot holds it, of <paramref name="generation"/>.</summary>
+    public bool TryGetContext(FlowRecord r, long generation, out int id)
     {
-        ref var slot = ref _endpoints[EndpointIndex(m, mac)];
-        slot = new EndpointSlot
+        var entry = Volatile.Read(ref _contexts[ContextIndex(r)]);
+        if (entry is not null && entry.Generation == generation
+            && ReferenceEquals(entry.Tenant, r.Tenant)
+            && entry.FlowDirection == r.FlowDirection
+            && SameText(entry.Interfaces, r.Interfaces)
+            && SameValues(entry.IfDirections, r.IfDirections)
+            && entry.Duplicate == r.Duplicate
+            && Equals(entry.AgentIP, r.AgentIP)
+            && entry.Etype == r.Etype
+            && entry.Sampling == r.Sampling
+            && ReferenceEquals(entry.FlowLayer, r.K8SFlowLayer)
+            && ReferenceEquals(entry.ClusterName, r.K8SClusterName)
+            && ReferenceEquals(entry.RecordType, r.RecordType))
         {
-            Used = true,
-            Name = m.Name,
-            Namespace = m.Namespace,
-            Type = m.Type,
-            OwnerName = m.OwnerName,
-            OwnerType = m.OwnerType,
-            HostIP = m.HostIP,
-            HostName = m.HostName,
-            Zone = m.Zone,
-            SubnetLabel = m.SubnetLabel,
-            Mac = mac,
-            Id = id,
-        };
+            id = entry.Id;
+            return true;
+        }
+
+        id = 0;
+        return false;
     }
 
-    public bool TryGetContext(FlowRecord r, out int id)
-    {
-        ref var slot = ref _contexts[ContextIndex(r)];
-        id = slot.Id;
-        return slot.Used
-            && ReferenceEquals(slot.Tenant, r.Tenant)
-            && slot.FlowDirection == r.FlowDirection
-            && SameReferences(slot.Interfaces, r.Interfaces)
-            && SameValues(slot.IfDirections, r.IfDirections)
-            && slot.Duplicate == r.Duplicate
-            && Equals(slot.AgentIP, r.AgentIP)
-            && slot.Etype == r.Etype
-            && slot.Sampling == r.Sampling
-            && ReferenceEquals(slot.FlowLayer, r.K8SFlowLayer)
-            && ReferenceEquals(slot.ClusterName, r.K8SClusterName)
-            && ReferenceEquals(slot.RecordType, r.RecordType);
-    }
-
-    public void SetContext(FlowRecord r, int id)
-    {
-        ref var slot = ref _contexts[ContextIndex(r)];
-        // Copies of the arrays: the record's own could be changed after it is written.
-        slot = new ContextSlot
-        {
-            Used = true,
-            Tenant = r.Tenant,
-            FlowDirection = r.FlowDirection,
-            Interfaces = r.Interfaces is { } interfaces ? [.. interfaces] : null,
-            IfDirections = r.IfDirections is { } directions ? [.. directions] : null,
-            Duplicate = r.Duplicate,
-            AgentIP = r.AgentIP,
-            Etype = r.Etype,
-            Sampling = r.Sampling,
-            FlowLayer = r.K8SFlowLayer,
-            ClusterName = r.K8SClusterName,
-            RecordType = r.RecordType,
-            Id = id,
-        };
-    }
+    public void SetContext(FlowRecord r, int id, long generation) =>
+        Volatile.Write(ref _contexts[ContextIndex(r)], new ContextEntry(r, id, generation));
 
     private static int CheckSlots(int slots) =>
         slots > 0 && (slots & (slots - 1)) == 0
             ? slots
             : throw new ArgumentOutOfRangeException(nameof(slots), slots, "a power of two is needed");
 
-    // Only the name's identity is hashed: reading an object's hash touches its memory, and the name
-    // (with the MAC) already tells most endpoints apart; the other fields are compared by reference.
     private int EndpointIndex(KubernetesMetadata m, ulong? mac) =>
-        HashCode.Combine(RuntimeHelpers.GetHashCode(m.Name), mac) & _mask;
+        HashCode.Combine(RuntimeHelpers.GetHashCode(m.Name), RuntimeHelpers.GetHashCode(m.Namespace),
+            RuntimeHelpers.GetHashCode(m.HostName), mac) & _mask;
 
     private int ContextIndex(FlowRecord r)
     {
@@ -133,7 +97,7 @@ internal sealed class IdentityIds(int slots = IdentityIds.DefaultSlots)
         var directions = r.IfDirections;
         var h = Mix(0, r.FlowDirection ?? -1);
         h = Mix(h, r.AgentIP?.GetHashCode() ?? 0);
-        h = Mix(h, interfaces is { Length: > 0 } ? RuntimeHelpers.GetHashCode(interfaces[^1]) : interfaces is null ? -1 : 0);
+        h = Mix(h, interfaces is { Length: > 0 } ? Sketch(interfaces[^1]) : interfaces is null ? -1 : 0);
         h = Mix(h, directions is { Length: > 0 } ? (directions[^1] << 8) | directions.Length : directions is null ? -1 : 0);
         h = Mix(h, r.Duplicate is { } duplicate ? (duplicate ? 1 : 2) : 0);
         h = Mix(h, r.Etype ?? -1);
@@ -145,7 +109,11 @@ internal sealed class IdentityIds(int slots = IdentityIds.DefaultSlots)
 
     private static ulong Mix(ulong hash, int value) => (hash ^ (uint)value) * 0x9E3779B97F4A7C15UL;
 
-    private static bool SameReferences(string[]? kept, string[]? now)
+    // Interface names are compared and hashed by their text: each reading thread has its own instances.
+    private static int Sketch(string name) =>
+        name.Length == 0 ? 0 : name.Length | (name[0] << 8) | (name[^1] << 20);
+
+    private static bool SameText(string[]? kept, string[]? now)
     {
         if (kept is null || now is null)
         {
@@ -159,7 +127,7 @@ internal sealed class IdentityIds(int slots = IdentityIds.DefaultSlots)
 
         for (var i = 0; i < kept.Length; i++)
         {
-            if (!ReferenceEquals(kept[i], now[i]))
+            if (!string.Equals(kept[i], now[i], StringComparison.Ordinal))
             {
                 return false;
             }
@@ -171,36 +139,38 @@ internal sealed class IdentityIds(int slots = IdentityIds.DefaultSlots)
     private static bool SameValues(int[]? kept, int[]? now) =>
         kept is null ? now is null : now is not null && kept.AsSpan().SequenceEqual(now);
 
-    private struct EndpointSlot
+    private sealed class EndpointEntry(KubernetesMetadata m, ulong? mac, int id, long generation)
     {
-        public bool Used;
-        public string? Name;
-        public string? Namespace;
-        public string? Type;
-        public string? OwnerName;
-        public string? OwnerType;
-        public IPAddress? HostIP;
-        public string? HostName;
-        public string? Zone;
-        public string? SubnetLabel;
-        public ulong? Mac;
-        public int Id;
+        public readonly string? Name = m.Name;
+        public readonly string? Namespace = m.Namespace;
+        public readonly string? Type = m.Type;
+        public readonly string? OwnerName = m.OwnerName;
+        public readonly string? OwnerType = m.OwnerType;
+        public readonly IPAddress? HostIP = m.HostIP;
+        public readonly string? HostName = m.HostName;
+        public readonly string? Zone = m.Zone;
+        public readonly string? SubnetLabel = m.SubnetLabel;
+        public readonly ulong? Mac = mac;
+        public readonly int Id = id;
+        public readonly long Generation = generation;
     }
 
-    private struct ContextSlot
+    private sealed class ContextEntry(FlowRecord r, int id, long generation)
     {
-        public bool Used;
-        public string? Tenant;
-        public int? FlowDirection;
-        public string[]? Interfaces;
-        public int[]? IfDirections;
-        public bool? Duplicate;
-        public IPAddress? AgentIP;
-        public int? Etype;
-        public int? Sampling;
-        public string? FlowLayer;
-        public string? ClusterName;
-        public string? RecordType;
-        public int Id;
+        public readonly string? Tenant = r.Tenant;
+        public readonly int? FlowDirection = r.FlowDirection;
+
+        // Copies: the record's own arrays could be changed after it is written.
+        public readonly string[]? Interfaces = r.Interfaces is { } interfaces ? [.. interfaces] : null;
+        public readonly int[]? IfDirections = r.IfDirections is { } directions ? [.. directions] : null;
+        public readonly bool? Duplicate = r.Duplicate;
+        public readonly IPAddress? AgentIP = r.AgentIP;
+        public readonly int? Etype = r.Etype;
+        public readonly int? Sampling = r.Sampling;
+        public readonly string? FlowLayer = r.K8SFlowLayer;
+        public readonly string? ClusterName = r.K8SClusterName;
+        public readonly string? RecordType = r.RecordType;
+        public readonly int Id = id;
+        public readonly long Generation = generation;
     }
 }
