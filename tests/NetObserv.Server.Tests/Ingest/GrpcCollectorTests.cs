@@ -5,6 +5,7 @@ using System.Net.NetworkInformation;
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using NetObserv.Flows.Pbflow;
+using NetObserv.Server.Ingest;
 using NetObserv.Server.Tests.Hosting;
 using NetObserv.Storage.Copy;
 using NetObserv.Testing;
@@ -194,6 +195,39 @@ public sealed class GrpcCollectorTests
             what: acknowledged + " rows");
         await Task.Delay(300);
         Assert.Equal(acknowledged, await CountRowsAsync(server.ConnectionString));
+    }
+
+    [Fact]
+    public async Task Door_FlowsWhoseKeysWereStored_CarryTheirIdsAndAreStoredWithThem()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var channel = GrpcIngestClient.Channel(server.GrpcPort);
+        var client = new Collector.CollectorClient(channel);
+        var endMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await client.SendAsync(GrpcIngestClient.Batch(10, 0, endMs)).ResponseAsync.DefaultTimeout();
+        await Timeouts.WaitUntilAsync(async () => await CountRowsAsync(server.ConnectionString) == 10, what: "10 rows");
+
+        // The same keys again, through the door the transports use: the writer does not look them up again.
+        var door = server.Services.GetRequiredService<FlowIngestService>();
+        var again = GrpcIngestClient.Batch(10, 100, endMs).Entries
+            .Select(r => PbflowMapper.TryMap(r, endMs / 1000, out _)!).ToList();
+        Assert.Equal(IngestOutcome.Accepted, await door.AcceptAsync(again, enrich: true).DefaultTimeout());
+        Assert.All(again, r => Assert.NotEqual(0, r.KeyIds.Generation));
+        await Timeouts.WaitUntilAsync(async () => await CountRowsAsync(server.ConnectionString) == 20, what: "20 rows");
+
+        var carried = again.Select(r => (r.KeyIds.Src, r.KeyIds.Dst, r.KeyIds.Context)).ToHashSet();
+        var stored = new HashSet<(int, int, int)>();
+        await using var connection = new NpgsqlConnection(server.ConnectionString);
+        await connection.OpenAsync().DefaultTimeout();
+        await using var command = new NpgsqlCommand("SELECT DISTINCT src_endpoint, dst_endpoint, context FROM flow_rows",
+            connection);
+        await using var reader = await command.ExecuteReaderAsync().DefaultTimeout();
+        while (await reader.ReadAsync().DefaultTimeout())
+        {
+            stored.Add((reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(2)));
+        }
+
+        Assert.Equal(stored, carried);
     }
 
     [Fact]
