@@ -12,7 +12,8 @@ namespace NetObserv.Storage.Dictionaries;
 /// every writer loop. Keys not seen yet are added in one round trip (one <c>flow_endpoint_id</c>,
 /// <c>flow_context_id</c> or <c>flow_rollup_key_id</c> call per new key, batched), outside the batch's transaction: an id in the
 /// cache always names a committed row. Each cache is bounded; past the bound it starts again empty
-/// and fills from the database.
+/// and fills from the database. Endpoint and context ids are also kept by the identity of the strings
+/// they were found for (<see cref="IdentityIds"/>), which the ingest door reads too (<see cref="Look"/>).
 /// </summary>
 /// <param name="maxEntries">Entries kept per dictionary before the cache starts again.</param>
 /// <param name="identitySlots">Slots of the cache by identity (<see cref="IdentityIds"/>) per kind of key.</param>
@@ -172,8 +173,8 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
     }
 
     /// <summary>
-    /// The id of one side's endpoint if this loop or the shared cache knows it; else false and the key
-    /// to add.
+    /// The id of one side's endpoint if the identity table or the cache by text knows it; else false and
+    /// the key to add.
     /// </summary>
     private bool TryEndpoint(IdentityIds known, long generation, ref Recent<EndpointKey> recent,
         KubernetesMetadata side, ulong? mac, out int id, out EndpointKey key)
