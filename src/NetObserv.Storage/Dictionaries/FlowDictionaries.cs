@@ -69,6 +69,67 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
         ids.EnsureCapacity(count);
         var generation = Volatile.Read(ref _generation);
         var known = _identities;
+        var (missingEndpoints, missingContexts) = FindKnown(records, start, count, ids, generation);
+        if (missingEndpoints is null && missingContexts is null)
+        {
+            return;
+        }
+
+        // Keys in one order in every writer loop: two batches adding the same new keys wait for each other
+        // in turn instead of each holding one the other needs.
+        var endpointKeys = missingEndpoints?.Keys.OrderBy(k => k.ToString(), StringComparer.Ordinal).ToArray() ?? [];
+        var contextKeys = missingContexts?.Keys.OrderBy(k => k.ToString(), StringComparer.Ordinal).ToArray() ?? [];
+        var added = await AddKeysAsync(connection,
+            [.. endpointKeys.Select(EndpointCommand), .. contextKeys.Select(ContextCommand)], cancellationToken)
+            .ConfigureAwait(false);
+        var endpointIds = added[..endpointKeys.Length];
+        var contextIds = added[endpointKeys.Length..];
+
+        for (var k = 0; k < endpointKeys.Length; k++)
+        {
+            var slots = missingEndpoints![endpointKeys[k]];
+            foreach (var slot in slots)
+            {
+                if (slot >= 0)
+                {
+                    ids.Src[slot] = endpointIds[k];
+                }
+                else
+                {
+                    ids.Dst[~slot] = endpointIds[k];
+                }
+            }
+
+            // Remembered by identity as the first record carrying it has it (once per key, not per record).
+            var first = records[start + (slots[0] >= 0 ? slots[0] : ~slots[0])];
+            known.SetEndpoint(slots[0] >= 0 ? first.Src : first.Dst, slots[0] >= 0 ? first.SrcMac : first.DstMac,
+                endpointIds[k], generation);
+
+            Remember(_endpoints, endpointKeys[k], endpointIds[k]);
+        }
+
+        for (var k = 0; k < contextKeys.Length; k++)
+        {
+            var slots = missingContexts![contextKeys[k]];
+            foreach (var slot in slots)
+            {
+                ids.Context[slot] = contextIds[k];
+            }
+
+            known.SetContext(records[start + slots[0]], contextIds[k], generation);
+
+            Remember(_contexts, contextKeys[k], contextIds[k]);
+        }
+    }
+
+    /// <summary>
+    /// The synchronous part of <see cref="ResolveAsync"/> (kept out of the async method, whose locals live on
+    /// the heap): fills the ids of known keys and returns the slots of the keys still to add.
+    /// </summary>
+    private (Dictionary<EndpointKey, List<int>>? Endpoints, Dictionary<ContextKey, List<int>>? Contexts) FindKnown(
+        List<FlowRecord> records, int start, int count, RowIds ids, long generation)
+    {
+        var known = _identities;
         Dictionary<EndpointKey, List<int>>? missingEndpoints = null;
         Dictionary<ContextKey, List<int>>? missingContexts = null;
         // Records the ingest door looked up (Look) carry their ids; then keys whose strings were seen before are
@@ -125,51 +186,7 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
             }
         }
 
-        if (missingEndpoints is null && missingContexts is null)
-        {
-            return;
-        }
-
-        // Keys in one order in every writer loop: two batches adding the same new keys wait for each other
-        // in turn instead of each holding one the other needs.
-        var endpointKeys = missingEndpoints?.Keys.OrderBy(k => k.ToString(), StringComparer.Ordinal).ToArray() ?? [];
-        var contextKeys = missingContexts?.Keys.OrderBy(k => k.ToString(), StringComparer.Ordinal).ToArray() ?? [];
-        var added = await AddKeysAsync(connection,
-            [.. endpointKeys.Select(EndpointCommand), .. contextKeys.Select(ContextCommand)], cancellationToken)
-            .ConfigureAwait(false);
-        var endpointIds = added[..endpointKeys.Length];
-        var contextIds = added[endpointKeys.Length..];
-
-        for (var k = 0; k < endpointKeys.Length; k++)
-        {
-            foreach (var slot in missingEndpoints![endpointKeys[k]])
-            {
-                if (slot >= 0)
-                {
-                    ids.Src[slot] = endpointIds[k];
-                    known.SetEndpoint(records[start + slot].Src, records[start + slot].SrcMac, endpointIds[k], generation);
-                }
-                else
-                {
-                    ids.Dst[~slot] = endpointIds[k];
-                    known.SetEndpoint(records[start + ~slot].Dst, records[start + ~slot].DstMac, endpointIds[k],
-                        generation);
-                }
-            }
-
-            Remember(_endpoints, endpointKeys[k], endpointIds[k]);
-        }
-
-        for (var k = 0; k < contextKeys.Length; k++)
-        {
-            foreach (var slot in missingContexts![contextKeys[k]])
-            {
-                ids.Context[slot] = contextIds[k];
-                known.SetContext(records[start + slot], contextIds[k], generation);
-            }
-
-            Remember(_contexts, contextKeys[k], contextIds[k]);
-        }
+        return (missingEndpoints, missingContexts);
     }
 
     /// <summary>
