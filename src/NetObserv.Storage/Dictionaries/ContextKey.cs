@@ -86,6 +86,7 @@ internal readonly struct ContextKey : IEquatable<ContextKey>
 
     public static bool operator !=(ContextKey left, ContextKey right) => !left.Equals(right);
 
-    private static bool SameElements<T>(T[]? a, T[]? b) =>
+    /// <summary>Both null, or the same elements in the same order (strings compared ordinally).</summary>
+    internal static bool SameElements<T>(T[]? a, T[]? b) =>
         a is null ? b is null : b is not null && a.AsSpan().SequenceEqual(b);
 }

@@ -10,10 +10,9 @@ namespace NetObserv.Storage.Dictionaries;
 /// by comparing references, without cleaning and hashing its text as <see cref="EndpointKey"/> and
 /// <see cref="ContextKey"/> do (interface names, which each reading thread makes its own instances of, are
 /// compared by text). The same references always hold the same text, so a hit gives the id the full key
-/// would; anything else (new
-/// instances of known text, a key not seen yet, an entry of an older generation) is a miss and takes the
-/// full path. Direct-mapped and fixed in size: a key only replaces the one in its slot. Safe for any number
-/// of threads: a slot holds an immutable entry, read and replaced whole.
+/// would; anything else (new instances of known text, a key not seen yet, an entry of an older generation)
+/// is a miss and takes the full path. Direct-mapped and fixed in size: a key only replaces the one in its
+/// slot. Safe for any number of threads: a slot holds an immutable entry, read and replaced whole.
 /// </summary>
 /// <param name="slots">Slots per kind of key, a power of two.</param>
 internal sealed class IdentityIds(int slots = IdentityIds.DefaultSlots)
@@ -59,8 +58,8 @@ internal sealed class IdentityIds(int slots = IdentityIds.DefaultSlots)
         if (entry is not null && entry.Generation == generation
             && ReferenceEquals(entry.Tenant, r.Tenant)
             && entry.FlowDirection == r.FlowDirection
-            && SameText(entry.Interfaces, r.Interfaces)
-            && SameValues(entry.IfDirections, r.IfDirections)
+            && ContextKey.SameElements(entry.Interfaces, r.Interfaces)
+            && ContextKey.SameElements(entry.IfDirections, r.IfDirections)
             && entry.Duplicate == r.Duplicate
             && Equals(entry.AgentIP, r.AgentIP)
             && entry.Etype == r.Etype
@@ -109,35 +108,9 @@ internal sealed class IdentityIds(int slots = IdentityIds.DefaultSlots)
 
     private static ulong Mix(ulong hash, int value) => (hash ^ (uint)value) * 0x9E3779B97F4A7C15UL;
 
-    // Interface names are compared and hashed by their text: each reading thread has its own instances.
+    // Interface names are hashed (and compared) by their text: each reading thread has its own instances.
     private static int Sketch(string name) =>
         name.Length == 0 ? 0 : name.Length | (name[0] << 8) | (name[^1] << 20);
-
-    private static bool SameText(string[]? kept, string[]? now)
-    {
-        if (kept is null || now is null)
-        {
-            return kept is null && now is null;
-        }
-
-        if (kept.Length != now.Length)
-        {
-            return false;
-        }
-
-        for (var i = 0; i < kept.Length; i++)
-        {
-            if (!string.Equals(kept[i], now[i], StringComparison.Ordinal))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private static bool SameValues(int[]? kept, int[]? now) =>
-        kept is null ? now is null : now is not null && kept.AsSpan().SequenceEqual(now);
 
     private sealed class EndpointEntry(KubernetesMetadata m, ulong? mac, int id, long generation)
     {
