@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text;
+using Npgsql;
 
 namespace NetObserv.Storage.Copy;
 
@@ -36,6 +37,42 @@ internal sealed class BinaryCopyWriter : IDisposable
         BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(11), 0);
         BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(15), 0);
         _length = 19;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="copySql"/> (a binary COPY FROM STDIN) over a raw COPY stream, sending the rows
+    /// <paramref name="writeRow"/> encodes for <paramref name="rows"/> in chunks of about <see cref="ChunkBytes"/>.
+    /// An error the server reports surfaces when the stream is closed; on any other the COPY is cancelled.
+    /// </summary>
+    public static async Task CopyAsync<T>(NpgsqlConnection connection, string copySql, IEnumerable<T> rows,
+        Action<BinaryCopyWriter, T> writeRow, CancellationToken cancellationToken)
+    {
+        var stream = await connection.BeginRawBinaryCopyAsync(copySql, cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            using var writer = new BinaryCopyWriter();
+            try
+            {
+                foreach (var row in rows)
+                {
+                    writeRow(writer, row);
+                    if (writer.Full)
+                    {
+                        await stream.WriteAsync(writer.Pending, cancellationToken).ConfigureAwait(false);
+                        writer.Sent();
+                    }
+                }
+
+                writer.Trailer();
+                await stream.WriteAsync(writer.Pending, cancellationToken).ConfigureAwait(false);
+                writer.Sent();
+            }
+            catch
+            {
+                await stream.CancelAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
     }
 
     /// <summary>True once the buffer holds a chunk worth sending.</summary>

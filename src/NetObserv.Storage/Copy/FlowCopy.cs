@@ -42,36 +42,11 @@ internal static class FlowCopy
     public static async Task<ulong> WriteAsync(NpgsqlConnection connection, string copySql, List<FlowRecord> records,
         int start, int count, RowIds ids, CancellationToken cancellationToken)
     {
-        // The rows are encoded here (BinaryCopyWriter) and sent in 64 KiB chunks over a raw COPY stream:
-        // Npgsql's importer resolves a type and runs a state machine per value, which cost more than the
-        // encoding itself. An error the server reports surfaces when the stream is closed.
-        var stream = await connection.BeginRawBinaryCopyAsync(copySql, cancellationToken).ConfigureAwait(false);
-        await using (stream.ConfigureAwait(false))
-        {
-            using var rows = new BinaryCopyWriter();
-            try
-            {
-                for (var i = 0; i < count; i++)
-                {
-                    WriteRow(rows, records[start + i], ids.Src[i], ids.Dst[i], ids.Context[i]);
-                    if (rows.Full)
-                    {
-                        await stream.WriteAsync(rows.Pending, cancellationToken).ConfigureAwait(false);
-                        rows.Sent();
-                    }
-                }
-
-                rows.Trailer();
-                await stream.WriteAsync(rows.Pending, cancellationToken).ConfigureAwait(false);
-                rows.Sent();
-            }
-            catch
-            {
-                await stream.CancelAsync().ConfigureAwait(false);
-                throw;
-            }
-        }
-
+        // The rows are encoded here (BinaryCopyWriter) and sent over a raw COPY stream: Npgsql's importer
+        // resolves a type and runs a state machine per value, which cost more than the encoding itself.
+        await BinaryCopyWriter.CopyAsync(connection, copySql, Enumerable.Range(0, count),
+            (rows, i) => WriteRow(rows, records[start + i], ids.Src[i], ids.Dst[i], ids.Context[i]), cancellationToken)
+            .ConfigureAwait(false);
         return (ulong)count;
     }
 

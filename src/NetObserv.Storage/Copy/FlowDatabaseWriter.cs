@@ -64,14 +64,18 @@ internal sealed class FlowDatabaseWriter(NpgsqlDataSource dataSource, StorageMod
                 }
             }
 
-            rollups.Fold();
+            var newRollupKeys = rollups.FoldKnown(_dictionaries);
             if (days.Count > 0)
             {
                 await partitions.EnsureAsync(connection, days, abort).ConfigureAwait(false);
             }
 
-            await _dictionaries.ResolveRollupKeysAsync(connection, rollups.Level(0).Keys, lane.RollupKeyIds, abort)
-                .ConfigureAwait(false);
+            if (newRollupKeys.Count > 0)
+            {
+                await _dictionaries.ResolveRollupKeysAsync(connection, newRollupKeys, lane.RollupKeyIds, abort)
+                    .ConfigureAwait(false);
+                rollups.FoldNew(lane.RollupKeyIds, _dictionaries);
+            }
 
             var transaction = await connection.BeginTransactionAsync(abort).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
@@ -98,7 +102,7 @@ internal sealed class FlowDatabaseWriter(NpgsqlDataSource dataSource, StorageMod
                         $"COPY reported {copied} rows for a batch of {count}");
                 }
 
-                var rollupRows = await RollupDeltas.WriteAsync(connection, rollups.Level(0), lane.RollupKeyIds, abort)
+                var rollupRows = await RollupDeltas.WriteAsync(connection, rollups.Deltas, abort)
                     .ConfigureAwait(false);
                 await transaction.CommitAsync(abort).ConfigureAwait(false);
 

@@ -27,6 +27,10 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
     private readonly ConcurrentDictionary<ContextKey, int> _contexts = new();
     private readonly ConcurrentDictionary<RollupKey, int> _rollupKeys = new();
 
+    // The rollup key is a function of a flow's endpoint and context rows: its id by theirs saves building
+    // and hashing the key's ten strings for every (minute, ids) of every batch.
+    private readonly ConcurrentDictionary<(int Src, int Dst, int Context), int> _rollupKeysByIds = new();
+
     private readonly IdentityIds _identities = new(identitySlots);
 
     // Raised by Clear: what IdentityIds and the records' KeyIds hold from before no longer counts. Never 0,
@@ -256,6 +260,14 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
         }
     }
 
+    /// <summary>The <c>flow_rollup_keys</c> id of flows with these endpoint and context ids, if cached.</summary>
+    public bool TryGetRollupKey(int src, int dst, int context, out int id) =>
+        _rollupKeysByIds.TryGetValue((src, dst, context), out id);
+
+    /// <summary>Caches the rollup key id of flows with these endpoint and context ids.</summary>
+    public void RememberRollupKey(int src, int dst, int context, int id) =>
+        Remember(_rollupKeysByIds, (src, dst, context), id);
+
     /// <summary>
     /// Runs the id functions of new keys in one round trip and returns their ids in order. The batch runs in
     /// one implicit transaction: a key the database refuses rolls back the keys before it, so callers use and
@@ -304,6 +316,7 @@ internal sealed class FlowDictionaries(int maxEntries = FlowDictionaries.Default
         _endpoints.Clear();
         _contexts.Clear();
         _rollupKeys.Clear();
+        _rollupKeysByIds.Clear();
     }
 
     private void Remember<TKey>(ConcurrentDictionary<TKey, int> cache, TKey key, int id)

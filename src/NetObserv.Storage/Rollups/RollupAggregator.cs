@@ -1,45 +1,36 @@
 using System.Runtime.InteropServices;
 using NetObserv.Flows;
 using NetObserv.Storage.Copy;
+using NetObserv.Storage.Dictionaries;
 
 namespace NetObserv.Storage.Rollups;
 
 /// <summary>
-/// Sums a batch of flows in memory by rollup key, for every <see cref="RollupLevel"/>, so each batch
-/// upserts each key once per level. The bucket of a flow is the minute (5 minutes, 10 minutes, hour)
-/// of its <c>time_end</c>. Reused between batches by one writer; not thread-safe.
+/// Sums a batch of flows in memory per minute and <c>flow_rollup_keys</c> id, so each batch appends each
+/// (minute, key) once to the rollup deltas. The bucket of a flow is the minute of its <c>time_end</c>.
+/// Reused between batches by one writer; not thread-safe.
 /// </summary>
 internal sealed class RollupAggregator
 {
-    private readonly Dictionary<RollupKey, RollupSums>[] _levels;
     private readonly Dictionary<IdKey, Pending> _byIds = [];
+    private readonly Dictionary<RollupDelta, RollupSums> _deltas = [];
+    private readonly List<(IdKey Ids, RollupSums Sums, RollupKey Dimensions)> _unknown = [];
 
-    public RollupAggregator()
-    {
-        _levels = new Dictionary<RollupKey, RollupSums>[RollupLevel.All.Count];
-        for (var i = 0; i < _levels.Length; i++)
-        {
-            _levels[i] = [];
-        }
-    }
-
-    /// <summary>Sums per bucket of <c>RollupLevel.All[level]</c> (levels after the first are filled by <see cref="Complete"/>).</summary>
-    public IReadOnlyDictionary<RollupKey, RollupSums> Level(int level) => _levels[level];
+    /// <summary>The batch's sums per minute and rollup key id, once <see cref="FoldKnown"/> (and <see cref="FoldNew"/>) ran.</summary>
+    public IReadOnlyDictionary<RollupDelta, RollupSums> Deltas => _deltas;
 
     public void Clear()
     {
         _byIds.Clear();
-        foreach (var level in _levels)
-        {
-            level.Clear();
-        }
+        _deltas.Clear();
+        _unknown.Clear();
     }
 
     /// <summary>
     /// Adds one flow whose <c>time_end</c> is <paramref name="timeEndMs"/> (already clamped) and whose
     /// dictionary ids are given. The rollup key is a function of the three ids (the source and destination
     /// endpoints' namespace and owner, the context's tenant, direction, layer and cluster), so flows are
-    /// summed by ids and bucket here, and <see cref="Fold"/> builds each key once per distinct ids.
+    /// summed by ids and minute here, and a key is built only for ids whose key id is not cached yet.
     /// </summary>
     public void Add(FlowRecord record, long timeEndMs, int srcId, int dstId, int contextId)
     {
@@ -59,44 +50,59 @@ internal sealed class RollupAggregator
         sums.Flows++;
     }
 
-    /// <summary>Moves what <see cref="Add"/> summed into level 0, keyed by the rollup key of each distinct ids.</summary>
-    public void Fold()
+    /// <summary>
+    /// Moves what <see cref="Add"/> summed into <see cref="Deltas"/> for the ids whose rollup key id
+    /// <paramref name="dictionaries"/> has cached, and returns the dimensions (rollup keys with bucket 0)
+    /// of the others, for <see cref="FlowDictionaries.ResolveRollupKeysAsync"/> and then <see cref="FoldNew"/>.
+    /// </summary>
+    public List<RollupKey> FoldKnown(FlowDictionaries dictionaries)
     {
-        var level = _levels[0];
+        var missing = new List<RollupKey>();
         foreach (var (ids, pending) in _byIds)
         {
-            ref var sums = ref CollectionsMarshal.GetValueRefOrAddDefault(level, KeyOf(pending.First!, ids.BucketMs), out _);
-            sums.Add(pending.Sums);
+            if (dictionaries.TryGetRollupKey(ids.Src, ids.Dst, ids.Context, out var keyId))
+            {
+                AddDelta(ids.BucketMs, keyId, pending.Sums);
+            }
+            else
+            {
+                var dimensions = KeyOf(pending.First!);
+                _unknown.Add((ids, pending.Sums, dimensions));
+                missing.Add(dimensions);
+            }
         }
 
         _byIds.Clear();
+        return missing;
     }
 
-    private static RollupKey KeyOf(FlowRecord record, long bucketMs)
+    /// <summary>
+    /// Moves the sums <see cref="FoldKnown"/> left into <see cref="Deltas"/>, with the key ids
+    /// <paramref name="keyIds"/> holds for their dimensions, and caches those ids by endpoint and context ids.
+    /// </summary>
+    public void FoldNew(IReadOnlyDictionary<RollupKey, int> keyIds, FlowDictionaries dictionaries)
+    {
+        foreach (var (ids, sums, dimensions) in _unknown)
+        {
+            var keyId = keyIds[dimensions];
+            AddDelta(ids.BucketMs, keyId, sums);
+            dictionaries.RememberRollupKey(ids.Src, ids.Dst, ids.Context, keyId);
+        }
+
+        _unknown.Clear();
+    }
+
+    private void AddDelta(long bucketMs, int keyId, in RollupSums sums) =>
+        CollectionsMarshal.GetValueRefOrAddDefault(_deltas, new RollupDelta(bucketMs, keyId), out _).Add(sums);
+
+    private static RollupKey KeyOf(FlowRecord record)
     {
         var src = record.Src;
         var dst = record.Dst;
-        return new RollupKey(FlowText.Clean(record.Tenant) ?? FlowRecord.DefaultTenant, bucketMs,
+        return new RollupKey(FlowText.Clean(record.Tenant) ?? FlowRecord.DefaultTenant, 0,
             FlowText.Clean(src.Namespace), FlowText.Clean(src.OwnerType), FlowText.Clean(src.OwnerName),
             FlowText.Clean(dst.Namespace), FlowText.Clean(dst.OwnerType), FlowText.Clean(dst.OwnerName),
             record.FlowDirection, FlowText.Clean(record.K8SFlowLayer), FlowText.Clean(record.K8SClusterName));
-    }
-
-    /// <summary>Derives each coarser level's sums from the level below it.</summary>
-    public void Complete()
-    {
-        for (var i = 1; i < _levels.Length; i++)
-        {
-            var width = RollupLevel.All[i].WidthMs;
-            var target = _levels[i];
-            target.Clear();
-            foreach (var (key, sums) in _levels[i - 1])
-            {
-                ref var coarse = ref CollectionsMarshal.GetValueRefOrAddDefault(target,
-                    key.WithBucket(Floor(key.BucketMs, width)), out _);
-                coarse.Add(sums);
-            }
-        }
     }
 
     /// <summary>Rounds down to a multiple of <paramref name="size"/> (also for times before 1970).</summary>
@@ -114,3 +120,6 @@ internal sealed class RollupAggregator
         public FlowRecord? First;
     }
 }
+
+/// <summary>A row of <c>flow_rollup_1m_delta</c>: the minute (Unix epoch milliseconds) and the rollup key id.</summary>
+internal readonly record struct RollupDelta(long BucketMs, int Key);

@@ -1,6 +1,5 @@
 using NetObserv.Storage.Copy;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace NetObserv.Storage.Rollups;
 
@@ -10,7 +9,7 @@ namespace NetObserv.Storage.Rollups;
 /// read or updated: <see cref="RollupCompaction"/> later merges the closed minutes into
 /// <c>flow_rollup_1m_rows</c> and derives the coarser levels from them. A sampling-corrected sum equal to
 /// its raw sum (no sampling) is stored as NULL. A row's key is the id of its dimensions in
-/// <c>flow_rollup_keys</c>, resolved before the batch's transaction.
+/// <c>flow_rollup_keys</c>, resolved before the batch's transaction (<see cref="RollupAggregator"/>).
 /// </summary>
 internal static class RollupDeltas
 {
@@ -20,48 +19,42 @@ internal static class RollupDeltas
     private const string Sql =
         "COPY " + Table + " (bucket, bytes, packets, sampled_bytes, sampled_packets, key, flows) FROM STDIN (FORMAT BINARY)";
 
-    /// <summary>
-    /// Copies <paramref name="rows"/> (per-minute sums, <see cref="RollupAggregator.Level"/> 0);
-    /// <paramref name="keyIds"/> holds the id of every key's dimensions (the key with bucket 0). Returns the
-    /// rows written.
-    /// </summary>
+    /// <summary>Copies <paramref name="rows"/> (per-minute sums by key id) and returns the rows written.</summary>
     public static async Task<int> WriteAsync(NpgsqlConnection connection,
-        IReadOnlyDictionary<RollupKey, RollupSums> rows, IReadOnlyDictionary<RollupKey, int> keyIds,
-        CancellationToken cancellationToken)
+        IReadOnlyDictionary<RollupDelta, RollupSums> rows, CancellationToken cancellationToken)
     {
         if (rows.Count == 0)
         {
             return 0;
         }
 
-        var importer = await connection.BeginBinaryImportAsync(Sql, cancellationToken).ConfigureAwait(false);
-        await using (importer.ConfigureAwait(false))
-        {
-            foreach (var (key, sums) in rows)
-            {
-                importer.StartRow();
-                importer.Write(FlowTime.ToUtc(key.BucketMs), NpgsqlDbType.TimestampTz);
-                importer.Write(sums.Bytes, NpgsqlDbType.Bigint);
-                importer.Write(sums.Packets, NpgsqlDbType.Bigint);
-                WriteSampled(importer, sums.SampledBytes, sums.Bytes);
-                WriteSampled(importer, sums.SampledPackets, sums.Packets);
-                importer.Write(keyIds[key.WithBucket(0)], NpgsqlDbType.Integer);
-                importer.Write(checked((int)sums.Flows), NpgsqlDbType.Integer);
-            }
-
-            return (int)await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
-        }
+        // Encoded by BinaryCopyWriter over a raw COPY stream, as the flows are (FlowCopy).
+        await BinaryCopyWriter.CopyAsync(connection, Sql, rows, static (w, row) => WriteRow(w, row.Key, row.Value),
+            cancellationToken).ConfigureAwait(false);
+        return rows.Count;
     }
 
-    private static void WriteSampled(NpgsqlBinaryImporter importer, long sampled, long raw)
+    private static void WriteRow(BinaryCopyWriter w, RollupDelta delta, in RollupSums sums)
+    {
+        w.StartRow(7);
+        w.Timestamp(FlowTime.Clamp(delta.BucketMs));
+        w.Int64(sums.Bytes);
+        w.Int64(sums.Packets);
+        Sampled(w, sums.SampledBytes, sums.Bytes);
+        Sampled(w, sums.SampledPackets, sums.Packets);
+        w.Int32(delta.Key);
+        w.Int32(checked((int)sums.Flows));
+    }
+
+    private static void Sampled(BinaryCopyWriter w, long sampled, long raw)
     {
         if (sampled == raw)
         {
-            importer.WriteNull();
+            w.Null();
         }
         else
         {
-            importer.Write(sampled, NpgsqlDbType.Bigint);
+            w.Int64(sampled);
         }
     }
 }

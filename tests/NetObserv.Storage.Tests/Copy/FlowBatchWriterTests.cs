@@ -16,6 +16,7 @@ public sealed class FlowBatchWriterTests(WrittenFlowsFixture fixture) : IClassFi
     {
         Assert.Equal(WrittenFlowsFixture.Count, fixture.RowsWritten);
         Assert.Equal(0, fixture.RowsRejected);
+        Assert.InRange(fixture.BatchesWritten, 10, 100);
         await using var dataSource = NpgsqlDataSource.Create(fixture.ConnectionString);
         await using var command = dataSource.CreateCommand("SELECT count(*), count(DISTINCT hash_id) FROM flows");
         await using var reader = await command.ExecuteReaderAsync().DefaultTimeout();
