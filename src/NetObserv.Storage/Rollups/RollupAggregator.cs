@@ -12,6 +12,8 @@ namespace NetObserv.Storage.Rollups;
 /// </summary>
 internal sealed class RollupAggregator
 {
+    private static readonly long s_minuteMs = RollupLevel.Minute.WidthMs;
+
     private readonly Dictionary<IdKey, Pending> _byIds = [];
     private readonly Dictionary<RollupDelta, RollupSums> _deltas = [];
     private readonly List<(IdKey Ids, RollupSums Sums, RollupKey Dimensions)> _unknown = [];
@@ -35,7 +37,7 @@ internal sealed class RollupAggregator
     public void Add(FlowRecord record, long timeEndMs, int srcId, int dstId, int contextId)
     {
         ref var pending = ref CollectionsMarshal.GetValueRefOrAddDefault(_byIds,
-            new IdKey(Floor(timeEndMs, RollupLevel.All[0].WidthMs), srcId, dstId, contextId), out var exists);
+            new IdKey(Floor(timeEndMs, s_minuteMs), srcId, dstId, contextId), out var exists);
         if (!exists)
         {
             pending.First = record;
@@ -43,10 +45,19 @@ internal sealed class RollupAggregator
 
         var factor = record.SamplingFactor;
         ref var sums = ref pending.Sums;
-        sums.Bytes = RollupSums.Saturate((Int128)sums.Bytes + record.Bytes);
-        sums.Packets = RollupSums.Saturate((Int128)sums.Packets + record.Packets);
-        sums.SampledBytes = RollupSums.Saturate(sums.SampledBytes + ((Int128)record.Bytes * factor));
-        sums.SampledPackets = RollupSums.Saturate(sums.SampledPackets + ((Int128)record.Packets * factor));
+        sums.Bytes = RollupSums.Add(sums.Bytes, record.Bytes);
+        sums.Packets = RollupSums.Add(sums.Packets, record.Packets);
+        if (factor == 1)
+        {
+            sums.SampledBytes = RollupSums.Add(sums.SampledBytes, record.Bytes);
+            sums.SampledPackets = RollupSums.Add(sums.SampledPackets, record.Packets);
+        }
+        else
+        {
+            sums.SampledBytes = RollupSums.Saturate(sums.SampledBytes + ((Int128)record.Bytes * factor));
+            sums.SampledPackets = RollupSums.Saturate(sums.SampledPackets + ((Int128)record.Packets * factor));
+        }
+
         sums.Flows++;
     }
 

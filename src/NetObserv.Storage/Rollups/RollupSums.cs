@@ -11,11 +11,21 @@ internal struct RollupSums
 
     public void Add(in RollupSums other)
     {
-        Bytes = Saturate((Int128)Bytes + other.Bytes);
-        Packets = Saturate((Int128)Packets + other.Packets);
-        SampledBytes = Saturate((Int128)SampledBytes + other.SampledBytes);
-        SampledPackets = Saturate((Int128)SampledPackets + other.SampledPackets);
+        Bytes = Add(Bytes, other.Bytes);
+        Packets = Add(Packets, other.Packets);
+        SampledBytes = Add(SampledBytes, other.SampledBytes);
+        SampledPackets = Add(SampledPackets, other.SampledPackets);
         Flows += other.Flows;
+    }
+
+    /// <summary>
+    /// <paramref name="a"/> + <paramref name="b"/>, held at the bounds of bigint (as <see cref="Saturate"/>), without
+    /// 128-bit arithmetic: the sum overflowed when it has the other sign than both terms.
+    /// </summary>
+    public static long Add(long a, long b)
+    {
+        var sum = unchecked(a + b);
+        return ((a ^ sum) & (b ^ sum)) < 0 ? (a < 0 ? long.MinValue : long.MaxValue) : sum;
     }
 
     /// <summary>
