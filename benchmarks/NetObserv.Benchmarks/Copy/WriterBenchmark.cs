@@ -19,7 +19,7 @@ namespace NetObserv.Benchmarks.Copy;
 /// binary COPY of the same rows (ids resolved beforehand) into a table with the columns, daily partitions and
 /// index of <c>flow_rows</c>, in as many parallel streams as writer loops, in the same run on the same server.
 /// The writer takes the rows from its channel in sends of S records, as the ingest door hands them over: once
-/// with the dictionary ids the door looks up (live traffic), once without (what the journal replays). Its id
+/// with the dictionary ids the door looks up (live traffic), once without (the writer finds them). Its id
 /// cache stays warm from run to run, as in a running server; run 0 warms up and is not counted.
 /// Without <c>--database</c> a managed PostgreSQL is started in a temporary folder.
 /// </summary>
@@ -120,7 +120,7 @@ internal static class WriterBenchmark
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"writer, records with the ingest door's ids, median: {doorMedian,10:N0} rows/s  ({doorMedian / copyMedian:P0} of COPY)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"writer, records without ids (replay), median:      {writerMedian,10:N0} rows/s  ({writerMedian / copyMedian:P0} of COPY)"));
+            $"writer, records without the door's ids, median:    {writerMedian,10:N0} rows/s  ({writerMedian / copyMedian:P0} of COPY)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{writers} x binary COPY (ids resolved), median:          {copyMedian,10:N0} rows/s"));
         return 0;
@@ -130,7 +130,7 @@ internal static class WriterBenchmark
         List<FlowRecord> records, int sendSize, FlowKeyCache keys, bool door)
     {
         // As the ingest door hands records over: their dictionary ids looked up (FlowKeyCache.Look) when the
-        // cache knows their keys; or as the journal replays them, without.
+        // cache knows their keys; or without, and the writer finds them itself.
         foreach (var record in records)
         {
             record.KeyIds = default;
