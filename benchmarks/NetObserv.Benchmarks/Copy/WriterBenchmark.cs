@@ -14,10 +14,12 @@ using Npgsql;
 namespace NetObserv.Benchmarks.Copy;
 
 /// <summary>
-/// <c>writer [--rows N] [--runs R] [--batch-size B] [--writers W] [--send-size S] [--database CS]</c>: rows/s of
+/// <c>writer [--rows N] [--runs R] [--batch-size B] [--writers W] [--send-size S] [--copy-rows C] [--timescaledb auto|on|off] [--database CS]</c>: rows/s of
 /// the batch writer (dictionary ids, binary COPY plus rollup deltas, one transaction per batch) against a plain
 /// binary COPY of the same rows (ids resolved beforehand) into a table with the columns, daily partitions and
-/// index of <c>flow_rows</c>, in as many parallel streams as writer loops, in the same run on the same server.
+/// index of <c>flow_rows</c> (native partitions or a hypertable, as the storage mode; <c>--timescaledb</c>
+/// auto|on|off as the server's option), in as many parallel streams as writer loops, each a COPY per C rows
+/// (default: the batch size; 0: one COPY per stream), in the same run on the same server.
 /// The writer takes the rows from its channel in sends of S records, as the ingest door hands them over: once
 /// with the dictionary ids the door looks up (live traffic), once without (the writer finds them). Its id
 /// cache stays warm from run to run, as in a running server; run 0 warms up and is not counted.
@@ -32,6 +34,9 @@ internal static class WriterBenchmark
         var batchSize = int.Parse(Arg(args, "--batch-size") ?? "10000", CultureInfo.InvariantCulture);
         var writers = int.Parse(Arg(args, "--writers") ?? "2", CultureInfo.InvariantCulture);
         var sendSize = Math.Max(1, int.Parse(Arg(args, "--send-size") ?? "1000", CultureInfo.InvariantCulture));
+        var timescaleDb = Arg(args, "--timescaledb") ?? "auto";
+        var copyRows = int.Parse(Arg(args, "--copy-rows") ?? batchSize.ToString(CultureInfo.InvariantCulture),
+            CultureInfo.InvariantCulture);
 
         ManagedPostgres? managed = null;
         string? tempDir = null;
@@ -46,7 +51,7 @@ internal static class WriterBenchmark
 
         try
         {
-            return await MeasureAsync(connectionString, rows, runs, batchSize, writers, sendSize);
+            return await MeasureAsync(connectionString, rows, runs, batchSize, writers, sendSize, timescaleDb, copyRows);
         }
         finally
         {
@@ -59,10 +64,8 @@ internal static class WriterBenchmark
     }
 
     private static async Task<int> MeasureAsync(string connectionString, int rows, int runs, int batchSize,
-        int writers, int sendSize)
+        int writers, int sendSize, string timescaleDb, int copyRows)
     {
-        Console.WriteLine($"writer benchmark: {rows:N0} rows, batch size {batchSize:N0}, {writers} writer(s), {runs} runs, "
-            + $"{Environment.ProcessorCount} cores");
         var records = BenchmarkFlows.Generate(rows, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
 
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
@@ -71,10 +74,14 @@ internal static class WriterBenchmark
             ["Storage:BatchSize"] = batchSize.ToString(CultureInfo.InvariantCulture),
             ["Storage:Writers"] = writers.ToString(CultureInfo.InvariantCulture),
             ["Storage:ChannelCapacity"] = rows.ToString(CultureInfo.InvariantCulture),
+            ["Storage:TimescaleDb"] = timescaleDb,
         }).Build();
         var options = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>()!;
         await using var database = await FlowDatabase.OpenAsync(options, null, CancellationToken.None);
-        await PrepareCopyTableAsync(database.DataSource, records);
+        Console.WriteLine($"writer benchmark: {rows:N0} rows, batch size {batchSize:N0}, {writers} writer(s), sends of "
+            + $"{sendSize:N0}, {runs} runs, {database.Mode} mode, {Environment.ProcessorCount} cores; COPY streams of "
+            + (copyRows > 0 ? $"{copyRows:N0} rows per COPY" : "one COPY each"));
+        await PrepareCopyTableAsync(database.DataSource, database.Mode, records);
         var ids = await ResolveIdsAsync(database.DataSource, records);
 
         var keys = new FlowKeyCache();
@@ -90,7 +97,7 @@ internal static class WriterBenchmark
             {
                 () => MeasureWriterAsync(configuration, database, records, sendSize, keys, door: true),
                 () => MeasureWriterAsync(configuration, database, records, sendSize, keys, door: false),
-                () => MeasureCopyAsync(database.DataSource, records, ids, writers),
+                () => MeasureCopyAsync(database.DataSource, records, ids, writers, copyRows),
             };
             var times = new TimeSpan[measurements.Length];
             for (var m = 0; m < measurements.Length; m++)
@@ -191,26 +198,34 @@ internal static class WriterBenchmark
     }
 
     /// <summary>
-    /// <paramref name="streams"/> binary COPYs in parallel, each of a contiguous slice of the records, into
-    /// <c>flows_copy</c>.
+    /// <paramref name="streams"/> binary COPY streams in parallel, each of a contiguous slice of the records, into
+    /// <c>flows_copy</c>: a COPY (and its commit) per <paramref name="copyRows"/> rows, or one per stream when 0.
     /// </summary>
     private static async Task<TimeSpan> MeasureCopyAsync(NpgsqlDataSource dataSource, List<FlowRecord> records,
-        RowIds ids, int streams)
+        RowIds ids, int streams, int copyRows)
     {
         var slice = (records.Count + streams - 1) / streams;
         var stopwatch = Stopwatch.StartNew();
         var copied = await Task.WhenAll(Enumerable.Range(0, streams).Select(async s =>
         {
             var start = s * slice;
-            var count = Math.Max(0, Math.Min(records.Count, start + slice) - start);
-            var sliceIds = new RowIds();
-            sliceIds.EnsureCapacity(count);
-            Array.Copy(ids.Src, start, sliceIds.Src, 0, count);
-            Array.Copy(ids.Dst, start, sliceIds.Dst, 0, count);
-            Array.Copy(ids.Context, start, sliceIds.Context, 0, count);
+            var end = Math.Min(records.Count, start + slice);
+            var step = copyRows > 0 ? copyRows : Math.Max(1, end - start);
             await using var connection = await dataSource.OpenConnectionAsync();
-            return await FlowCopy.WriteAsync(connection, "COPY flows_copy " + FlowCopy.ColumnsAndFormat, records, start,
-                count, sliceIds, CancellationToken.None);
+            ulong rows = 0;
+            for (var from = start; from < end; from += step)
+            {
+                var count = Math.Min(step, end - from);
+                var pieceIds = new RowIds();
+                pieceIds.EnsureCapacity(count);
+                Array.Copy(ids.Src, from, pieceIds.Src, 0, count);
+                Array.Copy(ids.Dst, from, pieceIds.Dst, 0, count);
+                Array.Copy(ids.Context, from, pieceIds.Context, 0, count);
+                rows += await FlowCopy.WriteAsync(connection, "COPY flows_copy " + FlowCopy.ColumnsAndFormat, records,
+                    from, count, pieceIds, CancellationToken.None);
+            }
+
+            return rows;
         }));
         stopwatch.Stop();
         if (copied.Sum(c => (long)c) != records.Count)
@@ -221,23 +236,31 @@ internal static class WriterBenchmark
         return stopwatch.Elapsed;
     }
 
-    /// <summary>flows_copy: the same columns, daily partitions and index as flow_rows.</summary>
-    private static async Task PrepareCopyTableAsync(NpgsqlDataSource dataSource, List<FlowRecord> records)
+    /// <summary>
+    /// flows_copy: the same columns, index and daily partitions as flow_rows (native range partitions, or a
+    /// hypertable with one-day chunks in TimescaleDB mode).
+    /// </summary>
+    private static async Task PrepareCopyTableAsync(NpgsqlDataSource dataSource, StorageMode mode, List<FlowRecord> records)
     {
-        var days = records.Select(r => FlowPartitions.DayOf(r.TimeFlowEndMs)).Distinct().ToList();
-        var sql = new List<string>
+        var sql = new List<string> { "DROP TABLE IF EXISTS flows_copy" };
+        if (mode == StorageMode.TimescaleDb)
         {
-            "DROP TABLE IF EXISTS flows_copy",
-            "CREATE TABLE flows_copy (LIKE flow_rows INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY RANGE (time_end)",
-            "CREATE INDEX ON flows_copy USING brin (time_end) WITH (pages_per_range = 16)",
-        };
-        foreach (var day in days)
+            sql.Add("CREATE TABLE flows_copy (LIKE flow_rows INCLUDING DEFAULTS INCLUDING CONSTRAINTS)");
+            sql.Add("SELECT create_hypertable('flows_copy', 'time_end', chunk_time_interval => INTERVAL '1 day', "
+                + "create_default_indexes => false)");
+        }
+        else
         {
-            var from = day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-            var to = day.AddDays(1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-            sql.Add($"CREATE TABLE flows_copy_{day:yyyyMMdd} PARTITION OF flows_copy FOR VALUES FROM ('{from}') TO ('{to}')");
+            sql.Add("CREATE TABLE flows_copy (LIKE flow_rows INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY RANGE (time_end)");
+            foreach (var day in records.Select(r => FlowPartitions.DayOf(r.TimeFlowEndMs)).Distinct())
+            {
+                var from = day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+                var to = day.AddDays(1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+                sql.Add($"CREATE TABLE flows_copy_{day:yyyyMMdd} PARTITION OF flows_copy FOR VALUES FROM ('{from}') TO ('{to}')");
+            }
         }
 
+        sql.Add("CREATE INDEX ON flows_copy USING brin (time_end) WITH (pages_per_range = 16)");
         foreach (var statement in sql)
         {
             await using var command = dataSource.CreateCommand(statement);
