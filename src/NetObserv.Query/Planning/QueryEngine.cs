@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
@@ -129,6 +130,7 @@ internal sealed class QueryEngine
         {
             // Rendering lines is C# work between reads, which the command timeout does not see: the
             // query timeout bounds the whole evaluation.
+            var started = Stopwatch.GetTimestamp();
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_options.QueryTimeout);
             var evaluator = new LineFilterEvaluator(_executor.DataSource, _options, grid, request.Access);
@@ -140,7 +142,13 @@ internal sealed class QueryEngine
                 }
 
                 // A reader that finished (or a short one the evaluator checks only every 1,024 rows) may not have
-                // seen the deadline pass: past it, the query timed out all the same.
+                // seen the deadline pass, and on a busy machine the timer may not have fired yet: past it, the
+                // query timed out all the same.
+                if (Stopwatch.GetElapsedTime(started) >= _options.QueryTimeout)
+                {
+                    await timeout.CancelAsync().ConfigureAwait(false);
+                }
+
                 timeout.Token.ThrowIfCancellationRequested();
                 rows += evaluator.RowsScanned;
             }
