@@ -9,19 +9,21 @@ using NetObserv.Storage.Copy;
 using NetObserv.Storage.Dictionaries;
 using NetObserv.Storage.LocalPostgres;
 using NetObserv.Storage.Partitions;
+using NetObserv.Storage.Spill;
 using Npgsql;
 
 namespace NetObserv.Benchmarks.Copy;
 
 /// <summary>
-/// <c>writer [--rows N] [--runs R] [--batch-size B] [--writers W] [--send-size S] [--copy-rows C] [--timescaledb auto|on|off] [--database CS]</c>: rows/s of
+/// <c>writer [--rows N] [--runs R] [--batch-size B] [--writers W] [--send-size S] [--copy-rows C] [--timescaledb auto|on|off] [--replayed] [--database CS]</c>: rows/s of
 /// the batch writer (dictionary ids, binary COPY plus rollup deltas, one transaction per batch) against a plain
 /// binary COPY of the same rows (ids resolved beforehand) into a table with the columns, daily partitions and
 /// index of <c>flow_rows</c> (native partitions or a hypertable, as the storage mode; <c>--timescaledb</c>
 /// auto|on|off as the server's option), in as many parallel streams as writer loops, each a COPY per C rows
 /// (default: the batch size; 0: one COPY per stream), in the same run on the same server.
 /// The writer takes the rows from its channel in sends of S records, as the ingest door hands them over: once
-/// with the dictionary ids the door looks up (live traffic), once without (the writer finds them). Its id
+/// with the dictionary ids the door looks up (live traffic), once without (the writer finds them), and with
+/// <c>--replayed</c> once more as the journal replays them (decoded, with their own strings). Its id
 /// cache stays warm from run to run, as in a running server; run 0 warms up and is not counted.
 /// Without <c>--database</c> a managed PostgreSQL is started in a temporary folder.
 /// </summary>
@@ -35,6 +37,7 @@ internal static class WriterBenchmark
         var writers = int.Parse(Arg(args, "--writers") ?? "2", CultureInfo.InvariantCulture);
         var sendSize = Math.Max(1, int.Parse(Arg(args, "--send-size") ?? "1000", CultureInfo.InvariantCulture));
         var timescaleDb = Arg(args, "--timescaledb") ?? "auto";
+        var replayed = Array.IndexOf(args, "--replayed") >= 0;
         var copyRows = int.Parse(Arg(args, "--copy-rows") ?? batchSize.ToString(CultureInfo.InvariantCulture),
             CultureInfo.InvariantCulture);
 
@@ -51,7 +54,7 @@ internal static class WriterBenchmark
 
         try
         {
-            return await MeasureAsync(connectionString, rows, runs, batchSize, writers, sendSize, timescaleDb, copyRows);
+            return await MeasureAsync(connectionString, rows, runs, batchSize, writers, sendSize, timescaleDb, copyRows, replayed);
         }
         finally
         {
@@ -64,7 +67,7 @@ internal static class WriterBenchmark
     }
 
     private static async Task<int> MeasureAsync(string connectionString, int rows, int runs, int batchSize,
-        int writers, int sendSize, string timescaleDb, int copyRows)
+        int writers, int sendSize, string timescaleDb, int copyRows, bool replayed)
     {
         var records = BenchmarkFlows.Generate(rows, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
 
@@ -85,24 +88,33 @@ internal static class WriterBenchmark
         var ids = await ResolveIdsAsync(database.DataSource, records);
 
         var keys = new FlowKeyCache();
+        // The same rows as the journal gives them back after a restart or an outage: decoded, with their own
+        // string and address instances, so the writer finds their ids by text.
+        var fromJournal = replayed ? Replayed(records) : null;
         var doorRates = new List<double>();
         var writerRates = new List<double>();
+        var replayRates = new List<double>();
         var copyRates = new List<double>();
         // Run 0 warms up (JIT, caches, the server's relation files, the dictionary ids) and is not counted.
         // Each measurement starts on emptied tables after a CHECKPOINT, so none pays for flushing what another
         // wrote; the order alternates.
         for (var run = 0; run <= runs; run++)
         {
-            var measurements = new Func<Task<TimeSpan>>[]
+            var measurements = new List<Func<Task<TimeSpan>>>
             {
                 () => MeasureWriterAsync(configuration, database, records, sendSize, keys, door: true),
                 () => MeasureWriterAsync(configuration, database, records, sendSize, keys, door: false),
                 () => MeasureCopyAsync(database.DataSource, records, ids, writers, copyRows),
             };
-            var times = new TimeSpan[measurements.Length];
-            for (var m = 0; m < measurements.Length; m++)
+            if (fromJournal is not null)
             {
-                var which = run % 2 == 1 ? m : measurements.Length - 1 - m;
+                measurements.Add(() => MeasureWriterAsync(configuration, database, fromJournal, sendSize, keys, door: false));
+            }
+
+            var times = new TimeSpan[measurements.Count];
+            for (var m = 0; m < measurements.Count; m++)
+            {
+                var which = run % 2 == 1 ? m : measurements.Count - 1 - m;
                 await TruncateAsync(database.DataSource);
                 times[which] = await measurements[which]();
             }
@@ -113,12 +125,18 @@ internal static class WriterBenchmark
                 doorRates.Add(rows / door.TotalSeconds);
                 writerRates.Add(rows / writer.TotalSeconds);
                 copyRates.Add(rows / copy.TotalSeconds);
+                if (fromJournal is not null)
+                {
+                    replayRates.Add(rows / times[3].TotalSeconds);
+                }
             }
 
+            var replay = fromJournal is null ? "" : string.Create(CultureInfo.InvariantCulture,
+                $"   writer, replayed {rows / times[3].TotalSeconds,10:N0} rows/s ({copy / times[3]:P0})");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{(run == 0 ? "warm-up" : "run " + run),-7}  writer, door's ids {rows / door.TotalSeconds,10:N0} rows/s ({copy / door:P0})"
                 + $"   writer, no ids {rows / writer.TotalSeconds,10:N0} rows/s ({copy / writer:P0})"
-                + $"   {writers} x binary COPY {rows / copy.TotalSeconds,10:N0} rows/s"));
+                + $"{replay}   {writers} x binary COPY {rows / copy.TotalSeconds,10:N0} rows/s"));
         }
 
         var doorMedian = Median(doorRates);
@@ -128,9 +146,26 @@ internal static class WriterBenchmark
             $"writer, records with the ingest door's ids, median: {doorMedian,10:N0} rows/s  ({doorMedian / copyMedian:P0} of COPY)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"writer, records without the door's ids, median:    {writerMedian,10:N0} rows/s  ({writerMedian / copyMedian:P0} of COPY)"));
+        if (replayRates.Count > 0)
+        {
+            var replayMedian = Median(replayRates);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"writer, records replayed from the journal, median: {replayMedian,10:N0} rows/s  ({replayMedian / copyMedian:P0} of COPY)"));
+        }
+
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{writers} x binary COPY (ids resolved), median:          {copyMedian,10:N0} rows/s"));
         return 0;
+    }
+
+    /// <summary>The records through the journal's codec and back.</summary>
+    private static List<FlowRecord> Replayed(List<FlowRecord> records)
+    {
+        using var encoded = new MemoryStream();
+        SpillCodec.Encode(encoded, records, 0, records.Count);
+        var decoded = new List<FlowRecord>(records.Count);
+        SpillCodec.Decode(encoded.ToArray(), 0, records.Count, decoded);
+        return decoded;
     }
 
     private static async Task<TimeSpan> MeasureWriterAsync(IConfiguration configuration, FlowDatabase database,
