@@ -11,6 +11,7 @@ namespace NetObserv.Storage.Spill;
 /// its length (0 absent, 4 or 16) then its bytes. Text that is not valid UTF-16 (an unpaired surrogate)
 /// is stored with U+FFFD in its place, as the database would store it. Version 2 adds, after the
 /// fields of version 1, the source and destination subnet labels and the extra fields' JSON text.
+/// Decoded records share the instances of the text and host addresses they repeat (<see cref="DecodedValues"/>).
 /// </summary>
 internal static class SpillCodec
 {
@@ -146,7 +147,7 @@ internal static class SpillCodec
             TimeFlowStartMs = r.ReadInt64(),
             TimeFlowEndMs = r.ReadInt64(),
             TimeReceived = r.ReadInt64(),
-            Tenant = r.ReadString(),
+            Tenant = DecodedValues.Text(r.ReadString())!,
             SrcAddr = Address(r),
             DstAddr = Address(r),
             SrcMac = ULong(r),
@@ -206,14 +207,14 @@ internal static class SpillCodec
         f.PktDropLatestDropCause = Text(r);
         f.Src = Kubernetes(r);
         f.Dst = Kubernetes(r);
-        f.K8SFlowLayer = Text(r);
-        f.K8SClusterName = Text(r);
-        f.RecordType = Text(r);
+        f.K8SFlowLayer = Shared(r);
+        f.K8SClusterName = Shared(r);
+        f.RecordType = Shared(r);
         f.HashId = Text(r);
         if (version >= 2)
         {
-            f.Src.SubnetLabel = Text(r);
-            f.Dst.SubnetLabel = Text(r);
+            f.Src.SubnetLabel = Shared(r);
+            f.Dst.SubnetLabel = Shared(r);
             f.ExtraFields = Text(r);
         }
 
@@ -234,14 +235,14 @@ internal static class SpillCodec
 
     private static KubernetesMetadata Kubernetes(BinaryReader r) => new()
     {
-        Name = Text(r),
-        Type = Text(r),
-        Namespace = Text(r),
-        OwnerName = Text(r),
-        OwnerType = Text(r),
-        HostIP = Address(r),
-        HostName = Text(r),
-        Zone = Text(r),
+        Name = Shared(r),
+        Type = Shared(r),
+        Namespace = Shared(r),
+        OwnerName = Shared(r),
+        OwnerType = Shared(r),
+        HostIP = DecodedValues.Address(Address(r)),
+        HostName = Shared(r),
+        Zone = Shared(r),
     };
 
     private static bool Present(BinaryReader r) => r.ReadByte() switch
@@ -275,6 +276,9 @@ internal static class SpillCodec
     }
 
     private static string? Text(BinaryReader r) => Present(r) ? r.ReadString() : null;
+
+    /// <summary>Text that repeats from record to record, as one instance per value (<see cref="DecodedValues"/>).</summary>
+    private static string? Shared(BinaryReader r) => DecodedValues.Text(Text(r));
 
     private static void Int(ref SpillBuffer w, int? value)
     {

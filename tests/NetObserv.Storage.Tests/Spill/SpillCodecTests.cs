@@ -30,6 +30,66 @@ public sealed class SpillCodecTests : IDisposable
     }
 
     [Fact]
+    public void Decode_TwoPayloadsWithTheSameKubernetesText_RecordsShareItsInstances()
+    {
+        // As live records share the enricher's strings, so the writer finds their ids by identity.
+        var records = TestFlows.Generate(2, seed: 33);
+        var pod = new KubernetesMetadata
+        {
+            Name = "api-7f9c",
+            Type = "Pod",
+            Namespace = "front",
+            OwnerName = "api",
+            OwnerType = "Deployment",
+            HostIP = IPAddress.Parse("10.0.0.7"),
+            HostName = "node-1",
+            Zone = "z1",
+            SubnetLabel = "pods",
+        };
+        var longName = new string('n', DecodedValues.MaxLength + 1);
+        foreach (var record in records)
+        {
+            record.Src = pod;
+            record.Dst = new KubernetesMetadata { Name = longName, Namespace = "back" };
+            (record.Tenant, record.K8SFlowLayer, record.K8SClusterName, record.RecordType) = ("t1", "app", "c1", "flowLog");
+        }
+
+        var first = new List<FlowRecord>();
+        var second = new List<FlowRecord>();
+        using (var one = new MemoryStream())
+        {
+            SpillCodec.Encode(one, records, 0, 1);
+            SpillCodec.Decode(one.ToArray(), 0, 1, first);
+        }
+
+        using (var other = new MemoryStream())
+        {
+            SpillCodec.Encode(other, records, 1, 1);
+            SpillCodec.Decode(other.ToArray(), 0, 1, second);
+        }
+
+        var (a, b) = (first[0], second[0]);
+        AssertSameFields(records[0], a, "first");
+        AssertSameFields(records[1], b, "second");
+        foreach (var (x, y) in new[]
+        {
+            (a.Src.Name, b.Src.Name), (a.Src.Type, b.Src.Type), (a.Src.Namespace, b.Src.Namespace),
+            (a.Src.OwnerName, b.Src.OwnerName), (a.Src.OwnerType, b.Src.OwnerType), (a.Src.HostName, b.Src.HostName),
+            (a.Src.Zone, b.Src.Zone), (a.Src.SubnetLabel, b.Src.SubnetLabel), (a.Tenant, b.Tenant),
+            (a.K8SFlowLayer, b.K8SFlowLayer), (a.K8SClusterName, b.K8SClusterName), (a.RecordType, b.RecordType),
+            (a.Dst.Namespace, b.Dst.Namespace),
+        })
+        {
+            Assert.Same(x, y);
+        }
+
+        Assert.Same(a.Src.HostIP, b.Src.HostIP);
+        // Long text is not kept (the table is bounded in bytes too), only decoded.
+        Assert.Equal(longName, b.Dst.Name);
+        Assert.NotSame(a.Dst.Name, b.Dst.Name);
+    }
+
+    [Fact]
     public void Read_AppendedFiles_RecordsInWriteOrder()
     {
         var records = TestFlows.Generate(900, seed: 32);
