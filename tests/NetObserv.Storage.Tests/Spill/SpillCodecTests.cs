@@ -3,6 +3,7 @@ using System.Net;
 using System.Reflection;
 using NetObserv.Flows;
 using NetObserv.Storage.Spill;
+using NetObserv.Testing;
 
 namespace NetObserv.Storage.Tests.Spill;
 
@@ -33,25 +34,12 @@ public sealed class SpillCodecTests : IDisposable
     public void Decode_TwoPayloadsWithTheSameKubernetesText_RecordsShareItsInstances()
     {
         // As live records share the enricher's strings, so the writer finds their ids by identity.
-        var records = TestFlows.Generate(2, seed: 33);
-        var pod = new KubernetesMetadata
-        {
-            Name = "api-7f9c",
-            Type = "Pod",
-            Namespace = "front",
-            OwnerName = "api",
-            OwnerType = "Deployment",
-            HostIP = IPAddress.Parse("10.0.0.7"),
-            HostName = "node-1",
-            Zone = "z1",
-            SubnetLabel = "pods",
-        };
+        // Two records built apart: equal text, but their own instances.
+        List<FlowRecord> records = [FlowFieldSamples.Full(TestFlows.BaseMs, "a"), FlowFieldSamples.Full(TestFlows.BaseMs, "b")];
         var longName = new string('n', DecodedValues.MaxLength + 1);
         foreach (var record in records)
         {
-            record.Src = pod;
-            record.Dst = new KubernetesMetadata { Name = longName, Namespace = "back" };
-            (record.Tenant, record.K8SFlowLayer, record.K8SClusterName, record.RecordType) = ("t1", "app", "c1", "flowLog");
+            record.Dst.Name = longName;
         }
 
         var first = new List<FlowRecord>();
